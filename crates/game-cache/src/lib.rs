@@ -1,0 +1,1 @@
+//! game-cache: filled in by its own issue.

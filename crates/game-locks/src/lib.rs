@@ -1,0 +1,1 @@
+//! game-locks: filled in by its own issue.

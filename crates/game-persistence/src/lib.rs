@@ -1,0 +1,1 @@
+//! game-persistence: filled in by its own issue.

@@ -1,0 +1,5 @@
+//! The Spacewars HTTP server binary.
+
+fn main() {
+    println!("spacewars server: not wired yet");
+}

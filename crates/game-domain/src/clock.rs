@@ -1,0 +1,73 @@
+//! Injected time: the game never reads the system clock directly.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// A source of the current time in Unix milliseconds.
+pub trait Clock: Send + Sync {
+    /// Now, in Unix milliseconds.
+    fn now_ms(&self) -> i64;
+
+    /// Now, in whole Unix seconds (user stats count whole seconds).
+    fn now_s(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+}
+
+/// The real wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// A clock that only moves when told to; cheap to clone (clones share the time).
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    now_ms: Arc<AtomicI64>,
+}
+
+impl ManualClock {
+    /// A clock showing `now_ms`.
+    pub fn new(now_ms: i64) -> ManualClock {
+        ManualClock {
+            now_ms: Arc::new(AtomicI64::new(now_ms)),
+        }
+    }
+
+    /// Moves time forward (or back) by `ms`.
+    pub fn advance_ms(&self, ms: i64) {
+        self.now_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Sets the time.
+    pub fn set_ms(&self, now_ms: i64) {
+        self.now_ms.store(now_ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.now_ms.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = ManualClock::new(1_500);
+        let shared = clock.clone();
+        assert_eq!((clock.now_ms(), clock.now_s()), (1_500, 1));
+        shared.advance_ms(2_600);
+        assert_eq!((clock.now_ms(), clock.now_s()), (4_100, 4));
+    }
+}

@@ -1,0 +1,135 @@
+//! Errors: broken game rules ([`GameError`]) and failures of a use case ([`AppError`]).
+
+use thiserror::Error;
+
+/// A broken game rule or bad input: the player's fault, never the server's.
+///
+/// Each variant maps to an HTTP status, a stable snake_case code and a human message
+/// (its `Display`), as listed in SPEC §2.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum GameError {
+    /// Registration with a name that exists.
+    #[error("Username taken")]
+    UsernameTaken,
+    /// Username outside 1–32 characters or containing control characters.
+    #[error("Invalid username: {0}")]
+    InvalidUsername(&'static str),
+    /// Password empty or too long.
+    #[error("Invalid password: {0}")]
+    InvalidPassword(&'static str),
+    /// Unknown user or wrong password (deliberately the same).
+    #[error("Invalid credentials")]
+    InvalidCredentials,
+    /// No valid session.
+    #[error("Not authenticated")]
+    NotAuthenticated,
+    /// The user behind a session no longer exists.
+    #[error("User not found")]
+    UserNotFound,
+    /// Research costs more iron than the player has.
+    #[error("Not enough iron")]
+    NotEnoughIron,
+    /// Another research is active.
+    #[error("Research already in progress")]
+    ResearchInProgress,
+    /// The research type is not one of the three.
+    #[error("Invalid research type")]
+    InvalidResearchType,
+    /// No such object (or it was collected already).
+    #[error("Object not found")]
+    ObjectNotFound,
+    /// The object is beyond collection range.
+    #[error("Object too far away")]
+    ObjectTooFar,
+    /// Player ships cannot be collected.
+    #[error("Player ships cannot be collected")]
+    NotCollectible,
+    /// Navigate without speed or angle.
+    #[error("Speed or angle required")]
+    NothingToNavigate,
+    /// Speed negative or not a finite number.
+    #[error("Speed must be a finite number of at least 0")]
+    InvalidSpeed,
+    /// Speed above the ship's maximum.
+    #[error("Speed exceeds the maximum of {max}")]
+    SpeedTooHigh {
+        /// The ship's current max speed.
+        max: f64,
+    },
+    /// Angle not a finite number.
+    #[error("Angle must be a finite number")]
+    InvalidAngle,
+}
+
+impl GameError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            GameError::NotAuthenticated => 401,
+            GameError::UserNotFound | GameError::ObjectNotFound => 404,
+            _ => 400,
+        }
+    }
+
+    /// A stable snake_case code clients can match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GameError::UsernameTaken => "username_taken",
+            GameError::InvalidUsername(_) => "invalid_username",
+            GameError::InvalidPassword(_) => "invalid_password",
+            GameError::InvalidCredentials => "invalid_credentials",
+            GameError::NotAuthenticated => "not_authenticated",
+            GameError::UserNotFound => "user_not_found",
+            GameError::NotEnoughIron => "not_enough_iron",
+            GameError::ResearchInProgress => "research_in_progress",
+            GameError::InvalidResearchType => "invalid_research_type",
+            GameError::ObjectNotFound => "object_not_found",
+            GameError::ObjectTooFar => "object_too_far",
+            GameError::NotCollectible => "not_collectible",
+            GameError::NothingToNavigate => "nothing_to_navigate",
+            GameError::InvalidSpeed => "invalid_speed",
+            GameError::SpeedTooHigh { .. } => "speed_too_high",
+            GameError::InvalidAngle => "invalid_angle",
+        }
+    }
+}
+
+/// Why a use case failed: a broken rule, or the storage behind the repository.
+#[derive(Debug, Error)]
+pub enum AppError {
+    /// A game rule was broken; answered to the player.
+    #[error(transparent)]
+    Game(#[from] GameError),
+    /// The storage failed (database down, lease lost, …); the player may retry.
+    #[error("storage unavailable: {0}")]
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The repository is shutting down and accepts no more work.
+    #[error("shutting down")]
+    ShuttingDown,
+}
+
+impl AppError {
+    /// Wraps any storage error.
+    pub fn storage(error: impl std::error::Error + Send + Sync + 'static) -> AppError {
+        AppError::Storage(Box::new(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes_match_the_spec() {
+        assert_eq!(GameError::NotAuthenticated.status(), 401);
+        assert_eq!(GameError::ObjectNotFound.status(), 404);
+        assert_eq!(GameError::UserNotFound.status(), 404);
+        assert_eq!(GameError::ObjectTooFar.status(), 400);
+        assert_eq!(GameError::ObjectTooFar.to_string(), "Object too far away");
+        assert_eq!(GameError::ResearchInProgress.code(), "research_in_progress");
+        assert_eq!(
+            GameError::SpeedTooHigh { max: 25.0 }.to_string(),
+            "Speed exceeds the maximum of 25"
+        );
+    }
+}

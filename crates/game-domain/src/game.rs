@@ -1,0 +1,263 @@
+//! The game's use cases, written once against [`Repository`].
+//!
+//! Each use case validates its input, draws any randomness up front, then hands the
+//! repository one closure holding the pure rule. Time is read inside the closure, under the
+//! repository's locks, so operations on one player are ordered in time as they are applied.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rand::rngs::StdRng;
+
+use crate::accounts::{
+    NewUser, SessionToken, SessionView, hash_token, validate_password, validate_username,
+};
+use crate::clock::Clock;
+use crate::collect::{CollectOutcome, CollectRoll, collect};
+use crate::error::{AppError, GameError};
+use crate::navigate::{NavigateOutcome, NavigateRequest, navigate};
+use crate::repository::Repository;
+use crate::space_object::ObjectId;
+use crate::tech_tree::ResearchType;
+use crate::user::{UserId, UserStats};
+use crate::views::{ShipStats, TechTreeView, WorldView};
+
+/// Default session lifetime: 24 hours.
+pub const SESSION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Password hashing, supplied by the server (it runs the slow work off the async workers).
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a password into PHC string format.
+    async fn hash(&self, password: &str) -> Result<String, AppError>;
+
+    /// True if `password` matches `hash`. With no hash it does the same amount of work and
+    /// answers false, so an unknown user cannot be told from a wrong password by timing.
+    async fn verify(&self, password: &str, hash: Option<&str>) -> bool;
+}
+
+/// The game: a repository plus the injected clock, RNG and password hasher.
+pub struct Game<R> {
+    repo: R,
+    clock: Arc<dyn Clock>,
+    rng: Mutex<StdRng>,
+    hasher: Arc<dyn PasswordHasher>,
+    session_ttl_ms: i64,
+}
+
+impl<R: Repository> Game<R> {
+    /// A game over `repo` with sessions lasting [`SESSION_TTL_MS`].
+    pub fn new(
+        repo: R,
+        clock: Arc<dyn Clock>,
+        rng: StdRng,
+        hasher: Arc<dyn PasswordHasher>,
+    ) -> Game<R> {
+        Game {
+            repo,
+            clock,
+            rng: Mutex::new(rng),
+            hasher,
+            session_ttl_ms: SESSION_TTL_MS,
+        }
+    }
+
+    /// The repository the game runs on.
+    pub fn repo(&self) -> &R {
+        &self.repo
+    }
+
+    /// The game's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Creates a player with a ship and logs it in; returns the session token.
+    pub async fn register(&self, username: &str, password: &str) -> Result<String, AppError> {
+        validate_username(username)?;
+        validate_password(password)?;
+        let hash = self.hasher.hash(password).await?;
+        let user = self
+            .repo
+            .create_user(NewUser::register(
+                username.to_owned(),
+                hash,
+                self.clock.now_ms(),
+            ))
+            .await?;
+        self.open_session(user.id).await
+    }
+
+    /// Checks credentials, brings the player's stats up to date, and returns a new token.
+    /// An unknown user and a wrong password fail alike.
+    pub async fn login(&self, username: &str, password: &str) -> Result<String, AppError> {
+        let user = if validate_username(username).is_ok() && validate_password(password).is_ok() {
+            self.repo.find_user_by_name(username).await?
+        } else {
+            None
+        };
+        let hash = user.as_ref().map(|u| u.password_hash.as_str());
+        let matches = self.hasher.verify(password, hash).await;
+        let Some(user) = user.filter(|_| matches) else {
+            return Err(GameError::InvalidCredentials.into());
+        };
+        let clock = self.clock.clone();
+        self.repo
+            .with_user(user.id, move |u| {
+                u.update_stats(clock.now_s());
+                Ok(())
+            })
+            .await?;
+        self.open_session(user.id).await
+    }
+
+    /// Revokes the session behind `token`, durably. Unknown tokens are ignored.
+    pub async fn logout(&self, token: &str) -> Result<(), AppError> {
+        self.repo.revoke_session(&hash_token(token)).await
+    }
+
+    /// The user a token authenticates, or [`GameError::NotAuthenticated`].
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<UserId, AppError> {
+        let token = token.ok_or(GameError::NotAuthenticated)?;
+        let session = self.repo.find_session(&hash_token(token)).await?;
+        match session {
+            Some(session) if session.is_valid_at(self.clock.now_ms()) => Ok(session.user_id),
+            _ => Err(GameError::NotAuthenticated.into()),
+        }
+    }
+
+    /// Who is logged in with `token`, if anyone.
+    pub async fn session(&self, token: Option<&str>) -> Result<SessionView, AppError> {
+        let logged_out = SessionView::LoggedOut { logged_in: false };
+        let user_id = match self.authenticate(token).await {
+            Ok(user_id) => user_id,
+            Err(AppError::Game(_)) => return Ok(logged_out),
+            Err(other) => return Err(other),
+        };
+        let view = self
+            .repo
+            .read_player(user_id, |user, _ship| SessionView::LoggedIn {
+                logged_in: true,
+                username: user.username.clone(),
+                ship_id: user.ship_id,
+            })
+            .await;
+        match view {
+            Err(AppError::Game(GameError::UserNotFound)) => Ok(logged_out),
+            other => other,
+        }
+    }
+
+    /// Every object, positioned as of now.
+    pub async fn world(&self) -> Result<WorldView, AppError> {
+        let clock = self.clock.clone();
+        self.repo
+            .view_world(move |world| {
+                let now_ms = clock.now_ms();
+                WorldView {
+                    world_size: world.size(),
+                    space_objects: world.snapshot_at(now_ms),
+                    current_time: now_ms,
+                }
+            })
+            .await
+    }
+
+    /// The player's iron and income, after accounting for the time since the last update.
+    pub async fn user_stats(&self, user_id: UserId) -> Result<UserStats, AppError> {
+        let clock = self.clock.clone();
+        self.repo
+            .with_user(user_id, move |user| {
+                user.update_stats(clock.now_s());
+                Ok(user.stats())
+            })
+            .await
+    }
+
+    /// The player's ship as of now.
+    pub async fn ship_stats(&self, user_id: UserId) -> Result<ShipStats, AppError> {
+        let clock = self.clock.clone();
+        let size = self.repo.world_size();
+        self.repo
+            .read_player(user_id, move |user, ship| {
+                ShipStats::of(ship, &user.tech_tree, clock.now_ms(), size)
+            })
+            .await
+    }
+
+    /// The player's research tree, after accounting for the time since the last update.
+    pub async fn tech_tree(&self, user_id: UserId) -> Result<TechTreeView, AppError> {
+        let clock = self.clock.clone();
+        self.repo
+            .with_user(user_id, move |user| {
+                user.update_stats(clock.now_s());
+                Ok(TechTreeView::of(&user.tech_tree))
+            })
+            .await
+    }
+
+    /// Starts a research named by its wire name.
+    pub async fn trigger_research(&self, user_id: UserId, research: &str) -> Result<(), AppError> {
+        let kind = ResearchType::parse(research).ok_or(GameError::InvalidResearchType)?;
+        let clock = self.clock.clone();
+        self.repo
+            .with_user(user_id, move |user| {
+                user.update_stats(clock.now_s());
+                user.trigger_research(kind)
+            })
+            .await
+    }
+
+    /// Steers the player's ship.
+    pub async fn navigate(
+        &self,
+        user_id: UserId,
+        request: NavigateRequest,
+    ) -> Result<NavigateOutcome, AppError> {
+        let clock = self.clock.clone();
+        self.repo
+            .with_user_and_world(user_id, Vec::new(), move |user, world| {
+                let size = world.size();
+                let ship = world.get_mut(user.ship_id).ok_or(GameError::UserNotFound)?;
+                navigate(ship, &user.tech_tree, request, clock.now_ms(), size)
+            })
+            .await
+    }
+
+    /// Collects an object near the player's ship; a new object spawns in its place.
+    pub async fn collect(
+        &self,
+        user_id: UserId,
+        object_id: ObjectId,
+    ) -> Result<CollectOutcome, AppError> {
+        let clock = self.clock.clone();
+        let roll = {
+            let mut rng = self
+                .rng
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            CollectRoll::draw(&mut *rng, self.repo.world_size(), clock.now_ms())
+        };
+        self.repo
+            .with_user_and_world(user_id, vec![object_id], move |user, world| {
+                let now_ms = clock.now_ms();
+                user.update_stats(now_ms.div_euclid(1000));
+                let mut roll = roll;
+                roll.spawn.last_position_update_ms = now_ms;
+                collect(user, world, object_id, now_ms, &roll)
+            })
+            .await
+    }
+
+    async fn open_session(&self, user_id: UserId) -> Result<String, AppError> {
+        let issued = {
+            let mut rng = self
+                .rng
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            SessionToken::issue(&mut *rng, user_id, self.clock.now_ms(), self.session_ttl_ms)
+        };
+        self.repo.insert_session(issued.session).await?;
+        Ok(issued.token)
+    }
+}

@@ -1,0 +1,37 @@
+//! Spacewars game rules: pure types, formulas and use cases, with no I/O.
+//!
+//! Time and randomness are injected ([`clock::Clock`], a seedable [`rand::rngs::StdRng`]),
+//! so every rule has exact tests. Storage is behind [`repository::Repository`], which the
+//! write-behind cache and the plain database store both implement.
+//!
+//! - [`geometry`]: world size, wrapping, toroidal distance, angles.
+//! - [`space_object`]: objects and their analytic motion.
+//! - [`tech_tree`]: the three researches and their cost, duration and effect formulas.
+//! - [`user`]: players, iron accrual and research progress.
+//! - [`collect`], [`navigate`]: the two world-changing actions.
+//! - [`accounts`]: username rules, a new player's start, session tokens.
+//! - [`seed`]: the demo world.
+//! - [`world`]: the object collection and a unit of work's change set.
+//! - [`views`]: wire read models combining several values.
+//! - [`error`]: rule errors with their HTTP status and code; use-case errors.
+//! - [`repository`]: the storage boundary.
+//! - [`game`]: the use cases.
+//! - [`clock`]: injected time.
+
+pub mod accounts;
+pub mod clock;
+pub mod collect;
+pub mod error;
+pub mod game;
+pub mod geometry;
+pub mod navigate;
+pub mod repository;
+pub mod seed;
+pub mod space_object;
+pub mod tech_tree;
+pub mod user;
+pub mod views;
+pub mod world;
+
+pub use error::{AppError, GameError};
+pub use repository::Repository;

@@ -1,0 +1,150 @@
+//! Read models sent on the wire that combine several domain values.
+
+use serde::Serialize;
+
+use crate::geometry::WorldSize;
+use crate::space_object::SpaceObject;
+use crate::tech_tree::{ResearchSpec, ResearchType, TechTree, ValueIncrease};
+
+/// Body of `GET /api/world`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorldView {
+    /// The world's dimensions.
+    pub world_size: WorldSize,
+    /// Every object, positioned as of `current_time`.
+    pub space_objects: Vec<SpaceObject>,
+    /// Unix ms the positions refer to.
+    pub current_time: i64,
+}
+
+/// Body of `GET /api/ship-stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ShipStats {
+    /// x now.
+    pub x: f64,
+    /// y now.
+    pub y: f64,
+    /// Current speed.
+    pub speed: f64,
+    /// Current heading.
+    pub angle: f64,
+    /// Max speed from research.
+    #[serde(rename = "maxSpeed")]
+    pub max_speed: f64,
+    /// Unix ms the position refers to.
+    pub last_position_update_ms: i64,
+}
+
+impl ShipStats {
+    /// The ship's stats as of `now_ms`.
+    pub fn of(ship: &SpaceObject, tech_tree: &TechTree, now_ms: i64, size: WorldSize) -> ShipStats {
+        let ship = ship.at(now_ms, size);
+        ShipStats {
+            x: ship.x,
+            y: ship.y,
+            speed: ship.speed,
+            angle: ship.angle,
+            max_speed: tech_tree.max_speed(),
+            last_position_update_ms: ship.last_position_update_ms,
+        }
+    }
+}
+
+/// Body of `GET /api/techtree`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TechTreeView {
+    /// Levels and the active research.
+    pub tech_tree: TechTree,
+    /// Each research with its current and next level's figures.
+    pub researches: Researches,
+}
+
+/// The three researches keyed by wire name, in display order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Researches {
+    /// Iron Harvesting.
+    #[serde(rename = "IronHarvesting")]
+    pub iron_harvesting: ResearchView,
+    /// Ship Speed.
+    #[serde(rename = "shipSpeed")]
+    pub ship_speed: ResearchView,
+    /// Afterburner.
+    #[serde(rename = "Afterburner")]
+    pub afterburner: ResearchView,
+}
+
+/// One research as shown to its player.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResearchView {
+    /// Wire name.
+    #[serde(rename = "type")]
+    pub kind: ResearchType,
+    /// Display name.
+    pub name: &'static str,
+    /// The player's level.
+    pub level: u32,
+    /// Cost of the first upgrade.
+    pub base_upgrade_cost: f64,
+    /// Duration of the first upgrade, seconds.
+    pub base_upgrade_duration: f64,
+    /// Effect at level 1.
+    pub base_value: f64,
+    /// Cost and duration factor per level.
+    pub upgrade_cost_increase: f64,
+    /// Effect growth per level.
+    pub base_value_increase: ValueIncrease,
+    /// Player-facing description.
+    pub description: &'static str,
+    /// Key in the tech tree.
+    pub tree_key: &'static str,
+    /// Unit of the effect.
+    pub unit: &'static str,
+    /// Cost of the next level.
+    pub next_upgrade_cost: f64,
+    /// Duration of the next level, seconds.
+    pub next_upgrade_duration: f64,
+    /// Effect now.
+    pub current_effect: f64,
+    /// Effect at the next level.
+    pub next_effect: f64,
+}
+
+impl ResearchView {
+    fn of(spec: &ResearchSpec, level: u32) -> ResearchView {
+        ResearchView {
+            kind: spec.kind,
+            name: spec.name,
+            level,
+            base_upgrade_cost: spec.base_cost,
+            base_upgrade_duration: spec.base_duration,
+            base_value: spec.base_value,
+            upgrade_cost_increase: spec.cost_factor,
+            base_value_increase: spec.value_increase,
+            description: spec.description,
+            tree_key: spec.tree_key,
+            unit: spec.unit,
+            next_upgrade_cost: spec.cost(level + 1),
+            next_upgrade_duration: spec.duration(level + 1),
+            current_effect: spec.effect(level),
+            next_effect: spec.effect(level + 1),
+        }
+    }
+}
+
+impl TechTreeView {
+    /// The view of a player's tree.
+    pub fn of(tech_tree: &TechTree) -> TechTreeView {
+        let view = |kind: ResearchType| ResearchView::of(kind.spec(), tech_tree.level(kind));
+        TechTreeView {
+            tech_tree: *tech_tree,
+            researches: Researches {
+                iron_harvesting: view(ResearchType::IronHarvesting),
+                ship_speed: view(ResearchType::ShipSpeed),
+                afterburner: view(ResearchType::Afterburner),
+            },
+        }
+    }
+}

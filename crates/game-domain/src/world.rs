@@ -1,0 +1,225 @@
+//! The world of space objects, and the change set a unit of work builds over part of it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::geometry::WorldSize;
+use crate::space_object::{ObjectId, ObjectState, SpaceObject};
+
+/// All space objects, ordered by id.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct World {
+    size: WorldSize,
+    objects: BTreeMap<ObjectId, SpaceObject>,
+}
+
+impl World {
+    /// A world of `size` holding `objects`.
+    pub fn new(size: WorldSize, objects: impl IntoIterator<Item = SpaceObject>) -> World {
+        World {
+            size,
+            objects: objects.into_iter().map(|o| (o.id, o)).collect(),
+        }
+    }
+
+    /// The world's dimensions.
+    pub fn size(&self) -> WorldSize {
+        self.size
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// True when the world holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// One object by id.
+    pub fn get(&self, id: ObjectId) -> Option<&SpaceObject> {
+        self.objects.get(&id)
+    }
+
+    /// All objects in id order.
+    pub fn objects(&self) -> impl ExactSizeIterator<Item = &SpaceObject> {
+        self.objects.values()
+    }
+
+    /// Adds or replaces an object.
+    pub fn insert(&mut self, object: SpaceObject) {
+        self.objects.insert(object.id, object);
+    }
+
+    /// Removes an object.
+    pub fn remove(&mut self, id: ObjectId) -> Option<SpaceObject> {
+        self.objects.remove(&id)
+    }
+
+    /// Every object with its position advanced to `now_ms`.
+    pub fn snapshot_at(&self, now_ms: i64) -> Vec<SpaceObject> {
+        self.objects
+            .values()
+            .map(|o| o.at(now_ms, self.size))
+            .collect()
+    }
+
+    /// The objects a unit of work may touch, copied into a transaction.
+    pub fn begin(&self, ids: &[ObjectId]) -> WorldTx {
+        WorldTx::new(
+            self.size,
+            ids.iter().filter_map(|id| self.get(*id).copied()),
+        )
+    }
+
+    /// Applies a committed transaction's changes (after ids were given to spawned objects).
+    pub fn apply(&mut self, changes: &WorldChanges, spawned: &[SpaceObject]) {
+        for id in &changes.removed {
+            self.objects.remove(id);
+        }
+        for object in changes.updated.iter().chain(spawned) {
+            self.objects.insert(object.id, *object);
+        }
+    }
+}
+
+/// A unit of work's view of the objects it loaded: read, change, remove, spawn.
+///
+/// The repository fills it, runs the rule, then turns [`WorldTx::into_changes`] into
+/// writes (and dirty marks). Ids of spawned objects are chosen by the repository.
+#[derive(Debug, Clone)]
+pub struct WorldTx {
+    size: WorldSize,
+    original: BTreeMap<ObjectId, SpaceObject>,
+    current: BTreeMap<ObjectId, SpaceObject>,
+    spawned: Vec<ObjectState>,
+}
+
+/// What a [`WorldTx`] changed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WorldChanges {
+    /// Loaded objects whose state changed.
+    pub updated: Vec<SpaceObject>,
+    /// Loaded objects that were removed.
+    pub removed: Vec<ObjectId>,
+    /// New objects, without ids yet.
+    pub spawned: Vec<ObjectState>,
+}
+
+impl WorldChanges {
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.updated.is_empty() && self.removed.is_empty() && self.spawned.is_empty()
+    }
+}
+
+impl WorldTx {
+    /// A transaction over `loaded` objects of a world of `size`.
+    pub fn new(size: WorldSize, loaded: impl IntoIterator<Item = SpaceObject>) -> WorldTx {
+        let original: BTreeMap<_, _> = loaded.into_iter().map(|o| (o.id, o)).collect();
+        WorldTx {
+            size,
+            current: original.clone(),
+            original,
+            spawned: Vec::new(),
+        }
+    }
+
+    /// The world's dimensions.
+    pub fn size(&self) -> WorldSize {
+        self.size
+    }
+
+    /// A loaded object, unless removed.
+    pub fn get(&self, id: ObjectId) -> Option<&SpaceObject> {
+        self.current.get(&id)
+    }
+
+    /// A loaded object to change.
+    pub fn get_mut(&mut self, id: ObjectId) -> Option<&mut SpaceObject> {
+        self.current.get_mut(&id)
+    }
+
+    /// Removes a loaded object.
+    pub fn remove(&mut self, id: ObjectId) -> Option<SpaceObject> {
+        self.current.remove(&id)
+    }
+
+    /// Adds a new object; the repository gives it an id on commit.
+    pub fn spawn(&mut self, state: ObjectState) {
+        self.spawned.push(state);
+    }
+
+    /// The net changes against what was loaded.
+    pub fn into_changes(self) -> WorldChanges {
+        let removed: BTreeSet<ObjectId> = self
+            .original
+            .keys()
+            .filter(|id| !self.current.contains_key(id))
+            .copied()
+            .collect();
+        let updated = self
+            .current
+            .values()
+            .filter(|o| self.original.get(&o.id) != Some(*o))
+            .copied()
+            .collect();
+        WorldChanges {
+            updated,
+            removed: removed.into_iter().collect(),
+            spawned: self.spawned,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space_object::ObjectKind;
+
+    fn object(id: ObjectId, x: f64) -> SpaceObject {
+        SpaceObject {
+            id,
+            kind: ObjectKind::Asteroid,
+            x,
+            y: 0.0,
+            speed: 0.0,
+            angle: 0.0,
+            last_position_update_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_transaction_reports_only_net_changes() {
+        let world = World::new(
+            WorldSize::DEFAULT,
+            [object(1, 1.0), object(2, 2.0), object(3, 3.0)],
+        );
+        let mut tx = world.begin(&[1, 2, 3, 99]);
+        assert!(tx.get(99).is_none());
+        tx.get_mut(1).unwrap().x = 10.0;
+        tx.get_mut(3).unwrap().x = 3.0; // same value: not a change
+        tx.remove(2);
+        tx.spawn(ObjectState {
+            kind: ObjectKind::EscapePod,
+            x: 5.0,
+            y: 5.0,
+            speed: 1.0,
+            angle: 0.0,
+            last_position_update_ms: 0,
+        });
+        let changes = tx.into_changes();
+        assert_eq!(changes.updated, vec![object(1, 10.0)]);
+        assert_eq!(changes.removed, vec![2]);
+        assert_eq!(changes.spawned.len(), 1);
+
+        let mut world = world;
+        let spawned = [changes.spawned[0].with_id(4)];
+        world.apply(&changes, &spawned);
+        assert_eq!(
+            world.objects().map(|o| o.id).collect::<Vec<_>>(),
+            vec![1, 3, 4]
+        );
+        assert_eq!(world.get(1).unwrap().x, 10.0);
+    }
+}

@@ -103,3 +103,81 @@ impl<K: Copy + Eq + Hash, S> Drop for Checkout<'_, K, S> {
         self.map.checkin(self.key);
     }
 }
+
+/// Model checks of the bookkeeping above, run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p game-locks --release --lib` (see lib.rs).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use std::sync::PoisonError;
+
+    use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use loom::sync::{Arc, Mutex};
+    use loom::thread;
+
+    use super::SlotMap;
+
+    /// Stands in for the registry's tokio mutex: a loom mutex loom can schedule around.
+    type Slot = Arc<Mutex<()>>;
+
+    /// Does what a `KeyGuard` does: claim the slot, lock it, check nobody else is inside,
+    /// unlock, then give the claim back (locals drop in reverse order, as the guard's
+    /// fields do).
+    fn use_key(map: &SlotMap<u8, Slot>, key: u8, inside: &AtomicBool) {
+        let claim = map.checkout(key, Slot::default);
+        let _locked = claim
+            .shared()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        assert!(
+            !inside.swap(true, SeqCst),
+            "two holders of key {key} at once"
+        );
+        inside.store(false, SeqCst);
+    }
+
+    /// Overlapping claims on one key share one slot (mutual exclusion holds) and the last
+    /// claim to go removes it.
+    #[test]
+    fn one_key_two_threads() {
+        loom::model(|| {
+            let map = Arc::new(SlotMap::new());
+            let inside = Arc::new(AtomicBool::new(false));
+            let other = {
+                let (map, inside) = (map.clone(), inside.clone());
+                thread::spawn(move || use_key(&map, 1, &inside))
+            };
+            use_key(&map, 1, &inside);
+            other.join().expect("model thread panicked");
+            assert_eq!(map.len(), 0);
+        });
+    }
+
+    /// A claim taken while another thread is giving its claim back either reuses the old
+    /// slot or gets a fresh one, never a slot that is about to be removed under it; other
+    /// keys do not interfere.
+    #[test]
+    fn reclaim_races_with_new_claims() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let map = Arc::new(SlotMap::new());
+            let inside = Arc::new(AtomicBool::new(false));
+            let elsewhere = Arc::new(AtomicBool::new(false));
+            let twice = {
+                let (map, inside) = (map.clone(), inside.clone());
+                thread::spawn(move || {
+                    use_key(&map, 1, &inside);
+                    use_key(&map, 1, &inside);
+                })
+            };
+            let other_key = {
+                let (map, elsewhere) = (map.clone(), elsewhere.clone());
+                thread::spawn(move || use_key(&map, 2, &elsewhere))
+            };
+            use_key(&map, 1, &inside);
+            twice.join().expect("model thread panicked");
+            other_key.join().expect("model thread panicked");
+            assert_eq!(map.len(), 0);
+        });
+    }
+}

@@ -8,9 +8,9 @@ use crate::levels::{LockLevel, Unlocked};
 /// Proof that the current task holds no lock at level `L` or later.
 ///
 /// It is zero-sized and neither `Clone` nor `Copy`. Every lock method takes
-/// `&mut LockCtx<P>` with `L: LockAfter<P>` and returns a guard plus a `LockCtx<L>` that
-/// both borrow the parent context, so while either is alive the parent cannot be used to
-/// take any lock again. Pass contexts down by `&mut`; get the first one from
+/// `&mut LockCtx<P>` with `P: LockBefore<L>` (the mirror of `L: LockAfter<P>`) and
+/// returns a guard plus a `LockCtx<L>` that both borrow the parent context, so while
+/// either is alive the parent cannot be used to take any lock again. Pass contexts down by `&mut`; get the first one from
 /// [`LockCtx::root`] once per task or request, at its entry point.
 ///
 /// # What does not compile

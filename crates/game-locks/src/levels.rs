@@ -22,9 +22,21 @@ pub trait LockLevel: sealed::Sealed + Send + Sync + 'static {
 }
 
 /// `Self` may be locked while holding a context at level `A` (i.e. `Self` comes after `A`).
+#[diagnostic::on_unimplemented(
+    message = "lock order violation: `{Self}` is not after `{A}`",
+    note = "locks are taken in the order Unlocked -> World -> User -> Store (game-locks \
+            levels.rs), each level at most once per context chain; use lock_two for two \
+            keys at one level"
+)]
 pub trait LockAfter<A: LockLevel>: LockLevel {}
 
 /// `Self` comes before `B`: the mirror of [`LockAfter`], implemented automatically.
+#[diagnostic::on_unimplemented(
+    message = "lock order violation: `{Self}` is not before `{B}`",
+    note = "locks are taken in the order Unlocked -> World -> User -> Store (game-locks \
+            levels.rs), each level at most once per context chain; use lock_two for two \
+            keys at one level"
+)]
 pub trait LockBefore<B: LockLevel>: LockLevel {}
 
 impl<A: LockLevel, B: LockAfter<A>> LockBefore<B> for A {}

@@ -14,7 +14,7 @@
 //! | `.stats()` → [`LevelStats`] | per-lock counters: acquisitions, contention, waits, holders, waiters |
 //!
 //! Every lock method takes `&mut LockCtx<P>` and compiles only if the lock's level `L` comes
-//! after `P`. It returns the guard and a `LockCtx<L>`, both borrowing the parent context,
+//! after `P` (`P: LockBefore<L>`). It returns the guard and a `LockCtx<L>`, both borrowing the parent context,
 //! so the parent cannot take anything while they live. Guards are tokio guards: hold them
 //! across `.await` freely; contexts and guards are `Send`.
 //!
@@ -52,6 +52,30 @@
 //! }
 //! ```
 //!
+//! # Functions that lock something further down
+//!
+//! Take the caller's context by `&mut` and state which lock you need to be able to take;
+//! any caller that already holds that level (or a later one) no longer compiles.
+//!
+//! ```
+//! use game_locks::{LockBefore, LockCtx, LockLevel, MutexRegistry, User};
+//!
+//! async fn bump<P: LockBefore<User>>(
+//!     users: &MutexRegistry<User, u64>,
+//!     ctx: &mut LockCtx<'_, P>,
+//!     id: u64,
+//! ) -> u64 {
+//!     let (user, _ctx) = users.lock(ctx, id).await;
+//!     user.key() + 1
+//! }
+//! # let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+//! # rt.block_on(async {
+//! let users = MutexRegistry::<User, u64>::new();
+//! let mut root = LockCtx::root();
+//! assert_eq!(bump(&users, &mut root, 41).await, 42);
+//! # });
+//! ```
+//!
 //! # Model checking
 //!
 //! The registry's create-on-demand / reclaim-when-unused bookkeeping is built on std
@@ -61,7 +85,9 @@
 //! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p game-locks --release --lib
 //! ```
 //!
-//! (The separate target directory keeps the loom build from invalidating the normal one.)
+//! The separate target directory keeps the loom build from invalidating the normal one.
+//! The three-thread model is bounded to 3 preemptions by default (well under a second);
+//! `LOOM_MAX_PREEMPTIONS=N` changes the bound.
 
 mod acquire;
 mod ctx;

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::acquire::{acquire, acquire_until};
 use crate::ctx::{CtxBorrow, LockCtx};
 use crate::error::LockTimeout;
-use crate::levels::{LockAfter, LockLevel};
+use crate::levels::{LockBefore, LockLevel};
 use crate::stats::{Counters, Holding, LevelStats};
 
 /// A mutex at level `L` around a single value; waiters are served in arrival order.
@@ -38,13 +38,10 @@ impl<L: LockLevel, T> OrderedMutex<L, T> {
     }
 
     /// Waits for the mutex; returns the guard and a context at level `L`.
-    pub async fn lock<'a, P: LockLevel>(
+    pub async fn lock<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
-    ) -> (OrderedMutexGuard<'a, L, T>, LockCtx<'a, L>)
-    where
-        L: LockAfter<P>,
-    {
+    ) -> (OrderedMutexGuard<'a, L, T>, LockCtx<'a, L>) {
         let fast = self.inner.try_lock().ok();
         let (guard, holding) = acquire(&self.counters, fast, || self.inner.lock()).await;
         (OrderedMutexGuard::new(guard, holding), LockCtx::new())
@@ -53,14 +50,11 @@ impl<L: LockLevel, T> OrderedMutex<L, T> {
     /// Like [`lock`](Self::lock), but gives up at `deadline`.
     ///
     /// Needs a runtime with the time driver enabled (`enable_time`/`enable_all`).
-    pub async fn lock_until<'a, P: LockLevel>(
+    pub async fn lock_until<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
         deadline: Instant,
-    ) -> Result<(OrderedMutexGuard<'a, L, T>, LockCtx<'a, L>), LockTimeout>
-    where
-        L: LockAfter<P>,
-    {
+    ) -> Result<(OrderedMutexGuard<'a, L, T>, LockCtx<'a, L>), LockTimeout> {
         let fast = self.inner.try_lock().ok();
         let (guard, holding) = acquire_until(&self.counters, L::NAME, deadline, fast, || {
             self.inner.lock()

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::acquire::{acquire, acquire_until};
 use crate::ctx::{CtxBorrow, LockCtx};
 use crate::error::{LockTimeout, LockTwoError};
-use crate::levels::{LockAfter, LockLevel};
+use crate::levels::{LockBefore, LockLevel};
 use crate::stats::{Counters, Holding, LevelStats};
 use slots::{Checkout, SlotMap};
 
@@ -53,29 +53,23 @@ impl<L: LockLevel, K: Copy + Ord + Hash + Send + Sync> MutexRegistry<L, K> {
     }
 
     /// Waits for `key`'s mutex; returns its guard and a context at level `L`.
-    pub async fn lock<'a, P: LockLevel>(
+    pub async fn lock<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
         key: K,
-    ) -> (KeyGuard<'a, L, K>, LockCtx<'a, L>)
-    where
-        L: LockAfter<P>,
-    {
+    ) -> (KeyGuard<'a, L, K>, LockCtx<'a, L>) {
         (self.lock_key(key).await, LockCtx::new())
     }
 
     /// Like [`lock`](Self::lock), but gives up at `deadline`.
     ///
     /// Needs a runtime with the time driver enabled (`enable_time`/`enable_all`).
-    pub async fn lock_until<'a, P: LockLevel>(
+    pub async fn lock_until<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
         key: K,
         deadline: Instant,
-    ) -> Result<(KeyGuard<'a, L, K>, LockCtx<'a, L>), LockTimeout>
-    where
-        L: LockAfter<P>,
-    {
+    ) -> Result<(KeyGuard<'a, L, K>, LockCtx<'a, L>), LockTimeout> {
         Ok((self.lock_key_until(key, deadline).await?, LockCtx::new()))
     }
 
@@ -84,15 +78,12 @@ impl<L: LockLevel, K: Copy + Ord + Hash + Send + Sync> MutexRegistry<L, K> {
     ///
     /// `a == b` is refused with [`LockTwoError::SameKey`] and nothing is locked: a caller
     /// that can get equal keys must decide what one key means for it (use [`lock`](Self::lock)).
-    pub async fn lock_two<'a, P: LockLevel>(
+    pub async fn lock_two<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
         a: K,
         b: K,
-    ) -> Result<(KeyGuard<'a, L, K>, KeyGuard<'a, L, K>, LockCtx<'a, L>), LockTwoError>
-    where
-        L: LockAfter<P>,
-    {
+    ) -> Result<(KeyGuard<'a, L, K>, KeyGuard<'a, L, K>, LockCtx<'a, L>), LockTwoError> {
         let (low, high) = self.ordered(a, b)?;
         let low = self.lock_key(low).await;
         let high = self.lock_key(high).await;
@@ -104,16 +95,13 @@ impl<L: LockLevel, K: Copy + Ord + Hash + Send + Sync> MutexRegistry<L, K> {
     /// key if the second is not had in time).
     ///
     /// Needs a runtime with the time driver enabled (`enable_time`/`enable_all`).
-    pub async fn lock_two_until<'a, P: LockLevel>(
+    pub async fn lock_two_until<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
         a: K,
         b: K,
         deadline: Instant,
-    ) -> Result<(KeyGuard<'a, L, K>, KeyGuard<'a, L, K>, LockCtx<'a, L>), LockTwoError>
-    where
-        L: LockAfter<P>,
-    {
+    ) -> Result<(KeyGuard<'a, L, K>, KeyGuard<'a, L, K>, LockCtx<'a, L>), LockTwoError> {
         let (low, high) = self.ordered(a, b)?;
         let low = self.lock_key_until(low, deadline).await?;
         let high = self.lock_key_until(high, deadline).await?;

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::acquire::{acquire, acquire_until};
 use crate::ctx::{CtxBorrow, LockCtx};
 use crate::error::LockTimeout;
-use crate::levels::{LockAfter, LockLevel};
+use crate::levels::{LockBefore, LockLevel};
 use crate::stats::{Counters, Holding, LevelStats};
 
 /// A read-write lock at level `L`, e.g. the world.
@@ -48,26 +48,20 @@ impl<L: LockLevel, T> OrderedRwLock<L, T> {
     }
 
     /// Waits for shared access; returns the guard and a context at level `L`.
-    pub async fn read<'a, P: LockLevel>(
+    pub async fn read<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
-    ) -> (ReadGuard<'a, L, T>, LockCtx<'a, L>)
-    where
-        L: LockAfter<P>,
-    {
+    ) -> (ReadGuard<'a, L, T>, LockCtx<'a, L>) {
         let fast = self.inner.try_read().ok();
         let (guard, holding) = acquire(&self.counters, fast, || self.inner.read()).await;
         (ReadGuard::new(guard, holding), LockCtx::new())
     }
 
     /// Waits for exclusive access; returns the guard and a context at level `L`.
-    pub async fn write<'a, P: LockLevel>(
+    pub async fn write<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
-    ) -> (WriteGuard<'a, L, T>, LockCtx<'a, L>)
-    where
-        L: LockAfter<P>,
-    {
+    ) -> (WriteGuard<'a, L, T>, LockCtx<'a, L>) {
         let fast = self.inner.try_write().ok();
         let (guard, holding) = acquire(&self.counters, fast, || self.inner.write()).await;
         (WriteGuard::new(guard, holding), LockCtx::new())
@@ -76,14 +70,11 @@ impl<L: LockLevel, T> OrderedRwLock<L, T> {
     /// Like [`read`](Self::read), but gives up at `deadline`.
     ///
     /// Needs a runtime with the time driver enabled (`enable_time`/`enable_all`).
-    pub async fn read_until<'a, P: LockLevel>(
+    pub async fn read_until<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
         deadline: Instant,
-    ) -> Result<(ReadGuard<'a, L, T>, LockCtx<'a, L>), LockTimeout>
-    where
-        L: LockAfter<P>,
-    {
+    ) -> Result<(ReadGuard<'a, L, T>, LockCtx<'a, L>), LockTimeout> {
         let fast = self.inner.try_read().ok();
         let (guard, holding) = acquire_until(&self.counters, L::NAME, deadline, fast, || {
             self.inner.read()
@@ -95,14 +86,11 @@ impl<L: LockLevel, T> OrderedRwLock<L, T> {
     /// Like [`write`](Self::write), but gives up at `deadline`.
     ///
     /// Needs a runtime with the time driver enabled (`enable_time`/`enable_all`).
-    pub async fn write_until<'a, P: LockLevel>(
+    pub async fn write_until<'a, P: LockBefore<L>>(
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
         deadline: Instant,
-    ) -> Result<(WriteGuard<'a, L, T>, LockCtx<'a, L>), LockTimeout>
-    where
-        L: LockAfter<P>,
-    {
+    ) -> Result<(WriteGuard<'a, L, T>, LockCtx<'a, L>), LockTimeout> {
         let fast = self.inner.try_write().ok();
         let (guard, holding) = acquire_until(&self.counters, L::NAME, deadline, fast, || {
             self.inner.write()

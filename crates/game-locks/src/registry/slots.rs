@@ -157,8 +157,10 @@ mod loom_tests {
     /// keys do not interfere.
     #[test]
     fn reclaim_races_with_new_claims() {
+        // Three threads unbounded take ~100 s; a bound of 3 preemptions (~1,700 schedules)
+        // still finds a broken reclaim condition. LOOM_MAX_PREEMPTIONS overrides it.
         let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = Some(3);
+        builder.preemption_bound = builder.preemption_bound.or(Some(3));
         builder.check(|| {
             let map = Arc::new(SlotMap::new());
             let inside = Arc::new(AtomicBool::new(false));

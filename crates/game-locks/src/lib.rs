@@ -89,14 +89,14 @@
 //! The three-thread model is bounded to 3 preemptions by default (well under a second);
 //! `LOOM_MAX_PREEMPTIONS=N` changes the bound.
 
-mod acquire;
-mod ctx;
-mod error;
-mod levels;
-mod mutex;
-mod registry;
-mod rwlock;
-mod stats;
+mod acquire; // the shared try-then-wait path that feeds the counters
+mod ctx; // LockCtx: the zero-sized proof of the current level
+mod error; // LockTimeout, LockTwoError
+mod levels; // the levels and their order (the only place they are declared)
+mod mutex; // OrderedMutex
+mod registry; // MutexRegistry: per-key mutexes, reclaimed when unused
+mod rwlock; // OrderedRwLock
+mod stats; // LevelStats and the atomics behind it
 
 pub use ctx::LockCtx;
 pub use error::{LockTimeout, LockTwoError};

@@ -1,0 +1,201 @@
+//! One handler per endpoint, each thin: parse the request, call a use case of
+//! [`game_domain::game::Game`], answer JSON. Rules and their errors live in the domain.
+
+use game_domain::navigate::NavigateRequest;
+use game_domain::space_object::ObjectId;
+use game_domain::user::UserId;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{HeaderMap, Request, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::backend::Backend;
+use crate::metrics::{self, Exposition};
+use crate::response::{ApiError, Body, json, parse_json, read_body};
+use crate::router::Route;
+use crate::session;
+
+/// `{username, password}` of register and login.
+#[derive(Debug, Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// `{type}` of trigger-research.
+#[derive(Debug, Deserialize)]
+struct ResearchBody {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// `{objectId}` of collect; checked by hand for the original's error message.
+#[derive(Debug, Deserialize)]
+struct CollectBody {
+    #[serde(rename = "objectId")]
+    object_id: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Success {
+    success: bool,
+}
+
+#[derive(Serialize)]
+struct Status {
+    status: &'static str,
+}
+
+const SUCCESS: Success = Success { success: true };
+
+/// Answers one routed request.
+pub async fn handle<R: Backend>(
+    app: &App<R>,
+    route: Route,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let game = &app.game;
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    match route {
+        Route::Register => {
+            let credentials: Credentials = parse_json(&read_body(body).await?)?;
+            let token = game
+                .register(&credentials.username, &credentials.password)
+                .await?;
+            Ok(with_cookie(
+                json(&SUCCESS),
+                session::set_cookie(&token, app.secure_cookies),
+            ))
+        }
+        Route::Login => {
+            let credentials: Credentials = parse_json(&read_body(body).await?)?;
+            let token = game
+                .login(&credentials.username, &credentials.password)
+                .await?;
+            Ok(with_cookie(
+                json(&SUCCESS),
+                session::set_cookie(&token, app.secure_cookies),
+            ))
+        }
+        Route::Logout => {
+            if let Some(token) = session::token(headers) {
+                game.logout(token).await?;
+            }
+            Ok(with_cookie(
+                json(&SUCCESS),
+                session::clear_cookie(app.secure_cookies),
+            ))
+        }
+        Route::Session => Ok(json(&game.session(session::token(headers)).await?)),
+        Route::World => {
+            authenticate(app, headers).await?;
+            Ok(json(&game.world().await?))
+        }
+        Route::UserStats => {
+            let user = authenticate(app, headers).await?;
+            Ok(json(&game.user_stats(user).await?))
+        }
+        Route::ShipStats => {
+            let user = authenticate(app, headers).await?;
+            Ok(json(&game.ship_stats(user).await?))
+        }
+        Route::TechTree => {
+            let user = authenticate(app, headers).await?;
+            Ok(json(&game.tech_tree(user).await?))
+        }
+        Route::TriggerResearch => {
+            let user = authenticate(app, headers).await?;
+            let research: ResearchBody = parse_json(&read_body(body).await?)?;
+            game.trigger_research(user, &research.kind).await?;
+            Ok(json(&SUCCESS))
+        }
+        Route::Navigate => {
+            let user = authenticate(app, headers).await?;
+            let request: NavigateRequest = parse_json(&read_body(body).await?)?;
+            Ok(json(&game.navigate(user, request).await?))
+        }
+        Route::Collect => {
+            let user = authenticate(app, headers).await?;
+            let collect: CollectBody = parse_json(&read_body(body).await?)?;
+            let object_id = object_id(collect.object_id)?;
+            Ok(json(&game.collect(user, object_id).await?))
+        }
+        Route::Healthz => Ok(json(&Status { status: "ok" })),
+        Route::Readyz => {
+            if app.lifecycle.is_shutting_down() {
+                return Err(ApiError::not_ready("shutting down"));
+            }
+            game.repo()
+                .check_ready()
+                .await
+                .map_err(ApiError::not_ready)?;
+            Ok(json(&Status { status: "ready" }))
+        }
+        Route::Metrics => Ok(metrics_page(app)),
+    }
+}
+
+async fn authenticate<R: Backend>(app: &App<R>, headers: &HeaderMap) -> Result<UserId, ApiError> {
+    Ok(app.game.authenticate(session::token(headers)).await?)
+}
+
+/// An integer `objectId`; anything else (absent, null, float, string) is the original's
+/// "Missing or invalid object ID".
+fn object_id(value: Option<serde_json::Value>) -> Result<ObjectId, ApiError> {
+    value
+        .as_ref()
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(ApiError::invalid_object_id)
+}
+
+fn with_cookie(mut response: Response<Body>, cookie: HeaderValue) -> Response<Body> {
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+}
+
+fn metrics_page<R: Backend>(app: &App<R>) -> Response<Body> {
+    let mut out = Exposition::default();
+    app.http_metrics.write(&mut out);
+    out.single(
+        "spacewars_http_requests_in_flight",
+        "gauge",
+        "Requests being handled now.",
+        app.lifecycle.in_flight(),
+    );
+    app.game.repo().write_metrics(&mut out);
+    let mut response = Response::new(Full::new(Bytes::from(out.finish())));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(metrics::CONTENT_TYPE),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn object_ids_must_be_integers() {
+        assert_eq!(object_id(Some(json!(7))), Ok(7));
+        assert_eq!(object_id(Some(json!(-3))), Ok(-3));
+        for bad in [
+            json!(null),
+            json!(7.5),
+            json!("7"),
+            json!([7]),
+            json!(u64::MAX),
+        ] {
+            assert_eq!(
+                object_id(Some(bad)).expect_err("invalid").code,
+                "invalid_object_id"
+            );
+        }
+        assert!(object_id(None).is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! The Spacewars HTTP server (SPEC §2): configuration, wiring, routes, sessions,
+//! metrics and graceful shutdown, on hyper 1.
+//!
+//! The binary only parses [`Config`] and calls [`run`] with the OS signal future; tests
+//! use [`Server::bind`] to learn the bound address and pass their own shutdown future.
+//!
+//! - [`config`]: flags and environment variables, validated.
+//! - [`app`]: wiring (store → lease → seed → repository → game → listener) and [`Server`].
+//! - [`backend`]: what the server needs from a repository besides the use cases.
+//! - [`serve`]: the connection loop, per-request admission, timeout, metrics and log line.
+//! - [`router`]: paths and methods.
+//! - [`handlers`]: one thin handler per endpoint.
+//! - [`session`]: the session cookie.
+//! - [`password`]: argon2id hashing off the async workers.
+//! - [`response`]: JSON responses, API errors, body limits and parsing.
+//! - [`metrics`]: the Prometheus text page.
+//! - [`shutdown`]: the signal future and the in-flight request tracker.
+
+pub mod app;
+pub mod backend;
+pub mod config;
+pub mod handlers;
+pub mod metrics;
+pub mod password;
+pub mod response;
+pub mod router;
+pub mod serve;
+pub mod session;
+pub mod shutdown;
+
+pub use app::Dependencies;
+pub use config::{Config, RepoKind, Switch};

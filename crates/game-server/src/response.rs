@@ -1,0 +1,276 @@
+//! JSON responses, API errors and request-body reading.
+//!
+//! Every error leaves the server as `{"error": "<message>", "code": "<snake_case>"}` with
+//! `Content-Type: application/json`.
+
+use game_domain::AppError;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The body type of every response.
+pub type Body = Full<Bytes>;
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// A 200 response with `value` as JSON.
+pub fn json<T: Serialize>(value: &T) -> Response<Body> {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => with_json_body(StatusCode::OK, bytes),
+        Err(error) => {
+            tracing::error!(%error, "response serialization failed");
+            ApiError::internal().into_response()
+        }
+    }
+}
+
+fn with_json_body(status: StatusCode, bytes: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    response
+}
+
+/// A failed request: status, stable code and human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+    /// For 405: the methods the path accepts.
+    pub allow: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    code: &'a str,
+}
+
+impl ApiError {
+    /// An error with no `Allow` header.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            allow: None,
+        }
+    }
+
+    /// 404 for a path no route serves.
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+    }
+
+    /// 405 with the methods the path does accept.
+    pub fn method_not_allowed(allow: &'static str) -> ApiError {
+        ApiError {
+            allow: Some(allow),
+            ..ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+            )
+        }
+    }
+
+    /// 413 for a body over [`MAX_BODY_BYTES`].
+    pub fn payload_too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("Request body larger than {MAX_BODY_BYTES} bytes"),
+        )
+    }
+
+    /// 400 for a body that is not JSON.
+    pub fn invalid_json(detail: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("Malformed JSON: {detail}"),
+        )
+    }
+
+    /// 400 for JSON of the wrong shape (types, missing or unknown fields).
+    pub fn invalid_body(detail: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("Invalid request body: {detail}"),
+        )
+    }
+
+    /// 400 for a collect without a usable `objectId`.
+    pub fn invalid_object_id() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_object_id",
+            "Missing or invalid object ID",
+        )
+    }
+
+    /// 503 while the server drains for shutdown.
+    pub fn shutting_down() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "Server is shutting down",
+        )
+    }
+
+    /// 503 for a request over the time limit.
+    pub fn timeout() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "Request timed out",
+        )
+    }
+
+    /// 503 when the storage failed.
+    pub fn storage_unavailable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "Service unavailable",
+        )
+    }
+
+    /// 503 from the readiness probe.
+    pub fn not_ready(reason: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!("Not ready: {reason}"),
+        )
+    }
+
+    /// 500: a bug in the server (a handler panicked); never caused by input alone.
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
+        )
+    }
+
+    /// The JSON response.
+    pub fn into_response(self) -> Response<Body> {
+        let body = ErrorBody {
+            error: &self.message,
+            code: self.code,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| {
+            br#"{"error":"Internal server error","code":"internal_error"}"#.to_vec()
+        });
+        let mut response = with_json_body(self.status, bytes);
+        if let Some(allow) = self.allow {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> ApiError {
+        match error {
+            AppError::Game(game) => ApiError::new(
+                StatusCode::from_u16(game.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                game.code(),
+                game.to_string(),
+            ),
+            AppError::Storage(source) => {
+                tracing::warn!(error = %source, "storage failure answered with 503");
+                ApiError::storage_unavailable()
+            }
+            AppError::ShuttingDown => ApiError::shutting_down(),
+        }
+    }
+}
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`], whatever `Content-Length` claims.
+pub async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::payload_too_large())
+        }
+        Err(error) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("Could not read the request body: {error}"),
+        )),
+    }
+}
+
+/// Parses a JSON object body into `T`: bad syntax (including numbers out of range such as
+/// `1e999`) is `invalid_json`; anything but an object, wrong types and missing fields are
+/// `invalid_body`. (Going through [`serde_json::Value`] rejects arrays, which serde would
+/// otherwise accept for a struct, field by position.)
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(ApiError::invalid_json)?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_body("expected a JSON object"));
+    }
+    T::deserialize(value).map_err(ApiError::invalid_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Speed {
+        speed: f64,
+    }
+
+    fn code(result: Result<Speed, ApiError>) -> &'static str {
+        result.expect_err("must fail").code
+    }
+
+    #[test]
+    fn body_errors_are_classified() {
+        assert_eq!(code(parse_json(b"")), "invalid_json");
+        assert_eq!(code(parse_json(b"{\"speed\":")), "invalid_json");
+        assert_eq!(code(parse_json(b"{\"speed\":NaN}")), "invalid_json");
+        assert_eq!(code(parse_json(b"{\"speed\":1e999}")), "invalid_json");
+        assert_eq!(code(parse_json(b"{\"speed\":\"5\"}")), "invalid_body");
+        assert_eq!(code(parse_json(b"{}")), "invalid_body");
+        assert_eq!(code(parse_json(b"[1]")), "invalid_body");
+        assert_eq!(code(parse_json(b"7")), "invalid_body");
+        assert!(parse_json::<Speed>(b"{\"speed\": 5}").is_ok());
+    }
+
+    #[test]
+    fn errors_render_as_json_with_code() {
+        let response = ApiError::method_not_allowed("GET").into_response();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[header::ALLOW], "GET");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let game: ApiError = AppError::from(game_domain::GameError::ObjectTooFar).into();
+        assert_eq!(
+            (game.status, game.code, game.message.as_str()),
+            (
+                StatusCode::BAD_REQUEST,
+                "object_too_far",
+                "Object too far away"
+            )
+        );
+    }
+}

@@ -1,1 +1,41 @@
-//! game-cache: filled in by its own issue.
+//! game-cache: the write-behind repository `CachedRepo` (SPEC §3).
+//!
+//! The world is loaded at start, users on demand; units of work run over memory behind
+//! the ordered locks of `game-locks` (world → user → store) and mark what they changed
+//! dirty before releasing them. A background task writes the dirty state to the
+//! [`game_persistence::Store`] every persist interval, one transaction per flush, from a
+//! consistent cut, and clears only what did not change since the cut.
+//!
+//! - [`CachedRepo`]: the repository handle (`start`, `flush_now`, `shutdown`, `stats`), and
+//!   its [`game_domain::Repository`] implementation.
+//! - [`CacheConfig`]: persist interval, caps, id block size, back-off; validated.
+//! - [`CacheStats`]: counters for metrics; [`FlushReport`]: what a flush wrote.
+//! - [`CacheError`]: failures of start, flush and shutdown.
+//!
+//! # Promises and where they are kept
+//!
+//! | SPEC §3 | how |
+//! | --- | --- |
+//! | 1 hot path without the database | everything a unit of work reads is in memory once cached; object ids come from a reserved block |
+//! | 2 write-behind | units of work mark users and objects (upserted / deleted) dirty; the flush task writes them as one `Batch` |
+//! | 3 no lost update | per-entry generations: clearing after a write removes only entries whose generation is the cut's |
+//! | 4 consistent cut | a unit of work commits memory and marks in one critical section of the store-level lock; the cut copies the marks under that lock |
+//! | 5 graceful shutdown | `shutdown` closes the gate, waits for operations in flight, stops the task, flushes (with retries) |
+//! | 7 failing database | a failed flush clears nothing, is counted and logged, retried with capped exponential back-off; gameplay continues |
+//! | 9 bounded memory | capped user table, LRU eviction of clean idle users only; index evicted with its user; capped sessions |
+//! | 10 no deadlock | all game locks are `game-locks` types taken in the one order; data tables use short std mutexes never held across `.await` |
+
+mod config;
+mod dirty;
+mod error;
+mod gate;
+mod ids;
+mod repo;
+mod sessions;
+mod stats;
+mod users;
+
+pub use config::{CacheConfig, MIN_PERSIST_INTERVAL};
+pub use error::CacheError;
+pub use repo::{CachedRepo, FlushReport, SHUTDOWN_FLUSH_ATTEMPTS};
+pub use stats::CacheStats;

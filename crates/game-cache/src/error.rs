@@ -1,0 +1,34 @@
+//! Errors of the cache's own operations (start, flush, shutdown).
+//!
+//! Units of work answer [`game_domain::AppError`] like any repository; a store failure on a
+//! cache miss becomes `AppError::Storage`. [`CacheError`] is for the operator-facing calls.
+
+use game_domain::AppError;
+use game_persistence::StoreError;
+use thiserror::Error;
+
+/// Why starting, flushing or shutting down the cache failed.
+#[derive(Debug, Error)]
+pub enum CacheError {
+    /// A configuration value is out of range; nothing was started.
+    #[error("invalid cache configuration: {field} {reason}")]
+    InvalidConfig {
+        /// The offending field of [`crate::CacheConfig`].
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The store failed (loading at start, reserving ids, or writing a batch). A failed
+    /// flush keeps everything dirty.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<CacheError> for AppError {
+    fn from(error: CacheError) -> AppError {
+        match error {
+            CacheError::Store(store) => store.into(),
+            other => AppError::storage(other),
+        }
+    }
+}

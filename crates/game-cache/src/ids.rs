@@ -1,0 +1,66 @@
+//! Object ids reserved from the store in blocks, handed out from memory.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use game_domain::space_object::ObjectId;
+
+/// Reserved, not yet used object ids, oldest block first.
+#[derive(Debug, Default)]
+pub(crate) struct IdBlocks {
+    blocks: VecDeque<Range<ObjectId>>,
+}
+
+impl IdBlocks {
+    /// Adds the block `first..first + count`.
+    pub(crate) fn add(&mut self, first: ObjectId, count: i64) {
+        if count > 0 {
+            self.blocks.push_back(first..first.saturating_add(count));
+        }
+    }
+
+    /// Ids left.
+    pub(crate) fn remaining(&self) -> i64 {
+        self.blocks.iter().map(|r| r.end - r.start).sum()
+    }
+
+    /// `n` ids, or none at all if fewer are left.
+    pub(crate) fn take(&mut self, n: usize) -> Option<Vec<ObjectId>> {
+        if usize::try_from(self.remaining()).unwrap_or(usize::MAX) < n {
+            return None;
+        }
+        let mut ids = Vec::with_capacity(n);
+        while ids.len() < n {
+            let block = self.blocks.front_mut()?;
+            match block.next() {
+                Some(id) => ids.push(id),
+                None => {
+                    self.blocks.pop_front();
+                }
+            }
+        }
+        if self.blocks.front().is_some_and(|r| r.is_empty()) {
+            self.blocks.pop_front();
+        }
+        Some(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hands_out_blocks_in_order_all_or_nothing() {
+        let mut ids = IdBlocks::default();
+        ids.add(10, 2);
+        ids.add(100, 3);
+        assert_eq!(ids.remaining(), 5);
+        assert_eq!(ids.take(3), Some(vec![10, 11, 100]));
+        assert_eq!(ids.take(3), None);
+        assert_eq!(ids.remaining(), 2);
+        assert_eq!(ids.take(2), Some(vec![101, 102]));
+        assert_eq!(ids.take(1), None);
+        assert_eq!(ids.take(0), Some(vec![]));
+    }
+}

@@ -1,0 +1,742 @@
+//! `CachedRepo`: the game's state in memory behind ordered locks, written behind.
+//!
+//! # Locks, in the one order they are ever taken
+//!
+//! | lock | kind | taken by |
+//! | --- | --- | --- |
+//! | `world` | `OrderedRwLock<World, World>` | read: `view_world`, `read_player`; write: `with_user_and_world`, `create_user` (to add the ship) |
+//! | `user_locks` | `MutexRegistry<User, UserId>` | every unit of work on a user, and a cache miss while it loads that user |
+//! | `dirty` | `OrderedMutex<Store, DirtyState>` | a unit of work for the instant it commits (memory + marks together), the flush for the instant it cuts or clears |
+//!
+//! The types make any other order a compile error. Besides these there are plain data
+//! tables (`users`, `sessions`, `ids`) behind `std::sync::Mutex`es that are held for a few
+//! map operations and never across an `.await`, and `flush_serial`, a tokio mutex that
+//! serialises flushes: it is taken only with no game lock held and only ever waits for
+//! the `dirty` lock inside it, so it cannot close a cycle.
+//!
+//! # Why the hot path never reaches the store
+//!
+//! The world is loaded at start, users stay cached once loaded, sessions and the username
+//! index are cached, and object ids for spawns come from a block reserved in advance. The
+//! store is reached only on a miss, by account operations (durable by contract), by the
+//! flush task, and — the documented fallback — when the reserved ids ran out because the
+//! flush task could not refill them (the operation then reserves a block itself, while
+//! holding its locks; if that fails the operation fails with a storage error and changes
+//! nothing).
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use game_domain::accounts::{NewUser, Session};
+use game_domain::clock::Clock;
+use game_domain::error::{AppError, GameError};
+use game_domain::geometry::WorldSize;
+use game_domain::repository::Repository;
+use game_domain::space_object::{ObjectId, SpaceObject};
+use game_domain::user::{User, UserId};
+use game_domain::world::{World, WorldTx};
+use game_locks::{
+    LockCtx, MutexRegistry, OrderedMutex, OrderedRwLock, Store as StoreLevel, Unlocked,
+    User as UserLevel, World as WorldLevel,
+};
+use game_persistence::Store;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use crate::config::CacheConfig;
+use crate::dirty::DirtyState;
+use crate::error::CacheError;
+use crate::gate::{Gate, Pass};
+use crate::ids::IdBlocks;
+use crate::sessions::SessionCache;
+use crate::stats::{CacheStats, Counters};
+use crate::users::UserTable;
+
+/// How often `shutdown` tries its final flush before giving up and returning the error.
+pub const SHUTDOWN_FLUSH_ATTEMPTS: u32 = 3;
+
+/// What one flush wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlushReport {
+    /// User rows written.
+    pub users: usize,
+    /// Object rows inserted or updated.
+    pub upserted_objects: usize,
+    /// Object rows deleted.
+    pub deleted_objects: usize,
+    /// Wall time of the flush (cut, write, clear); zero when nothing was dirty.
+    pub duration: Duration,
+}
+
+impl FlushReport {
+    /// True when nothing was dirty (the store was not called).
+    pub fn is_empty(&self) -> bool {
+        self.users == 0 && self.upserted_objects == 0 && self.deleted_objects == 0
+    }
+}
+
+/// The write-behind repository: a cheap, cloneable handle.
+///
+/// Start it with [`CachedRepo::start`]; stop it with [`CachedRepo::shutdown`], which
+/// waits for operations in flight and makes a final flush. When the last handle is dropped
+/// without `shutdown`, the flush task stops and changes since the last flush are lost
+/// (as in a crash, bounded by one persist interval); a warning says so.
+#[derive(Clone)]
+pub struct CachedRepo {
+    inner: Arc<Inner>,
+    /// Stops the flush task when the last handle goes (mini-redis's `DbDropGuard`).
+    _task_guard: Arc<TaskGuard>,
+}
+
+struct TaskGuard {
+    inner: Arc<Inner>,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        let dirty_users = Counters::get(&self.inner.counters.dirty_users);
+        let dirty_objects = Counters::get(&self.inner.counters.dirty_objects);
+        if !self.inner.gate.is_closed() && (dirty_users > 0 || dirty_objects > 0) {
+            warn!(
+                dirty_users,
+                dirty_objects, "cache dropped without shutdown(): unflushed changes are lost"
+            );
+        }
+        self.inner.stop_task();
+    }
+}
+
+pub(crate) struct Inner {
+    store: Arc<dyn Store>,
+    config: CacheConfig,
+    clock: Arc<dyn Clock>,
+    world: OrderedRwLock<WorldLevel, World>,
+    user_locks: MutexRegistry<UserLevel, UserId>,
+    dirty: OrderedMutex<StoreLevel, DirtyState>,
+    users: Mutex<UserTable>,
+    sessions: Mutex<SessionCache>,
+    ids: Mutex<IdBlocks>,
+    flush_serial: tokio::sync::Mutex<()>,
+    gate: Gate,
+    counters: Counters,
+    stop: AtomicBool,
+    /// Wakes the flush task: to stop, or to reserve ids early.
+    wake: Notify,
+    refill_requested: AtomicBool,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Keeps a user from being evicted while a unit of work uses (or waits for) it.
+struct Pin<'a> {
+    inner: &'a Inner,
+    id: UserId,
+}
+
+impl Drop for Pin<'_> {
+    fn drop(&mut self) {
+        let mut users = self.inner.users();
+        users.unpin(self.id);
+        users.evict_past_cap();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section on these tables leaves them consistent before anything that
+    // could panic, so a poisoned mutex still guards good data.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl CachedRepo {
+    /// Validates `config`, loads the world, reserves a block of object ids and starts the
+    /// flush task (on the current tokio runtime).
+    pub async fn start(
+        store: Arc<dyn Store>,
+        config: CacheConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<CachedRepo, CacheError> {
+        config.validate()?;
+        let objects = store.load_world().await?;
+        let world = World::new(config.world_size, objects);
+        let first_id = store.reserve_object_ids(config.id_block_size).await?;
+        let mut ids = IdBlocks::default();
+        ids.add(first_id, config.id_block_size);
+        info!(
+            persist_interval_ms = config.persist_interval.as_millis() as u64,
+            max_cached_users = config.max_cached_users,
+            max_cached_sessions = config.max_cached_sessions,
+            id_block_size = config.id_block_size,
+            max_backoff_ms = config.max_backoff.as_millis() as u64,
+            world_objects = world.len(),
+            "write-behind cache started"
+        );
+        let inner = Arc::new(Inner {
+            users: Mutex::new(UserTable::new(config.max_cached_users)),
+            sessions: Mutex::new(SessionCache::new(config.max_cached_sessions)),
+            ids: Mutex::new(ids),
+            store,
+            config,
+            clock,
+            world: OrderedRwLock::new(world),
+            user_locks: MutexRegistry::new(),
+            dirty: OrderedMutex::new(DirtyState::default()),
+            flush_serial: tokio::sync::Mutex::new(()),
+            gate: Gate::default(),
+            counters: Counters::default(),
+            stop: AtomicBool::new(false),
+            wake: Notify::new(),
+            refill_requested: AtomicBool::new(false),
+            task: Mutex::new(None),
+        });
+        let handle = tokio::spawn(flush_task(inner.clone()));
+        *lock(&inner.task) = Some(handle);
+        Ok(CachedRepo {
+            _task_guard: Arc::new(TaskGuard {
+                inner: inner.clone(),
+            }),
+            inner,
+        })
+    }
+
+    /// Flushes the dirty state now and returns what was written (or why not). Flushes are
+    /// serialised with the background task's.
+    pub async fn flush_now(&self) -> Result<FlushReport, CacheError> {
+        self.inner.flush().await
+    }
+
+    /// Stops accepting operations (they fail with [`AppError::ShuttingDown`]), waits for the
+    /// ones in flight, stops the flush task and makes a final flush, retried up to
+    /// [`SHUTDOWN_FLUSH_ATTEMPTS`] times with back-off. Its result is the final flush's.
+    ///
+    /// If it fails, the changes are still in memory and dirty; [`flush_now`](Self::flush_now)
+    /// may be retried. Calling `shutdown` again is harmless.
+    pub async fn shutdown(&self) -> Result<FlushReport, CacheError> {
+        let inner = &self.inner;
+        inner.gate.close_and_drain().await;
+        inner.stop_task();
+        let task = lock(&inner.task).take();
+        if let Some(task) = task
+            && let Err(join_error) = task.await
+        {
+            error!(%join_error, "flush task ended abnormally");
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match inner.flush().await {
+                Ok(report) => {
+                    info!(
+                        users = report.users,
+                        upserted_objects = report.upserted_objects,
+                        deleted_objects = report.deleted_objects,
+                        "cache shut down after its final flush"
+                    );
+                    return Ok(report);
+                }
+                Err(error) if attempt < SHUTDOWN_FLUSH_ATTEMPTS => {
+                    let delay = inner.config.retry_delay(attempt);
+                    warn!(%error, attempt, retry_in_ms = delay.as_millis() as u64, "final flush failed");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => {
+                    error!(%error, attempt, "final flush failed; unflushed changes remain in memory");
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// A snapshot of the counters, for metrics.
+    pub fn stats(&self) -> CacheStats {
+        let inner = &self.inner;
+        let c = &inner.counters;
+        let (cached_users, evictions) = {
+            let users = inner.users();
+            (users.len(), users.evictions())
+        };
+        CacheStats {
+            hits: Counters::get(&c.hits),
+            misses: Counters::get(&c.misses),
+            evictions,
+            session_hits: Counters::get(&c.session_hits),
+            session_misses: Counters::get(&c.session_misses),
+            cached_users,
+            cached_sessions: lock(&inner.sessions).len(),
+            dirty_users: Counters::get(&c.dirty_users) as usize,
+            dirty_objects: Counters::get(&c.dirty_objects) as usize,
+            reserved_ids: lock(&inner.ids).remaining(),
+            flushes: Counters::get(&c.flushes),
+            flush_failures: Counters::get(&c.flush_failures),
+            last_flush_duration: c.last_flush(),
+            db_round_trips: inner.store.round_trips(),
+            inline_id_reservations: Counters::get(&c.inline_id_reservations),
+            world_lock: inner.world.stats(),
+            user_locks: inner.user_locks.stats(),
+            store_lock: inner.dirty.stats(),
+        }
+    }
+
+    /// The effective configuration.
+    pub fn config(&self) -> &CacheConfig {
+        &self.inner.config
+    }
+
+    /// The store behind the cache.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// True once [`shutdown`](Self::shutdown) was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.gate.is_closed()
+    }
+}
+
+impl fmt::Debug for CachedRepo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedRepo")
+            .field("config", &self.inner.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    fn users(&self) -> MutexGuard<'_, UserTable> {
+        lock(&self.users)
+    }
+
+    fn enter(&self) -> Result<Pass<'_>, AppError> {
+        self.gate.enter().ok_or(AppError::ShuttingDown)
+    }
+
+    fn pin(&self, id: UserId) -> Pin<'_> {
+        self.users().pin(id);
+        Pin { inner: self, id }
+    }
+
+    fn stop_task(&self) {
+        self.stop.store(true, SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// The user, loading it on a miss. The caller holds the user's key and a pin, so no
+    /// other load of this user runs meanwhile and it cannot be evicted: a value read from
+    /// the store is current (dirty users are never evicted, so a user absent from memory
+    /// has no unwritten change), and one cached copy results.
+    async fn user_locked(&self, id: UserId) -> Result<User, AppError> {
+        if let Some(user) = self.users().get(id) {
+            Counters::bump(&self.counters.hits);
+            return Ok(user);
+        }
+        Counters::bump(&self.counters.misses);
+        let loaded = self
+            .store
+            .load_user(id)
+            .await?
+            .ok_or(GameError::UserNotFound)?;
+        let mut users = self.users();
+        let user = users.insert_loaded(loaded);
+        users.evict_past_cap();
+        Ok(user)
+    }
+
+    /// Makes sure the (pinned) user is cached before the caller takes the world lock, so
+    /// a miss never reads the store while the world is locked.
+    async fn ensure_cached(
+        &self,
+        root: &mut LockCtx<'_, Unlocked>,
+        id: UserId,
+    ) -> Result<(), AppError> {
+        let cached = self.users().touch(id);
+        if cached {
+            Counters::bump(&self.counters.hits);
+            return Ok(());
+        }
+        let (_key, _ctx) = self.user_locks.lock(root, id).await;
+        self.user_locked(id).await.map(drop)
+    }
+
+    /// `n` fresh object ids from the reserved blocks; asks the flush task for a new block
+    /// when fewer than half a block is left. Fallback when none are left: reserve a block
+    /// here (one store round trip, counted in `inline_id_reservations`).
+    async fn allocate_ids(&self, n: usize) -> Result<Vec<ObjectId>, AppError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let half = self.config.id_block_size / 2;
+        for _ in 0..3 {
+            let (taken, low) = {
+                let mut ids = lock(&self.ids);
+                let taken = ids.take(n);
+                (taken, ids.remaining() < half)
+            };
+            if low && !self.refill_requested.swap(true, SeqCst) {
+                self.wake.notify_one();
+            }
+            if let Some(taken) = taken {
+                return Ok(taken);
+            }
+            Counters::bump(&self.counters.inline_id_reservations);
+            let count = self
+                .config
+                .id_block_size
+                .max(i64::try_from(n).unwrap_or(i64::MAX));
+            warn!(count, "no reserved object ids left; reserving inline");
+            let first = self.store.reserve_object_ids(count).await?;
+            lock(&self.ids).add(first, count);
+        }
+        // Only reachable if other operations kept taking the fresh blocks first.
+        Err(AppError::storage(std::io::Error::other(
+            "could not reserve object ids",
+        )))
+    }
+
+    /// Called by the flush task: reserves a block when fewer than half are left.
+    async fn refill_ids_if_low(&self) {
+        self.refill_requested.store(false, SeqCst);
+        let count = self.config.id_block_size;
+        if lock(&self.ids).remaining() >= count / 2 {
+            return;
+        }
+        match self.store.reserve_object_ids(count).await {
+            Ok(first) => {
+                lock(&self.ids).add(first, count);
+                debug!(first, count, "reserved object ids");
+            }
+            Err(error) => warn!(%error, "reserving object ids failed; retrying later"),
+        }
+    }
+
+    /// Refreshes the dirty gauges (called with the dirty state locked).
+    fn publish_dirty_counts(&self, dirty: &DirtyState) {
+        Counters::set(&self.counters.dirty_users, dirty.users_len());
+        Counters::set(&self.counters.dirty_objects, dirty.objects_len());
+    }
+
+    /// One flush: a consistent cut under the store-level lock, the write without any game
+    /// lock, then clearing exactly the entries not changed since the cut.
+    async fn flush(&self) -> Result<FlushReport, CacheError> {
+        // Two flushes must not overlap: an older cut written after a newer one would put
+        // old values back after the newer flush cleared them.
+        let _serial = self.flush_serial.lock().await;
+        let started = std::time::Instant::now();
+        let mut cut = {
+            let mut root = LockCtx::root();
+            let (dirty, _ctx) = self.dirty.lock(&mut root).await;
+            dirty.cut()
+        };
+        if cut.is_empty() {
+            return Ok(FlushReport::default());
+        }
+        let batch = std::mem::take(&mut cut.batch);
+        let mut report = FlushReport {
+            users: batch.users.len(),
+            upserted_objects: batch.upserted_objects.len(),
+            deleted_objects: batch.deleted_objects.len(),
+            duration: Duration::ZERO,
+        };
+        if let Err(error) = self.store.apply_batch(batch).await {
+            Counters::bump(&self.counters.flush_failures);
+            warn!(
+                %error,
+                users = report.users,
+                upserted_objects = report.upserted_objects,
+                deleted_objects = report.deleted_objects,
+                failures = Counters::get(&self.counters.flush_failures),
+                "flush failed; everything stays dirty for the next attempt"
+            );
+            return Err(error.into());
+        }
+        {
+            let mut root = LockCtx::root();
+            let (mut dirty, _ctx) = self.dirty.lock(&mut root).await;
+            let clean = dirty.clear_written(&cut);
+            // Under the same lock as the marks: a user re-marked after this cannot be
+            // flagged clean by it.
+            let mut users = self.users();
+            users.mark_clean(&clean);
+            users.evict_past_cap();
+            drop(users);
+            self.publish_dirty_counts(&dirty);
+        }
+        report.duration = started.elapsed();
+        self.counters.record_flush(report.duration);
+        debug!(?report, "flushed");
+        Ok(report)
+    }
+}
+
+/// The background flush loop: every persist interval (or, after a failure, after the
+/// back-off) it flushes; when woken early it only reserves ids if needed. It ends when the
+/// last handle is dropped or `shutdown` is called.
+async fn flush_task(inner: Arc<Inner>) {
+    let interval = inner.config.persist_interval;
+    let mut next = Instant::now() + interval;
+    let mut failures_in_row = 0u32;
+    loop {
+        if inner.stop.load(SeqCst) {
+            break;
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(next) => {}
+            () = inner.wake.notified() => {}
+        }
+        if inner.stop.load(SeqCst) {
+            break;
+        }
+        inner.refill_ids_if_low().await;
+        if Instant::now() < next {
+            continue;
+        }
+        match inner.flush().await {
+            Ok(_) => {
+                if failures_in_row > 0 {
+                    info!(failures_in_row, "flushing works again");
+                }
+                failures_in_row = 0;
+                next = Instant::now() + interval;
+            }
+            Err(_) => {
+                failures_in_row += 1;
+                let delay = inner.config.retry_delay(failures_in_row);
+                debug!(
+                    failures_in_row,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "flush will be retried"
+                );
+                next = Instant::now() + delay;
+            }
+        }
+    }
+    debug!("flush task stopped");
+}
+
+#[async_trait]
+impl Repository for CachedRepo {
+    fn world_size(&self) -> WorldSize {
+        self.inner.config.world_size
+    }
+
+    /// Writes through: the store creates the user and its ship (id from the reserved
+    /// block) durably; then the user is cached and the ship joins the cached world at once.
+    async fn create_user(&self, new_user: NewUser) -> Result<User, AppError> {
+        let inner = &self.inner;
+        let _pass = inner.enter()?;
+        let ship_id = inner.allocate_ids(1).await?[0];
+        let ship = new_user.ship.with_id(ship_id);
+        let epoch = inner.users().evictions();
+        let user = inner.store.create_user(new_user, ship_id).await?;
+        let _pin = inner.pin(user.id);
+        {
+            let mut root = LockCtx::root();
+            let (mut world, _ctx) = inner.world.write(&mut root).await;
+            world.insert(ship);
+        }
+        let mut users = inner.users();
+        // Cache it unless an eviction happened since the store call: then someone may have
+        // loaded, changed, flushed and evicted it meanwhile, and this copy would be stale.
+        // It then loads on demand instead.
+        let cached = if users.get(user.id).is_some() || users.evictions() == epoch {
+            let cached = users.insert_loaded(user);
+            users.evict_past_cap();
+            cached
+        } else {
+            user
+        };
+        Ok(cached)
+    }
+
+    /// The index answers for cached users; a miss reads the store and caches the user.
+    async fn find_user_by_name(&self, username: &str) -> Result<Option<User>, AppError> {
+        let inner = &self.inner;
+        let _pass = inner.enter()?;
+        let (hit, epoch) = {
+            let mut users = inner.users();
+            let hit = users.id_by_name(username).and_then(|id| users.get(id));
+            (hit, users.evictions())
+        };
+        if let Some(user) = hit {
+            Counters::bump(&inner.counters.hits);
+            return Ok(Some(user));
+        }
+        Counters::bump(&inner.counters.misses);
+        let Some(found) = inner.store.find_user_by_name(username).await? else {
+            return Ok(None);
+        };
+        {
+            let mut users = inner.users();
+            // No eviction since before the read: the user was not in memory at any time
+            // during it (else it would be cached now), so the store's copy is current.
+            if users.get(found.id).is_some() || users.evictions() == epoch {
+                let user = users.insert_loaded(found);
+                users.evict_past_cap();
+                return Ok(Some(user));
+            }
+        }
+        // Evictions happened meanwhile: read again by id while pinned and holding the key.
+        let id = found.id;
+        let _pin = inner.pin(id);
+        let mut root = LockCtx::root();
+        let (_key, _ctx) = inner.user_locks.lock(&mut root, id).await;
+        match inner.user_locked(id).await {
+            Ok(user) => Ok(Some(user)),
+            Err(AppError::Game(GameError::UserNotFound)) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Writes through to the store, then caches.
+    async fn insert_session(&self, session: Session) -> Result<(), AppError> {
+        let inner = &self.inner;
+        let _pass = inner.enter()?;
+        inner.store.insert_session(session.clone()).await?;
+        lock(&inner.sessions).insert(session, inner.clock.now_ms());
+        Ok(())
+    }
+
+    async fn find_session(&self, token_hash: &str) -> Result<Option<Session>, AppError> {
+        let inner = &self.inner;
+        let _pass = inner.enter()?;
+        let (hit, revocations) = {
+            let sessions = lock(&inner.sessions);
+            (sessions.get(token_hash), sessions.revocations())
+        };
+        if let Some(session) = hit {
+            Counters::bump(&inner.counters.session_hits);
+            return Ok(Some(session));
+        }
+        Counters::bump(&inner.counters.session_misses);
+        let found = inner.store.find_session(token_hash).await?;
+        if let Some(session) = &found {
+            let mut sessions = lock(&inner.sessions);
+            // A logout during the read may have been missed by it: then do not cache.
+            if sessions.revocations() == revocations {
+                sessions.insert(session.clone(), inner.clock.now_ms());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes through to the store, then updates the cached copy.
+    async fn revoke_session(&self, token_hash: &str) -> Result<(), AppError> {
+        let inner = &self.inner;
+        let _pass = inner.enter()?;
+        inner.store.revoke_session(token_hash).await?;
+        lock(&inner.sessions).revoke(token_hash);
+        Ok(())
+    }
+
+    /// World READ lock only; memory only.
+    async fn view_world<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&World) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = &self.inner;
+        let _pass = inner.enter()?;
+        let mut root = LockCtx::root();
+        let (world, _ctx) = inner.world.read(&mut root).await;
+        Ok(f(&world))
+    }
+
+    /// World READ, then the user's key. A miss loads the user first (holding only its key).
+    async fn read_player<T, F>(&self, user_id: UserId, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&User, &SpaceObject) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = &self.inner;
+        let _pass = inner.enter()?;
+        let _pin = inner.pin(user_id);
+        let mut root = LockCtx::root();
+        inner.ensure_cached(&mut root, user_id).await?;
+        let (world, mut world_ctx) = inner.world.read(&mut root).await;
+        let (_key, _ctx) = inner.user_locks.lock(&mut world_ctx, user_id).await;
+        let user = inner.users().get(user_id).ok_or(GameError::UserNotFound)?;
+        let ship = world.get(user.ship_id).ok_or(GameError::UserNotFound)?;
+        Ok(f(&user, ship))
+    }
+
+    /// The user's key only. On `Ok` with a change, the new value and its dirty mark are
+    /// committed together under the store-level lock.
+    async fn with_user<T, F>(&self, user_id: UserId, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut User) -> Result<T, GameError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = &self.inner;
+        let _pass = inner.enter()?;
+        let _pin = inner.pin(user_id);
+        let mut root = LockCtx::root();
+        let (_key, mut user_ctx) = inner.user_locks.lock(&mut root, user_id).await;
+        let mut user = inner.user_locked(user_id).await?;
+        let out = f(&mut user)?;
+        let changed = inner.users().differs(&user);
+        if changed {
+            let (mut dirty, _ctx) = inner.dirty.lock(&mut user_ctx).await;
+            dirty.mark().user(user.clone());
+            inner.users().write_back(user);
+            inner.publish_dirty_counts(&dirty);
+        }
+        Ok(out)
+    }
+
+    /// World WRITE, then the user's key (a miss loads the user before the world is locked).
+    /// On `Ok`, spawned objects get ids from the reserved block, and the user, the world
+    /// and all dirty marks change together under the store-level lock.
+    async fn with_user_and_world<T, F>(
+        &self,
+        user_id: UserId,
+        objects: Vec<ObjectId>,
+        f: F,
+    ) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut User, &mut WorldTx) -> Result<T, GameError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = &self.inner;
+        let _pass = inner.enter()?;
+        let _pin = inner.pin(user_id);
+        let mut root = LockCtx::root();
+        inner.ensure_cached(&mut root, user_id).await?;
+        let (mut world, mut world_ctx) = inner.world.write(&mut root).await;
+        let (_key, mut user_ctx) = inner.user_locks.lock(&mut world_ctx, user_id).await;
+        let mut user = inner.users().get(user_id).ok_or(GameError::UserNotFound)?;
+        let mut ids = objects;
+        ids.push(user.ship_id);
+        let mut tx = world.begin(&ids);
+        let out = f(&mut user, &mut tx)?;
+        let changes = tx.into_changes();
+        let user_changed = inner.users().differs(&user);
+        if !user_changed && changes.is_empty() {
+            return Ok(out);
+        }
+        let spawned: Vec<SpaceObject> = inner
+            .allocate_ids(changes.spawned.len())
+            .await?
+            .into_iter()
+            .zip(&changes.spawned)
+            .map(|(id, state)| state.with_id(id))
+            .collect();
+        let (mut dirty, _ctx) = inner.dirty.lock(&mut user_ctx).await;
+        world.apply(&changes, &spawned);
+        let mut mark = dirty.mark();
+        for object in changes.updated.iter().chain(&spawned) {
+            mark.upsert(*object);
+        }
+        for id in &changes.removed {
+            mark.delete(*id);
+        }
+        if user_changed {
+            mark.user(user.clone());
+            inner.users().write_back(user);
+        }
+        inner.publish_dirty_counts(&dirty);
+        Ok(out)
+    }
+}

@@ -10,7 +10,10 @@ pub enum StoreError {
     #[error("username taken")]
     UsernameTaken,
     /// Another process owns the database.
-    #[error("the database is owned by `{owner}` until {expires_ms} (Unix ms); is another server running?")]
+    #[error(
+        "the database is owned by `{owner}` until {expires_ms} (Unix ms): another server is \
+         running on it; stop it first, or, if it crashed, start again once its lease expired"
+    )]
     LeaseHeld {
         /// The owner recorded in the lease.
         owner: String,
@@ -23,6 +26,22 @@ pub enum StoreError {
     /// Anything the database or the connection reported.
     #[error("database error: {0}")]
     Database(String),
+    /// A stored row, or a value to store, does not fit the other side (e.g. an unknown
+    /// object kind in the database, a level too large for its column).
+    #[error("invalid data: {0}")]
+    InvalidData(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(error: diesel::result::Error) -> StoreError {
+        StoreError::Database(error.to_string())
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(error: diesel::r2d2::PoolError) -> StoreError {
+        StoreError::Database(format!("no connection from the pool: {error}"))
+    }
 }
 
 impl From<StoreError> for AppError {

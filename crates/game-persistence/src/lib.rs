@@ -1,10 +1,40 @@
-//! Spacewars storage on diesel: SQLite (embedded default) and PostgreSQL.
+//! Spacewars storage on diesel: SQLite (embedded default) and PostgreSQL, one code path.
 //!
-//! - [`store`]: the [`Store`] trait the write-behind cache writes through, and [`Batch`].
-//! - [`error`]: [`StoreError`].
+//! Public:
+//! - [`database`] — [`Database`], the cloneable handle: connect (migrations applied),
+//!   seeding, the lease. It implements [`Store`].
+//! - [`store`] — the [`Store`] trait the write-behind cache writes through, and [`Batch`].
+//! - [`repo`] — [`DbRepo`], the game's `Repository` directly on the database.
+//! - [`lease`] — [`LeaseGuard`], proof that this process owns the database.
+//! - [`error`] — [`StoreError`].
+//!
+//! Inside:
+//! - `connection`: backend choice from the URL, the two-backend connection, the pool,
+//!   round-trip counting; `migrations`: the embedded schema; `schema`, `rows`: tables and
+//!   their row types.
+//! - `transaction`: write transactions (`BEGIN IMMEDIATE` on SQLite).
+//! - `queries`: statements per table; `accounts`, `seed`, `batch`: the multi-statement
+//!   writes; `store_impl`: [`Store`] for [`Database`].
 
+pub mod database;
 pub mod error;
+pub mod lease;
+pub mod repo;
 pub mod store;
 
+mod accounts;
+mod batch;
+mod connection;
+mod migrations;
+mod queries;
+mod rows;
+mod schema;
+mod seed;
+mod store_impl;
+mod transaction;
+
+pub use database::Database;
 pub use error::StoreError;
+pub use lease::LeaseGuard;
+pub use repo::DbRepo;
 pub use store::{Batch, Store};

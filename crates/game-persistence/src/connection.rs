@@ -1,0 +1,179 @@
+//! Connections: which backend a URL names, the connection type covering both, and the
+//! pool that hands them out with their settings and round-trip counting in place.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+
+use crate::error::StoreError;
+
+/// A connection to either backend. Queries both dialects understand are written once
+/// against it; the few that differ (upserts, row locks, `BEGIN IMMEDIATE`) match on it.
+#[derive(diesel::MultiConnection)]
+pub(crate) enum AnyConnection {
+    /// The embedded default.
+    Sqlite(SqliteConnection),
+    /// The production option.
+    Pg(PgConnection),
+}
+
+/// Runs the same expression on whichever concrete connection `$conn` holds, for queries
+/// diesel does not offer through [`AnyConnection`] but spells alike on both backends.
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::connection::AnyConnection::Sqlite($c) => $body,
+            $crate::connection::AnyConnection::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A PostgreSQL connection URL, passed to libpq unchanged.
+    Postgres(String),
+    /// A SQLite file path, created if missing.
+    Sqlite(String),
+}
+
+impl Target {
+    /// Chooses the backend from the scheme: `postgres://` and `postgresql://` are
+    /// PostgreSQL; `sqlite://path` and anything else is a SQLite file. Decided here because
+    /// the derived `establish` would try SQLite first, and SQLite accepts any string.
+    pub(crate) fn parse(url: &str) -> Result<Target, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Target::Postgres(url.to_owned()));
+        }
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        if path.is_empty() || path == ":memory:" {
+            // Every pooled connection would get its own empty in-memory database.
+            return Err(StoreError::Database(format!(
+                "{url:?} is not a database file path"
+            )));
+        }
+        Ok(Target::Sqlite(path.to_owned()))
+    }
+
+    /// Connections the pool keeps at most. SQLite has one writer at a time anyway; a few
+    /// connections let readers proceed beside it (WAL).
+    pub(crate) fn pool_size(&self) -> u32 {
+        match self {
+            Target::Postgres(_) => 8,
+            Target::Sqlite(_) => 4,
+        }
+    }
+}
+
+/// How long a SQLite statement waits for another connection's write lock before failing.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Opens connections for the pool: per-backend settings, then the round-trip counter.
+#[derive(Debug)]
+pub(crate) struct Manager {
+    target: Target,
+    round_trips: Arc<AtomicU64>,
+}
+
+impl Manager {
+    fn establish(&self) -> ConnectionResult<AnyConnection> {
+        let mut conn = match &self.target {
+            Target::Postgres(url) => AnyConnection::Pg(PgConnection::establish(url)?),
+            Target::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
+                // busy_timeout first: switching to WAL itself may wait for a lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                     PRAGMA journal_mode = WAL; \
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                AnyConnection::Sqlite(conn)
+            }
+        };
+        // Installed after the settings above, so the counter sees only the store's own work.
+        conn.set_instrumentation(RoundTripCounter(self.round_trips.clone()));
+        Ok(conn)
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        self.establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        // Also true while a transaction is open, e.g. after a panic inside one.
+        conn.is_broken()
+    }
+}
+
+/// Counts every statement sent: one per `StartQuery`, BEGIN and COMMIT included.
+struct RoundTripCounter(Arc<AtomicU64>);
+
+impl Instrumentation for RoundTripCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A pool of connections to `target` whose statements are counted in `round_trips`.
+/// Fails if the first connection cannot be opened.
+pub(crate) fn pool(
+    target: Target,
+    round_trips: Arc<AtomicU64>,
+) -> Result<Pool<Manager>, StoreError> {
+    Pool::builder()
+        .max_size(target.pool_size())
+        // Open connections on demand, but prove at start that one can be opened.
+        .min_idle(Some(1))
+        // No validation query on every checkout: it would be a round trip per operation.
+        // Broken connections are dropped by `has_broken` when they come back instead.
+        .test_on_check_out(false)
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager {
+            target,
+            round_trips,
+        })
+        .map_err(|e| StoreError::Database(format!("cannot connect: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        let pg = "postgres://u@h/db";
+        assert_eq!(Target::parse(pg).unwrap(), Target::Postgres(pg.into()));
+        let pgql = "postgresql://u@h/db?sslmode=disable";
+        assert_eq!(Target::parse(pgql).unwrap(), Target::Postgres(pgql.into()));
+        assert_eq!(
+            Target::parse("sqlite:///var/lib/spacewars.db").unwrap(),
+            Target::Sqlite("/var/lib/spacewars.db".into())
+        );
+        assert_eq!(
+            Target::parse("data/game.db").unwrap(),
+            Target::Sqlite("data/game.db".into())
+        );
+        assert!(Target::parse(":memory:").is_err());
+        assert!(Target::parse("sqlite://").is_err());
+    }
+}

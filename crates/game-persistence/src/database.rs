@@ -1,0 +1,181 @@
+//! [`Database`]: the cloneable handle over a connection pool. Every call runs its blocking
+//! diesel work on `spawn_blocking`, never on an async worker.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use diesel::r2d2::Pool;
+use game_domain::accounts::NewUser;
+
+use crate::connection::{self, AnyConnection, Manager, Target};
+use crate::error::StoreError;
+use crate::lease::{HeldLease, LeaseGuard};
+use crate::{migrations, seed, transaction};
+
+/// A handle to the game's database (SQLite file or PostgreSQL); cheap to clone.
+///
+/// Implements [`crate::Store`]. Round trips (statements sent) are counted for
+/// [`crate::Store::round_trips`]: a lone statement counts 1; a transaction counts its
+/// `BEGIN` and `COMMIT` (or `ROLLBACK`) as 1 each, plus its statements.
+#[derive(Debug, Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: Pool<Manager>,
+    round_trips: Arc<AtomicU64>,
+    /// The lease this process acquired, if any: writes are refused once it is lost.
+    lease: Mutex<Option<Arc<HeldLease>>>,
+}
+
+/// How a write runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// One statement, its own implicit transaction.
+    Statement,
+    /// A write transaction.
+    Transaction,
+    /// A write transaction that first verifies and renews this process's lease, if it
+    /// holds one, so that a process that lost it cannot commit.
+    Fenced,
+}
+
+impl Database {
+    /// Connects to `url` and applies pending migrations.
+    ///
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else (`sqlite://path`
+    /// or a plain path) is a SQLite file, created if missing.
+    pub async fn connect(url: &str) -> Result<Database, StoreError> {
+        let target = Target::parse(url)?;
+        let round_trips = Arc::new(AtomicU64::new(0));
+        let counter = round_trips.clone();
+        let pool = run_blocking(move || {
+            let pool = connection::pool(target, counter)?;
+            migrations::run_pending(&mut *pool.get()?)?;
+            Ok::<_, StoreError>(pool)
+        })
+        .await?;
+        Ok(Database {
+            inner: Arc::new(Inner {
+                pool,
+                round_trips,
+                lease: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Seeds an empty database (no users, no objects) with the nine demo objects and, if
+    /// given, the demo user, in one transaction; returns whether it seeded.
+    ///
+    /// The demo user's ship gets the first id and the objects the next nine, so a fresh
+    /// database matches the original server (ship 1, objects 2 to 10).
+    pub async fn seed_if_empty(
+        &self,
+        demo_user: Option<NewUser>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(Write::Fenced, move |conn| {
+            seed::seed_if_empty(conn, demo_user, now_ms)
+        })
+        .await
+    }
+
+    /// Takes the one-owner lease for `ttl` (SPEC §3.8), renewed in the background every
+    /// `ttl / 3` while the returned guard lives.
+    ///
+    /// Fails with [`StoreError::LeaseHeld`] while another owner's lease is unexpired;
+    /// takes over an expired one. Expiry uses each process's own clock (Unix ms), so
+    /// servers sharing a database are assumed to have clocks synchronised to well within
+    /// `ttl`. From now on this handle's writes fail with [`StoreError::LeaseLost`] once
+    /// the lease is lost, and write-behind batches verify it in their transaction.
+    pub async fn acquire_lease(
+        &self,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<LeaseGuard, StoreError> {
+        LeaseGuard::acquire(self.clone(), owner, ttl).await
+    }
+
+    /// Remembers the lease this process now holds.
+    pub(crate) fn hold_lease(&self, held: Arc<HeldLease>) {
+        *self.lock_lease() = Some(held);
+    }
+
+    fn lock_lease(&self) -> std::sync::MutexGuard<'_, Option<Arc<HeldLease>>> {
+        // The guarded value is a plain `Option`; a panic elsewhere cannot leave it torn.
+        self.inner
+            .lease
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The lease held, or [`StoreError::LeaseLost`] if it was lost.
+    pub(crate) fn current_lease(&self) -> Result<Option<Arc<HeldLease>>, StoreError> {
+        match &*self.lock_lease() {
+            Some(held) if held.is_lost() => Err(StoreError::LeaseLost),
+            held => Ok(held.clone()),
+        }
+    }
+
+    /// Statements sent so far by this handle and its clones.
+    pub(crate) fn round_trip_count(&self) -> u64 {
+        self.inner.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool (reads; no lease check).
+    pub(crate) async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.inner.pool.clone();
+        run_blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs a write as `mode` says; refused with [`StoreError::LeaseLost`] once this
+    /// process lost its lease.
+    pub(crate) async fn write<T, E, F>(&self, mode: Write, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let held = self.current_lease()?;
+        match mode {
+            Write::Statement => self.read(f).await,
+            Write::Transaction => self.read(|conn| transaction::write(conn, f)).await,
+            Write::Fenced => {
+                self.read(move |conn| {
+                    transaction::write(conn, |conn| {
+                        if let Some(held) = &held {
+                            held.renew(conn)?;
+                        }
+                        f(conn)
+                    })
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// Runs blocking database work off the async workers. A panic inside becomes an error:
+/// the connection it held is discarded by the pool (its transaction is still open).
+async fn run_blocking<T, E>(f: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(join) => Err(StoreError::Database(format!("database task failed: {join}")).into()),
+    }
+}

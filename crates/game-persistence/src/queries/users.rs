@@ -1,0 +1,128 @@
+//! `users`: loads, row locks, inserts and (batch) upserts.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
+use diesel::upsert::excluded;
+use game_domain::space_object::SpaceObject;
+use game_domain::user::{User, UserId};
+
+use super::MAX_BIND_PARAMS;
+use crate::connection::{AnyConnection, on_backend};
+use crate::error::StoreError;
+use crate::rows::{ObjectRow, UserRow};
+use crate::schema::{space_objects, users};
+
+/// Columns of a `users` row (bind parameters per row of a multi-row insert).
+const COLUMNS: usize = 11;
+
+/// One user by id.
+pub(crate) fn find(conn: &mut AnyConnection, id: UserId) -> Result<Option<User>, StoreError> {
+    let row: Option<UserRow> = users::table.find(id).first(conn).optional()?;
+    row.map(User::try_from).transpose()
+}
+
+/// One user by exact name.
+pub(crate) fn find_by_name(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<Option<User>, StoreError> {
+    let row: Option<UserRow> = users::table
+        .filter(users::username.eq(username))
+        .first(conn)
+        .optional()?;
+    row.map(User::try_from).transpose()
+}
+
+/// One user by id, locked for the rest of the write transaction.
+///
+/// PostgreSQL: `FOR UPDATE`. SQLite has no row locks; its `BEGIN IMMEDIATE` transaction
+/// already holds the database's write lock.
+pub(crate) fn find_for_update(
+    conn: &mut AnyConnection,
+    id: UserId,
+) -> Result<Option<User>, StoreError> {
+    let query = users::table.find(id);
+    let row: Option<UserRow> = match conn {
+        AnyConnection::Sqlite(c) => query.first(c).optional()?,
+        AnyConnection::Pg(c) => query.for_update().first(c).optional()?,
+    };
+    row.map(User::try_from).transpose()
+}
+
+/// A user with its ship, read in one statement. `None` if either is missing.
+pub(crate) fn find_with_ship(
+    conn: &mut AnyConnection,
+    id: UserId,
+) -> Result<Option<(User, SpaceObject)>, StoreError> {
+    let row: Option<(UserRow, ObjectRow)> = users::table
+        .inner_join(space_objects::table.on(space_objects::id.eq(users::ship_id)))
+        .filter(users::id.eq(id))
+        .first(conn)
+        .optional()?;
+    row.map(|(user, ship)| Ok((User::try_from(user)?, SpaceObject::try_from(ship)?)))
+        .transpose()
+}
+
+/// Inserts a new user; a taken name is [`StoreError::UsernameTaken`].
+pub(crate) fn insert(conn: &mut AnyConnection, user: &User) -> Result<(), StoreError> {
+    let row = UserRow::try_from(user)?;
+    match diesel::insert_into(users::table).values(&row).execute(conn) {
+        Ok(_) => Ok(()),
+        Err(error) if is_username_conflict(&error) => Err(StoreError::UsernameTaken),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Rewrites an existing user's row.
+pub(crate) fn update(conn: &mut AnyConnection, user: &User) -> Result<(), StoreError> {
+    upsert_all(conn, std::slice::from_ref(user))
+}
+
+/// Inserts or overwrites full rows, in the given order, in as few statements as the bind
+/// parameter limit allows.
+pub(crate) fn upsert_all(conn: &mut AnyConnection, all: &[User]) -> Result<(), StoreError> {
+    for chunk in all.chunks(MAX_BIND_PARAMS / COLUMNS) {
+        let rows = chunk
+            .iter()
+            .map(UserRow::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Upserts are not available through `AnyConnection`; the SQL is the same on both.
+        on_backend!(conn, c => diesel::insert_into(users::table)
+            .values(&rows)
+            .on_conflict(users::id)
+            .do_update()
+            .set((
+                users::username.eq(excluded(users::username)),
+                users::password_hash.eq(excluded(users::password_hash)),
+                users::iron.eq(excluded(users::iron)),
+                users::last_updated.eq(excluded(users::last_updated)),
+                users::iron_harvesting_level.eq(excluded(users::iron_harvesting_level)),
+                users::ship_speed_level.eq(excluded(users::ship_speed_level)),
+                users::afterburner_level.eq(excluded(users::afterburner_level)),
+                users::active_research_type.eq(excluded(users::active_research_type)),
+                users::active_research_remaining.eq(excluded(users::active_research_remaining)),
+                users::ship_id.eq(excluded(users::ship_id)),
+            ))
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// True for a unique violation on the username (SQLite names the column in its message,
+/// PostgreSQL in the constraint `users_username_key`).
+fn is_username_conflict(error: &Error) -> bool {
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            info.message().contains("username")
+                || info
+                    .constraint_name()
+                    .is_some_and(|n| n.contains("username"))
+        }
+        _ => false,
+    }
+}
+
+/// Number of users.
+pub(crate) fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    Ok(users::table.count().get_result(conn)?)
+}

@@ -4,15 +4,26 @@
 //! request on a fresh database already finds the demo world. [`Server::run`] serves until
 //! the shutdown future resolves, drains, makes the final flush and releases the lease.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use game_cache::{CacheConfig, CacheError, CachedRepo};
 use game_domain::clock::{Clock, SystemClock};
 use game_domain::game::Game;
+use game_domain::seed;
+use game_persistence::{Database, DbRepo, LeaseGuard, StoreError};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use thiserror::Error;
+use tokio::net::TcpListener;
 
 use crate::backend::Backend;
-use crate::config::Config;
+use crate::config::{Config, ConfigError, RepoKind, Switch};
 use crate::metrics::HttpMetrics;
+use crate::password::{Argon2Hasher, HashError};
+use crate::serve::serve;
 use crate::shutdown::Lifecycle;
 
 /// The state every request handler sees.
@@ -68,4 +79,211 @@ impl std::fmt::Debug for Dependencies {
             .field("rng_seed", &self.rng_seed)
             .finish()
     }
+}
+
+/// Why the server could not start, or did not stop cleanly.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// Another server process owns the database (SPEC §3.8).
+    #[error(
+        "the database is in use by another server process ({owner}); its lease expires at \
+         {expires_ms} (Unix ms) unless renewed. Stop that server, or wait for the lease to \
+         expire if it crashed"
+    )]
+    LeaseHeld {
+        /// Who holds the lease.
+        owner: String,
+        /// When it expires unless renewed.
+        expires_ms: i64,
+    },
+    /// Connecting, migrating, seeding or taking the lease failed.
+    #[error("database: {0}")]
+    Store(StoreError),
+    /// Loading the cache failed.
+    #[error("cache: {0}")]
+    Cache(#[from] CacheError),
+    /// Password hashing could not be set up.
+    #[error("password hashing: {0}")]
+    Hash(#[from] HashError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another process took the lease over while this one ran.
+    #[error("lost the database lease to another process; stopped serving")]
+    LeaseLost,
+    /// The final flush failed: changes since the last successful flush are lost.
+    #[error("final flush failed: {0}")]
+    FinalFlush(String),
+}
+
+impl From<StoreError> for ServerError {
+    fn from(error: StoreError) -> ServerError {
+        match error {
+            StoreError::LeaseHeld { owner, expires_ms } => {
+                ServerError::LeaseHeld { owner, expires_ms }
+            }
+            other => ServerError::Store(other),
+        }
+    }
+}
+
+/// A server whose start-up is complete and whose listener is open.
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    running: Running,
+    lease: LeaseGuard,
+    grace: Duration,
+}
+
+/// The application over the repository `--repo` chose.
+enum Running {
+    Cached(Arc<App<CachedRepo>>),
+    Db(Arc<App<DbRepo>>),
+}
+
+impl Server {
+    /// Runs every start-up step, in order: validate the configuration, connect (migrations
+    /// run), take the lease, seed an empty database, load the repository, and only then
+    /// bind the listener.
+    pub async fn bind(config: Config, deps: Dependencies) -> Result<Server, ServerError> {
+        config.validate()?;
+        tracing::info!("effective configuration: {config}");
+        let hasher = Argon2Hasher::new(config.argon2_params()?).await?;
+        let db = Database::connect(&config.database_url).await?;
+        let lease = db.acquire_lease(&lease_owner(&config), LEASE_TTL).await?;
+        let now_ms = deps.clock.now_ms();
+        let demo_user = match config.demo_user {
+            Switch::On => Some(seed::demo_user(
+                hasher.hash_password(seed::DEMO_PASSWORD).await?,
+                now_ms,
+            )),
+            Switch::Off => None,
+        };
+        if db.seed_if_empty(demo_user, now_ms).await? {
+            tracing::info!(demo_user = ?config.demo_user, "seeded an empty database");
+        }
+        let world_size = config.world_size()?;
+        let rng = match deps.rng_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let hasher = Arc::new(hasher);
+        let running = match config.repo {
+            RepoKind::Cached => {
+                let cache_config = CacheConfig {
+                    world_size,
+                    persist_interval: config.persist_interval(),
+                    max_cached_users: config.max_cached_users,
+                    ..CacheConfig::default()
+                };
+                let repo =
+                    CachedRepo::start(Arc::new(db), cache_config, deps.clock.clone()).await?;
+                let game = Game::new(repo, deps.clock, rng, hasher);
+                Running::Cached(Arc::new(App::new(game, &config)))
+            }
+            RepoKind::Db => {
+                let game = Game::new(DbRepo::new(db, world_size), deps.clock, rng, hasher);
+                Running::Db(Arc::new(App::new(game, &config)))
+            }
+        };
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        tracing::info!(%local_addr, "listening");
+        Ok(Server {
+            listener,
+            local_addr,
+            running,
+            lease,
+            grace: config.shutdown_grace(),
+        })
+    }
+
+    /// The address the listener is bound to (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` resolves (or the lease is lost), then drains in-flight
+    /// requests, makes the final flush and releases the lease.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let Server {
+            listener,
+            running,
+            lease,
+            grace,
+            ..
+        } = self;
+        let stop = async {
+            tokio::select! {
+                () = shutdown => {},
+                () = lease.lost() => tracing::error!("database lease lost: stopping"),
+            }
+        };
+        let flushed = match running {
+            Running::Cached(app) => serve_then_stop(listener, app, stop, grace).await,
+            Running::Db(app) => serve_then_stop(listener, app, stop, grace).await,
+        };
+        if lease.is_lost() {
+            return Err(ServerError::LeaseLost);
+        }
+        flushed.map_err(ServerError::FinalFlush)?;
+        lease.release().await?;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+}
+
+async fn serve_then_stop<R: Backend>(
+    listener: TcpListener,
+    app: Arc<App<R>>,
+    stop: impl Future<Output = ()>,
+    grace: Duration,
+) -> Result<(), String> {
+    serve(listener, app.clone(), stop, grace).await;
+    app.game.repo().shutdown().await
+}
+
+/// Starts the server from `config` and serves until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    Server::bind(config, Dependencies::default())
+        .await?
+        .run(shutdown)
+        .await
+}
+
+/// How long the database lease lasts without renewal (renewed every third of it): after a
+/// crash, a new server can start on the same database after at most this long.
+pub const LEASE_TTL: Duration = Duration::from_secs(10);
+
+/// The name this process writes into the lease, shown to a second server that is refused.
+fn lease_owner(config: &Config) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    format!(
+        "game-server pid {} on {host} (listen {})",
+        std::process::id(),
+        config.listen
+    )
 }

@@ -28,5 +28,5 @@ pub mod serve;
 pub mod session;
 pub mod shutdown;
 
-pub use app::Dependencies;
+pub use app::{Dependencies, Server, ServerError, run};
 pub use config::{Config, RepoKind, Switch};

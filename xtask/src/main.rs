@@ -1,40 +1,91 @@
 //! Developer tasks: `cargo xtask <task>`.
 //!
 //! - `ci`: the checks CI runs (format, clippy with `-D warnings`, the whole test suite).
+//! - `load`: the release server under a Rust load generator (`--mode players|max`,
+//!   `--compare` for cached vs db vs a minimal hyper server).
+//! - `bench`: criterion benchmarks of the hot paths, then the compare load run.
+//! - `chaos`: SIGKILL/SIGTERM crash drills with invariant checks after each restart.
+//!
+//! Everything talks to 127.0.0.1 only, and every loop is bounded in count and time.
+
+mod aim;
+mod api;
+mod bench;
+mod cargo;
+mod chaos;
+mod ci;
+mod http_client;
+mod load;
+mod machine;
+mod metrics;
+mod minimal_server;
+mod player;
+mod server_process;
 
 use std::process::Command;
 
 use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+/// Set in a release xtask started by a debug one, so it does not re-execute again.
+const RELEASE_ENV: &str = "XTASK_RELEASE_CHILD";
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Spacewars developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// fmt check, clippy -D warnings, all tests (what CI runs).
+    Ci,
+    /// Load the release server: players polling, or a closed loop; --compare for the
+    /// cached / db / minimal comparison.
+    Load(load::LoadArgs),
+    /// Criterion benchmarks of the hot paths, then the compare load run.
+    Bench(bench::BenchArgs),
+    /// Crash drills: kill or stop the server at random moments and check what survived.
+    Chaos(chaos::ChaosArgs),
+    /// The minimal hyper server used as the ceiling by `load --compare` (internal).
+    #[command(hide = true)]
+    MinimalServer(minimal_server::MinimalServerArgs),
+}
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("ci") => ci(),
-        Some(other) => bail!("unknown task `{other}`; try `cargo xtask help`"),
-        None | Some("help") => {
-            println!("usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, all tests");
-            Ok(())
+    let cli = Cli::parse();
+    match &cli.task {
+        Task::Ci => ci::run(),
+        Task::Load(args) => {
+            in_release()?;
+            load::run(args)
         }
+        Task::Bench(args) => {
+            in_release()?;
+            bench::run(args)
+        }
+        Task::Chaos(args) => chaos::run(args),
+        Task::MinimalServer(args) => minimal_server::run(args),
     }
 }
 
-/// Runs the same checks as `.ci/run`.
-fn ci() -> anyhow::Result<()> {
-    cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    cargo(&["test", "--workspace"])?;
-    Ok(())
-}
-
-/// Runs one cargo command, failing if it fails.
-fn cargo(args: &[&str]) -> anyhow::Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(&cargo)
-        .args(args)
+/// Measurements run in a release build of xtask: a debug load generator would spend
+/// the shared cores on itself and flatten the comparison. From a debug build this builds
+/// xtask and the server in release, runs the same command there, and exits with its code.
+fn in_release() -> anyhow::Result<()> {
+    if !cfg!(debug_assertions) || std::env::var_os(RELEASE_ENV).is_some() {
+        return Ok(());
+    }
+    let release = cargo::build_release(&["game-server", "xtask"])?;
+    let status = Command::new(release.join("xtask"))
+        .args(std::env::args_os().skip(1))
+        .env(RELEASE_ENV, "1")
+        .env(load::SERVER_BUILT_ENV, "1")
         .status()
-        .with_context(|| format!("could not run {cargo} {}", args.join(" ")))?;
+        .context("running the release xtask")?;
     if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
+        bail!("release xtask failed ({status})");
     }
-    Ok(())
+    std::process::exit(0);
 }

@@ -1,0 +1,367 @@
+//! `load --compare`: the same closed loop on `--repo cached`, `--repo db` and a minimal
+//! hyper server (this machine's ceiling), in one run, judged against the issue's targets.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use hyper::{Method, StatusCode};
+use tokio::process::Command;
+
+use crate::http_client::Connection;
+use crate::load::generator::{self, Measured, Players};
+use crate::load::report::{ms, outcome_counts};
+use crate::load::{LoadArgs, closed_loop_counting, start_server};
+use crate::metrics::scrape_round_trips;
+use crate::player::{self, REQUEST_TIMEOUT};
+use crate::server_process::{Repo, ServerProcess, free_local_addr};
+
+/// Players doing mixed gameplay while round-trips are counted on the cached server.
+const MIX_PLAYERS: usize = 8;
+/// Mean time between a mixing player's ticks.
+const MIX_POLL: Duration = Duration::from_millis(25);
+
+/// One target's closed-loop figures.
+#[derive(Debug, Clone)]
+pub struct TargetFigures {
+    /// `cached`, `db` or `minimal`.
+    pub name: &'static str,
+    /// Requests started in the measured window.
+    pub requests: u64,
+    /// Requests per second.
+    pub rps: f64,
+    /// Latency quantiles and maximum, µs.
+    pub p50_us: u64,
+    /// 90th percentile, µs.
+    pub p90_us: u64,
+    /// 99th percentile, µs.
+    pub p99_us: u64,
+    /// Maximum, µs.
+    pub max_us: u64,
+    /// 5xx and unanswered requests.
+    pub failures: u64,
+    /// Statuses and transport errors, for the table.
+    pub outcomes: String,
+    /// Database round-trips per request during the measurement, if the target has them.
+    pub round_trips_per_request: Option<f64>,
+}
+
+impl TargetFigures {
+    fn of(name: &'static str, measured: &Measured, round_trips: Option<f64>) -> TargetFigures {
+        let total = measured.recorder.total();
+        let requests = total.attempts();
+        TargetFigures {
+            name,
+            requests,
+            rps: requests as f64 / measured.elapsed.as_secs_f64().max(1e-9),
+            p50_us: total.quantile_us(0.50),
+            p90_us: total.quantile_us(0.90),
+            p99_us: total.quantile_us(0.99),
+            max_us: total.latency_us.max(),
+            failures: total.failures(),
+            outcomes: outcome_counts(&total),
+            round_trips_per_request: round_trips.map(|rt| rt / requests.max(1) as f64),
+        }
+    }
+}
+
+/// Round-trips counted during mixed gameplay on the cached server.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MixRoundTrips {
+    /// Counter increase.
+    pub round_trips: f64,
+    /// Gameplay requests sent meanwhile.
+    pub requests: u64,
+}
+
+/// One target of the issue, judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// What is measured.
+    pub label: &'static str,
+    /// The measured value, formatted.
+    pub measured: String,
+    /// The target, formatted.
+    pub target: &'static str,
+    /// Whether it was met.
+    pub passed: bool,
+}
+
+/// Everything one comparison measured.
+#[derive(Debug, Clone)]
+pub struct CompareOutcome {
+    /// cached, db, minimal.
+    pub targets: Vec<TargetFigures>,
+    /// The issue's targets.
+    pub verdicts: Vec<Verdict>,
+}
+
+impl CompareOutcome {
+    /// True when every target passed.
+    pub fn all_passed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.passed)
+    }
+}
+
+/// Judges the issue's four targets.
+pub fn verdicts(
+    cached: &TargetFigures,
+    db: &TargetFigures,
+    minimal: &TargetFigures,
+    mix: Option<MixRoundTrips>,
+) -> Vec<Verdict> {
+    let vs_db = cached.rps / db.rps.max(1e-9);
+    let vs_minimal = cached.rps / minimal.rps.max(1e-9);
+    let p99_ratio = cached.p99_us as f64 / (minimal.p99_us.max(1)) as f64;
+    let world_rt = cached.round_trips_per_request;
+    let mix_rt = mix.map(|m| m.round_trips / m.requests.max(1) as f64);
+    let round_trips_zero = world_rt == Some(0.0) && mix_rt == Some(0.0);
+    vec![
+        Verdict {
+            label: "cached / db requests/s",
+            measured: format!("{vs_db:.1}×"),
+            target: "≥ 20×",
+            passed: vs_db >= 20.0,
+        },
+        Verdict {
+            label: "cached / minimal requests/s",
+            measured: format!("{:.0} %", vs_minimal * 100.0),
+            target: "≥ 50 %",
+            passed: vs_minimal >= 0.5,
+        },
+        Verdict {
+            label: "cached p99 / minimal p99",
+            measured: format!("{p99_ratio:.2}×"),
+            target: "≤ 2×",
+            passed: p99_ratio <= 2.0,
+        },
+        Verdict {
+            label: "DB round-trips per gameplay request (cached)",
+            measured: match (world_rt, mix) {
+                (Some(w), Some(m)) => format!(
+                    "world {w:.4}; mixed {} over {} requests = {:.4}",
+                    m.round_trips,
+                    m.requests,
+                    mix_rt.unwrap_or_default()
+                ),
+                _ => "not exposed in /metrics".to_owned(),
+            },
+            target: "0",
+            passed: round_trips_zero,
+        },
+    ]
+}
+
+/// Prints the comparison table, ratios and verdicts.
+pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "compare: closed loop GET /api/world, {} connections, {} s measured per target \
+         (+{} s warm-up), load generator on {} thread(s) sharing the machine with the server",
+        args.connections, args.duration_secs, args.warmup_secs, args.client_threads
+    );
+    let _ = writeln!(out, "machine: {}", crate::machine::describe());
+    let _ = writeln!(
+        out,
+        "{:<8} {:>9} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8}  outcomes",
+        "target", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "rt/req"
+    );
+    for t in &outcome.targets {
+        let rt = t
+            .round_trips_per_request
+            .map_or_else(|| "-".to_owned(), |rt| format!("{rt:.4}"));
+        let _ = writeln!(
+            out,
+            "{:<8} {:>9} {:>10.0} {:>8} {:>8} {:>8} {:>9} {:>8}  {}",
+            t.name,
+            t.requests,
+            t.rps,
+            ms(t.p50_us),
+            ms(t.p90_us),
+            ms(t.p99_us),
+            ms(t.max_us),
+            rt,
+            t.outcomes
+        );
+    }
+    for v in &outcome.verdicts {
+        let _ = writeln!(
+            out,
+            "{:<46} {:<40} target {:<7} {}",
+            v.label,
+            v.measured,
+            v.target,
+            if v.passed { "PASS" } else { "MISS" }
+        );
+    }
+    for t in outcome.targets.iter().filter(|t| t.failures > 0) {
+        let _ = writeln!(
+            out,
+            "note: {} had {} failed requests (5xx or unanswered)",
+            t.name, t.failures
+        );
+    }
+    out
+}
+
+/// Runs the three targets one after another and prints the result.
+pub async fn run(binary: &Path, args: &LoadArgs) -> anyhow::Result<CompareOutcome> {
+    let dir = tempfile::tempdir().context("creating a temp dir")?;
+    let (cached, world_body, mix) = game_target(binary, dir.path(), Repo::Cached, args).await?;
+    eprintln!("cached: {:.0} req/s", cached.rps);
+    let (db, _, _) = game_target(binary, dir.path(), Repo::Db, args).await?;
+    eprintln!("db: {:.0} req/s", db.rps);
+    let minimal = minimal_target(dir.path(), &world_body, args).await?;
+    eprintln!("minimal: {:.0} req/s", minimal.rps);
+    let verdicts = verdicts(&cached, &db, &minimal, mix);
+    let outcome = CompareOutcome {
+        targets: vec![cached, db, minimal],
+        verdicts,
+    };
+    print!("{}", render(&outcome, args));
+    Ok(outcome)
+}
+
+/// One game server target: closed loop (and, on cached, the mixed gameplay phase).
+async fn game_target(
+    binary: &Path,
+    dir: &Path,
+    repo: Repo,
+    args: &LoadArgs,
+) -> anyhow::Result<(TargetFigures, Vec<u8>, Option<MixRoundTrips>)> {
+    let server = start_server(binary, dir, repo, args.persist_interval_ms).await?;
+    let result = game_target_load(server.addr(), repo, args).await;
+    let exit = server.stop(Duration::from_secs(30)).await;
+    let (measured, round_trips, body, mix) = result?;
+    exit?;
+    Ok((
+        TargetFigures::of(repo.as_str(), &measured, round_trips),
+        body,
+        mix,
+    ))
+}
+
+async fn game_target_load(
+    addr: SocketAddr,
+    repo: Repo,
+    args: &LoadArgs,
+) -> anyhow::Result<(Measured, Option<f64>, Vec<u8>, Option<MixRoundTrips>)> {
+    let hammer = player::register(addr, "hammer").await?;
+    let mut conn = Connection::new(addr, REQUEST_TIMEOUT);
+    conn.set_cookie(Some(hammer.cookie.clone()));
+    let world = conn.request(Method::GET, "/api/world", None).await?;
+    anyhow::ensure!(
+        world.status == StatusCode::OK,
+        "GET /api/world answered {}",
+        world.status
+    );
+    let (measured, round_trips) =
+        closed_loop_counting(addr, Some(hammer.cookie.clone()), args).await;
+    let mix = if repo == Repo::Cached {
+        let players = player::register_many(addr, "mixer", MIX_PLAYERS).await?;
+        let mut metrics = Connection::new(addr, REQUEST_TIMEOUT);
+        let before = scrape_round_trips(&mut metrics).await.ok();
+        let mixed = generator::players(&Players {
+            addr,
+            players,
+            poll: MIX_POLL,
+            duration: Duration::from_secs(args.mix_secs),
+            seed: args.seed,
+        })
+        .await;
+        let after = scrape_round_trips(&mut metrics).await.ok();
+        before.zip(after).map(|(b, a)| MixRoundTrips {
+            round_trips: a - b,
+            requests: mixed.recorder.total().attempts(),
+        })
+    } else {
+        None
+    };
+    Ok((measured, round_trips, world.body.to_vec(), mix))
+}
+
+/// The minimal server (this binary's hidden `minimal-server` task) answering `body`.
+async fn minimal_target(dir: &Path, body: &[u8], args: &LoadArgs) -> anyhow::Result<TargetFigures> {
+    let body_file = dir.join("world.json");
+    std::fs::write(&body_file, body)?;
+    let addr = free_local_addr()?;
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .arg("minimal-server")
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--body-file")
+        .arg(&body_file)
+        .arg("--max-seconds")
+        .arg((args.warmup_secs + args.duration_secs + 120).to_string());
+    let mut server = ServerProcess::spawn(
+        command,
+        addr,
+        &dir.join("minimal.log"),
+        "minimal-server".to_owned(),
+    )?;
+    server
+        .wait_ready("/healthz", Duration::from_secs(30))
+        .await?;
+    let (measured, _) = closed_loop_counting(addr, None, args).await;
+    server.stop(Duration::from_secs(10)).await?;
+    Ok(TargetFigures::of("minimal", &measured, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures(name: &'static str, rps: f64, p99_us: u64, rt: Option<f64>) -> TargetFigures {
+        TargetFigures {
+            name,
+            requests: 1,
+            rps,
+            p50_us: 1,
+            p90_us: 1,
+            p99_us,
+            max_us: 1,
+            failures: 0,
+            outcomes: String::new(),
+            round_trips_per_request: rt,
+        }
+    }
+
+    #[test]
+    fn verdicts_apply_the_issue_targets() {
+        let mix = Some(MixRoundTrips {
+            round_trips: 0.0,
+            requests: 500,
+        });
+        let cached = figures("cached", 30_000.0, 3_000, Some(0.0));
+        let db = figures("db", 1_000.0, 50_000, Some(4.0));
+        let minimal = figures("minimal", 50_000.0, 2_000, None);
+        let all = verdicts(&cached, &db, &minimal, mix);
+        assert!(all.iter().all(|v| v.passed), "{all:?}");
+
+        let slow = figures("cached", 19_000.0, 5_000, Some(0.0));
+        let missed: Vec<_> = verdicts(&slow, &db, &minimal, mix)
+            .into_iter()
+            .filter(|v| !v.passed)
+            .map(|v| v.label)
+            .collect();
+        assert_eq!(
+            missed,
+            [
+                "cached / db requests/s",
+                "cached / minimal requests/s",
+                "cached p99 / minimal p99"
+            ]
+        );
+
+        let chatty = Some(MixRoundTrips {
+            round_trips: 3.0,
+            requests: 500,
+        });
+        assert!(!verdicts(&cached, &db, &minimal, chatty)[3].passed);
+        assert!(!verdicts(&cached, &db, &minimal, None)[3].passed);
+    }
+}

@@ -1,0 +1,245 @@
+//! `cargo xtask load`: the release server on a fresh SQLite database under a Rust load
+//! generator; `--compare` runs the cached / db / minimal comparison instead.
+
+pub mod compare;
+pub mod generator;
+pub mod report;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::http_client::Connection;
+use crate::metrics::scrape_round_trips;
+use crate::player::{self, REQUEST_TIMEOUT};
+use crate::server_process::{GameServerConfig, Repo, ServerProcess};
+use generator::{ClosedLoop, Measured, Players};
+use report::route_table;
+
+/// Environment variable set when the release server was built by a parent xtask.
+pub const SERVER_BUILT_ENV: &str = "XTASK_SERVER_BUILT";
+
+/// Which load shape to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Logged-in players polling the world every ~3 s plus stats, navigate and collect.
+    Players,
+    /// A closed loop hammering `GET /api/world`.
+    Max,
+}
+
+/// Repository to load (`--repo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RepoArg {
+    /// Memory with write-behind.
+    Cached,
+    /// The database on every request.
+    Db,
+}
+
+impl From<RepoArg> for Repo {
+    fn from(repo: RepoArg) -> Repo {
+        match repo {
+            RepoArg::Cached => Repo::Cached,
+            RepoArg::Db => Repo::Db,
+        }
+    }
+}
+
+/// Flags of `cargo xtask load`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// Load shape.
+    #[arg(long, value_enum, default_value_t = Mode::Max)]
+    pub mode: Mode,
+    /// Run the cached / db / minimal comparison (closed loop on each, one run).
+    #[arg(long)]
+    pub compare: bool,
+    /// Repository the server runs on (ignored by --compare, which runs both).
+    #[arg(long, value_enum, default_value_t = RepoArg::Cached)]
+    pub repo: RepoArg,
+    /// Players (players mode).
+    #[arg(long, default_value_t = 100)]
+    pub players: usize,
+    /// Mean time between a player's polls, ms (players mode).
+    #[arg(long, default_value_t = 3_000)]
+    pub poll_ms: u64,
+    /// Concurrent connections (max mode and --compare).
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Measured seconds (per target with --compare).
+    #[arg(long, default_value_t = 8)]
+    pub duration_secs: u64,
+    /// Unmeasured warm-up seconds before each measurement.
+    #[arg(long, default_value_t = 1)]
+    pub warmup_secs: u64,
+    /// Seconds of mixed gameplay on the cached server for counting database round-trips
+    /// per gameplay request (--compare).
+    #[arg(long, default_value_t = 3)]
+    pub mix_secs: u64,
+    /// Upper bound on requests of one measurement.
+    #[arg(long, default_value_t = 50_000_000)]
+    pub max_requests: u64,
+    /// Worker threads of the load generator (the server gets the rest of the machine).
+    #[arg(long, default_value_t = 1)]
+    pub client_threads: usize,
+    /// Server persist interval, ms (default: 10 minutes, so no background flush runs while
+    /// round-trips are counted; the chaos drill exercises flushing).
+    #[arg(long, default_value_t = 600_000)]
+    pub persist_interval_ms: u64,
+    /// Seed of jitter and choices.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+impl LoadArgs {
+    fn duration(&self) -> Duration {
+        Duration::from_secs(self.duration_secs)
+    }
+}
+
+/// Builds a tokio runtime for the load generator with `threads` workers.
+pub fn client_runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
+    Ok(runtime)
+}
+
+/// The release `game-server` binary, built unless a parent xtask already built it.
+pub fn server_binary() -> anyhow::Result<PathBuf> {
+    let dir = if std::env::var_os(SERVER_BUILT_ENV).is_some() {
+        crate::cargo::target_dir()?.join("release")
+    } else {
+        crate::cargo::build_release(&["game-server"])?
+    };
+    let binary = dir.join("game-server");
+    anyhow::ensure!(binary.exists(), "{} is missing", binary.display());
+    Ok(binary)
+}
+
+/// Starts the game server on a fresh SQLite file in `dir` with load-test settings.
+pub async fn start_server(
+    binary: &Path,
+    dir: &Path,
+    repo: Repo,
+    persist_interval_ms: u64,
+) -> anyhow::Result<ServerProcess> {
+    let config = GameServerConfig {
+        binary: binary.to_owned(),
+        database_url: dir
+            .join(format!("{}.db", repo.as_str()))
+            .display()
+            .to_string(),
+        repo,
+        persist_interval_ms,
+        demo_user: true,
+        // Per-request access logs would be measured as server work.
+        log_level: "warn".to_owned(),
+    };
+    let log = dir.join(format!("{}.log", repo.as_str()));
+    ServerProcess::start_game(&config, &log, Duration::from_secs(60)).await
+}
+
+/// Runs `cargo xtask load`.
+pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
+    let binary = server_binary()?;
+    let runtime = client_runtime(args.client_threads)?;
+    if args.compare {
+        let outcome = runtime.block_on(compare::run(&binary, args))?;
+        anyhow::ensure!(outcome.all_passed(), "some targets were missed (see above)");
+        return Ok(());
+    }
+    runtime.block_on(single(&binary, args))
+}
+
+async fn single(binary: &Path, args: &LoadArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir().context("creating a temp dir")?;
+    let repo = Repo::from(args.repo);
+    let server = start_server(binary, dir.path(), repo, args.persist_interval_ms).await?;
+    let addr = server.addr();
+    let result = measure(addr, args).await;
+    let exit = server.stop(Duration::from_secs(30)).await;
+    let (measured, round_trips) = result?;
+    println!(
+        "load --mode {:?} --repo {} ({} s measured, client threads {}, machine: {})",
+        args.mode,
+        repo.as_str(),
+        args.duration_secs,
+        args.client_threads,
+        crate::machine::describe(),
+    );
+    print!("{}", route_table(&measured.recorder, measured.elapsed));
+    let requests = measured.recorder.total().attempts();
+    match round_trips {
+        Some(delta) => println!(
+            "database round-trips: {delta} over {requests} requests = {:.4} per request",
+            delta / requests.max(1) as f64
+        ),
+        None => println!("database round-trips: not exposed in /metrics"),
+    }
+    println!("server exit: {}", exit?);
+    Ok(())
+}
+
+/// Registers the players, runs the chosen shape, and counts round-trips around it.
+async fn measure(addr: SocketAddr, args: &LoadArgs) -> anyhow::Result<(Measured, Option<f64>)> {
+    match args.mode {
+        Mode::Max => {
+            let hammer = player::register(addr, "hammer").await?;
+            Ok(closed_loop_counting(addr, Some(hammer.cookie), args).await)
+        }
+        Mode::Players => {
+            let players = player::register_many(addr, "player", args.players).await?;
+            let mut metrics = Connection::new(addr, REQUEST_TIMEOUT);
+            let before = scrape_round_trips(&mut metrics).await.ok();
+            let measured = generator::players(&Players {
+                addr,
+                players,
+                poll: Duration::from_millis(args.poll_ms),
+                duration: args.duration(),
+                seed: args.seed,
+            })
+            .await;
+            let after = scrape_round_trips(&mut metrics).await.ok();
+            Ok((measured, before.zip(after).map(|(b, a)| a - b)))
+        }
+    }
+}
+
+/// Warm-up, then the measured closed loop, with the round-trips counter read around the
+/// measured window (`None` when the target exposes no such counter).
+pub async fn closed_loop_counting(
+    addr: SocketAddr,
+    cookie: Option<String>,
+    args: &LoadArgs,
+) -> (Measured, Option<f64>) {
+    let load = ClosedLoop {
+        addr,
+        cookie,
+        path: "/api/world",
+        connections: args.connections,
+        warmup: Duration::ZERO,
+        duration: Duration::from_secs(args.warmup_secs),
+        max_requests: args.max_requests,
+    };
+    generator::closed_loop(&load).await;
+    let mut metrics = Connection::new(addr, REQUEST_TIMEOUT);
+    let before = scrape_round_trips(&mut metrics).await.ok();
+    let measured = generator::closed_loop(&ClosedLoop {
+        duration: Duration::from_secs(args.duration_secs),
+        ..load
+    })
+    .await;
+    let after = scrape_round_trips(&mut metrics).await.ok();
+    (measured, before.zip(after).map(|(b, a)| a - b))
+}

@@ -1,0 +1,107 @@
+//! SPEC §3.1: once warm, gameplay never reaches the database.
+
+use game_domain::AppError;
+use game_domain::accounts::SessionView;
+use game_domain::clock::ManualClock;
+use game_domain::navigate::NavigateRequest;
+use game_persistence::Store;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::support::{
+    Backend, T0, game, on_both_backends, quiet_config, register_players, seed_asteroids, seed_demo,
+    start, stored_world,
+};
+
+const RESEARCHES: [&str; 3] = ["IronHarvesting", "shipSpeed", "Afterburner"];
+
+async fn thousand_operations_without_a_round_trip(backend: Backend) {
+    let clock = ManualClock::new(T0);
+    seed_demo(&backend.db, T0).await;
+    seed_asteroids(&backend.db, 40, 120.0, 1).await;
+    let repo = start(backend.store(), quiet_config(), &clock).await;
+    let game = game(repo.clone(), &clock, 7);
+    let players = register_players(&game, 20).await;
+
+    // Warm-up: every player's session, user and ship are read once.
+    for (id, token) in &players {
+        assert_eq!(game.authenticate(Some(token)).await.expect("auth"), *id);
+        game.user_stats(*id).await.expect("user stats");
+        game.ship_stats(*id).await.expect("ship stats");
+    }
+    let world = game.world().await.expect("world");
+    let mut object_ids: Vec<i64> = world.space_objects.iter().map(|o| o.id).collect();
+
+    let before = backend.db.round_trips();
+    let stats_before = repo.stats();
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut rule_errors = 0;
+    for i in 0..1_000 {
+        clock.advance_ms(rng.random_range(0..1_500));
+        let (id, token) = &players[rng.random_range(0..players.len())];
+        let id = *id;
+        let result: Result<(), AppError> = match i % 9 {
+            0 => game.world().await.map(|w| {
+                object_ids = w.space_objects.iter().map(|o| o.id).collect();
+            }),
+            1 => game.user_stats(id).await.map(drop),
+            2 => game.ship_stats(id).await.map(drop),
+            3 => game.tech_tree(id).await.map(drop),
+            4 => {
+                let request = NavigateRequest {
+                    speed: Some(rng.random_range(0.0..=25.0)),
+                    angle: Some(rng.random_range(0.0..360.0)),
+                };
+                game.navigate(id, request).await.map(drop)
+            }
+            5 | 6 => {
+                let object = object_ids[rng.random_range(0..object_ids.len())];
+                game.collect(id, object).await.map(drop)
+            }
+            7 => {
+                let research = RESEARCHES[rng.random_range(0..3)];
+                game.trigger_research(id, research).await
+            }
+            _ => match game.session(Some(token)).await {
+                Ok(SessionView::LoggedIn { .. }) => game.authenticate(Some(token)).await.map(drop),
+                Ok(other) => panic!("session lost: {other:?}"),
+                Err(error) => Err(error),
+            },
+        };
+        match result {
+            Ok(()) => {}
+            Err(AppError::Game(_)) => rule_errors += 1,
+            Err(other) => panic!("operation {i} failed: {other}"),
+        }
+    }
+    assert_eq!(
+        backend.db.round_trips(),
+        before,
+        "gameplay reached the database"
+    );
+    let stats = repo.stats();
+    assert_eq!(
+        stats.misses, stats_before.misses,
+        "no cache miss after warm-up"
+    );
+    assert_eq!(stats.session_misses, stats_before.session_misses);
+    assert!(stats.hits > stats_before.hits + 500);
+    assert!(stats.dirty_users > 0 && stats.dirty_objects > 0);
+    assert!(rule_errors < 1_000, "some operations must succeed");
+
+    // The changes reach the database with the next flush, in one batch.
+    let report = repo.flush_now().await.expect("flush");
+    assert!(report.users > 0 && report.upserted_objects > 0);
+    assert!(backend.db.round_trips() > before);
+    assert_eq!(
+        stored_world(&backend.db).await,
+        crate::support::cached_world(&repo).await
+    );
+    repo.shutdown().await.expect("shutdown");
+}
+
+on_both_backends!(
+    thousand_operations_without_a_round_trip,
+    hot_path_sqlite,
+    hot_path_postgres
+);

@@ -1,0 +1,10 @@
+//! Integration tests of `CachedRepo` against the real `Database`: SQLite always, PostgreSQL
+//! when `SPACEWARS_TEST_PG_URL` is set. One binary, one module per promise.
+
+mod support;
+
+mod equivalence;
+mod eviction;
+mod flush;
+mod hot_path;
+mod races;

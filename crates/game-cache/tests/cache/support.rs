@@ -1,0 +1,502 @@
+//! Shared test fixtures: databases (SQLite temp file, PostgreSQL throwaway database), a
+//! trivial password hasher, a fault-injecting store, and state readers.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use game_cache::{CacheConfig, CachedRepo};
+use game_domain::accounts::{NewUser, Session};
+use game_domain::clock::{Clock, ManualClock};
+use game_domain::game::{Game, PasswordHasher};
+use game_domain::seed::demo_user;
+use game_domain::space_object::{ObjectId, ObjectKind, SpaceObject};
+use game_domain::user::{User, UserId};
+use game_domain::{AppError, Repository};
+use game_persistence::{Batch, Database, Store, StoreError};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+/// Start of every test's timeline (Unix ms).
+pub const T0: i64 = 1_700_000_000_000;
+
+/// Runs `$case(backend)` as two tests: on SQLite, and on PostgreSQL when
+/// `SPACEWARS_TEST_PG_URL` is set (else it prints "skipped" and passes).
+macro_rules! on_both_backends {
+    ($case:ident, $sqlite:ident, $pg:ident $(, $($attr:tt)+)?) => {
+        #[tokio::test $(($($attr)+))?]
+        async fn $sqlite() {
+            $case($crate::support::Backend::sqlite().await).await;
+        }
+
+        #[tokio::test $(($($attr)+))?]
+        async fn $pg() {
+            match $crate::support::Backend::postgres().await {
+                Some(backend) => $case(backend).await,
+                None => println!("skipped: SPACEWARS_TEST_PG_URL is not set"),
+            }
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+/// A fresh, migrated database that is removed when this value is dropped.
+pub struct Backend {
+    /// The database handle (implements `Store`).
+    pub db: Database,
+    /// Keeps the SQLite file or the PostgreSQL database alive.
+    _place: Place,
+}
+
+/// Held only for its `Drop`: the temporary directory, or the throwaway database.
+#[allow(dead_code)]
+enum Place {
+    Sqlite(TempDir),
+    Postgres(PgDatabase),
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+static NEXT_DB: AtomicU64 = AtomicU64::new(0);
+
+impl Backend {
+    /// A SQLite file in a temporary directory.
+    pub async fn sqlite() -> Backend {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("spacewars.db");
+        let db = Database::connect(path.to_str().expect("utf-8 path"))
+            .await
+            .expect("connect sqlite");
+        Backend {
+            db,
+            _place: Place::Sqlite(dir),
+        }
+    }
+
+    /// A throwaway PostgreSQL database created next to `SPACEWARS_TEST_PG_URL`'s, or
+    /// `None` when the variable is not set.
+    pub async fn postgres() -> Option<Backend> {
+        let admin_url = std::env::var("SPACEWARS_TEST_PG_URL").ok()?;
+        let name = format!(
+            "spacewars_cache_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, SeqCst)
+        );
+        let (base, query) = match admin_url.split_once('?') {
+            Some((base, query)) => (base, format!("?{query}")),
+            None => (admin_url.as_str(), String::new()),
+        };
+        let (server, _db) = base.rsplit_once('/').expect("URL with a database name");
+        let url = format!("{server}/{name}{query}");
+        {
+            let admin_url = admin_url.clone();
+            let name = name.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut admin = PgConnection::establish(&admin_url).expect("connect admin");
+                // One statement per call: PostgreSQL runs a multi-statement string as one
+                // transaction, and CREATE/DROP DATABASE refuse to run inside one.
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .expect("drop stale test database");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                    .expect("create test database");
+            })
+            .await
+            .expect("create database task");
+        }
+        let place = Place::Postgres(PgDatabase {
+            admin_url: admin_url.clone(),
+            name,
+        });
+        let db = Database::connect(&url).await.expect("connect postgres");
+        Some(Backend { db, _place: place })
+    }
+
+    /// The database as a `Store` trait object.
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::new(self.db.clone())
+    }
+}
+
+/// Test-only password hashing: `plain$<password>` (the game never sees a real hash here).
+pub struct PlainHasher;
+
+#[async_trait]
+impl PasswordHasher for PlainHasher {
+    async fn hash(&self, password: &str) -> Result<String, AppError> {
+        Ok(format!("plain${password}"))
+    }
+
+    async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
+        hash == Some(format!("plain${password}").as_str())
+    }
+}
+
+/// A game over `repo` with a seeded RNG and the plain hasher.
+pub fn game<R: Repository>(repo: R, clock: &ManualClock, seed: u64) -> Game<R> {
+    Game::new(
+        repo,
+        Arc::new(clock.clone()),
+        StdRng::seed_from_u64(seed),
+        Arc::new(PlainHasher),
+    )
+}
+
+/// A config for tests: the timer effectively off (tests flush explicitly) and a big id
+/// block, unless a test changes them.
+pub fn quiet_config() -> CacheConfig {
+    CacheConfig {
+        persist_interval: Duration::from_secs(3_600),
+        id_block_size: 100_000,
+        ..CacheConfig::default()
+    }
+}
+
+/// Starts a cache over `store`.
+pub async fn start(store: Arc<dyn Store>, config: CacheConfig, clock: &ManualClock) -> CachedRepo {
+    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    CachedRepo::start(store, config, clock)
+        .await
+        .expect("cache starts")
+}
+
+/// Seeds the demo world (user `a` with 1000 iron, nine objects) at `now_ms`.
+pub async fn seed_demo(db: &Database, now_ms: i64) {
+    db.seed_if_empty(Some(demo_user("plain$a".into(), now_ms)), now_ms)
+        .await
+        .expect("seed");
+}
+
+/// Adds `n` still asteroids within `radius` of the spawn point (250, 250), so ships there
+/// can collect them while the clock stands still. Returns their ids.
+pub async fn seed_asteroids(db: &Database, n: usize, radius: f64, seed: u64) -> Vec<ObjectId> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let first = db.reserve_object_ids(n as i64).await.expect("reserve");
+    let objects: Vec<SpaceObject> = (0..n)
+        .map(|i| {
+            let r = radius * rng.random::<f64>().sqrt();
+            let a = rng.random_range(0.0..std::f64::consts::TAU);
+            SpaceObject {
+                id: first + i as i64,
+                kind: ObjectKind::Asteroid,
+                x: 250.0 + r * a.cos(),
+                y: 250.0 + r * a.sin(),
+                speed: 0.0,
+                angle: 0.0,
+                last_position_update_ms: T0,
+            }
+        })
+        .collect();
+    let ids = objects.iter().map(|o| o.id).collect();
+    db.apply_batch(Batch {
+        upserted_objects: objects,
+        ..Batch::default()
+    })
+    .await
+    .expect("seed asteroids");
+    ids
+}
+
+/// Every object in the store, by id.
+pub async fn stored_world(db: &Database) -> Vec<SpaceObject> {
+    let mut objects = db.load_world().await.expect("load world");
+    objects.sort_by_key(|o| o.id);
+    objects
+}
+
+/// The stored users with these ids (missing ones are a test failure).
+pub async fn stored_users(db: &Database, ids: &[UserId]) -> Vec<User> {
+    let mut users = Vec::with_capacity(ids.len());
+    for id in ids {
+        users.push(
+            db.load_user(*id)
+                .await
+                .expect("load user")
+                .expect("user exists"),
+        );
+    }
+    users
+}
+
+/// Every object in the cache, by id.
+pub async fn cached_world(repo: &CachedRepo) -> Vec<SpaceObject> {
+    repo.view_world(|world| world.objects().copied().collect())
+        .await
+        .expect("view world")
+}
+
+/// The cached users with these ids.
+pub async fn cached_users(repo: &CachedRepo, ids: &[UserId]) -> Vec<User> {
+    let mut users = Vec::with_capacity(ids.len());
+    for id in ids {
+        users.push(
+            repo.read_player(*id, |user, _ship| user.clone())
+                .await
+                .expect("read player"),
+        );
+    }
+    users
+}
+
+/// Registers `n` players `p0`, `p1`, … through the game; returns their ids and tokens.
+pub async fn register_players<R: Repository>(game: &Game<R>, n: usize) -> Vec<(UserId, String)> {
+    let mut players = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("p{i}");
+        let token = game.register(&name, "pw").await.expect("register");
+        let id = game
+            .repo()
+            .find_user_by_name(&name)
+            .await
+            .expect("find")
+            .expect("registered")
+            .id;
+        players.push((id, token));
+    }
+    players
+}
+
+/// Where [`FaultStore`] pauses an `apply_batch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseAt {
+    /// Before the batch reaches the database.
+    BeforeWrite,
+    /// After the database committed it, before the cache hears so.
+    AfterWrite,
+}
+
+/// Hands to the test: wait for `reached`, then send on `release`.
+pub struct PauseHandle {
+    /// Fires when the batch reached the pause point.
+    pub reached: oneshot::Receiver<()>,
+    /// Send to let the batch go on.
+    pub release: oneshot::Sender<()>,
+}
+
+struct Pause {
+    at: PauseAt,
+    reached: oneshot::Sender<()>,
+    release: oneshot::Receiver<()>,
+}
+
+/// Random faults: each batch fails before writing with `before`, or is written and then
+/// reported failed (a lost acknowledgement) with `after`.
+struct RandomFaults {
+    rng: StdRng,
+    before: f64,
+    after: f64,
+}
+
+/// A `Store` that delegates to a real one and injects faults into `apply_batch` (and, when
+/// `down`, into every call).
+pub struct FaultStore {
+    inner: Arc<dyn Store>,
+    fail_next: AtomicU32,
+    down: AtomicBool,
+    random: Mutex<Option<RandomFaults>>,
+    pause: Mutex<Option<Pause>>,
+    /// Batches that reached the database (committed).
+    pub committed: AtomicU64,
+    /// Every `apply_batch` call.
+    pub attempts: AtomicU64,
+    last_batch: Mutex<Option<Batch>>,
+    attempt_times: Mutex<Vec<tokio::time::Instant>>,
+}
+
+fn injected() -> StoreError {
+    StoreError::Database("injected fault".into())
+}
+
+impl FaultStore {
+    /// A pass-through wrapper around `inner`.
+    pub fn new(inner: Arc<dyn Store>) -> Arc<FaultStore> {
+        Arc::new(FaultStore {
+            inner,
+            fail_next: AtomicU32::new(0),
+            down: AtomicBool::new(false),
+            random: Mutex::new(None),
+            pause: Mutex::new(None),
+            committed: AtomicU64::new(0),
+            attempts: AtomicU64::new(0),
+            last_batch: Mutex::new(None),
+            attempt_times: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The next `n` batches fail without writing.
+    pub fn fail_next_batches(&self, n: u32) {
+        self.fail_next.store(n, SeqCst);
+    }
+
+    /// Every call fails while `down`.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, SeqCst);
+    }
+
+    /// Seeded random batch faults (see [`RandomFaults`]).
+    pub fn random_faults(&self, seed: u64, before: f64, after: f64) {
+        *self.random.lock().expect("faults") = Some(RandomFaults {
+            rng: StdRng::seed_from_u64(seed),
+            before,
+            after,
+        });
+    }
+
+    /// The next batch pauses at `at` until released.
+    pub fn pause_next_batch(&self, at: PauseAt) -> PauseHandle {
+        let (reached_tx, reached_rx) = oneshot::channel();
+        let (release_tx, release_rx) = oneshot::channel();
+        *self.pause.lock().expect("pause") = Some(Pause {
+            at,
+            reached: reached_tx,
+            release: release_rx,
+        });
+        PauseHandle {
+            reached: reached_rx,
+            release: release_tx,
+        }
+    }
+
+    /// The last batch that was committed.
+    pub fn last_batch(&self) -> Option<Batch> {
+        self.last_batch.lock().expect("batch").clone()
+    }
+
+    /// When each `apply_batch` call began (tokio time).
+    pub fn attempt_times(&self) -> Vec<tokio::time::Instant> {
+        self.attempt_times.lock().expect("times").clone()
+    }
+
+    fn check_up(&self) -> Result<(), StoreError> {
+        if self.down.load(SeqCst) {
+            Err(injected())
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn pause_if(&self, at: PauseAt) {
+        let pause = {
+            let mut slot = self.pause.lock().expect("pause");
+            if slot.as_ref().is_some_and(|p| p.at == at) {
+                slot.take()
+            } else {
+                None
+            }
+        };
+        if let Some(pause) = pause {
+            let _ = pause.reached.send(());
+            let _ = pause.release.await;
+        }
+    }
+}
+
+#[async_trait]
+impl Store for FaultStore {
+    async fn load_world(&self) -> Result<Vec<SpaceObject>, StoreError> {
+        self.check_up()?;
+        self.inner.load_world().await
+    }
+
+    async fn load_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.check_up()?;
+        self.inner.load_user(id).await
+    }
+
+    async fn find_user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.check_up()?;
+        self.inner.find_user_by_name(username).await
+    }
+
+    async fn create_user(&self, new_user: NewUser, ship_id: ObjectId) -> Result<User, StoreError> {
+        self.check_up()?;
+        self.inner.create_user(new_user, ship_id).await
+    }
+
+    async fn reserve_object_ids(&self, count: i64) -> Result<ObjectId, StoreError> {
+        self.check_up()?;
+        self.inner.reserve_object_ids(count).await
+    }
+
+    async fn insert_session(&self, session: Session) -> Result<(), StoreError> {
+        self.check_up()?;
+        self.inner.insert_session(session).await
+    }
+
+    async fn find_session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
+        self.check_up()?;
+        self.inner.find_session(token_hash).await
+    }
+
+    async fn revoke_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.check_up()?;
+        self.inner.revoke_session(token_hash).await
+    }
+
+    async fn apply_batch(&self, batch: Batch) -> Result<(), StoreError> {
+        self.attempts.fetch_add(1, SeqCst);
+        self.attempt_times
+            .lock()
+            .expect("times")
+            .push(tokio::time::Instant::now());
+        self.pause_if(PauseAt::BeforeWrite).await;
+        self.check_up()?;
+        if self
+            .fail_next
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(injected());
+        }
+        let (fail_before, fail_after) = match &mut *self.random.lock().expect("faults") {
+            Some(faults) => {
+                let roll: f64 = faults.rng.random();
+                (
+                    roll < faults.before,
+                    roll >= faults.before && roll < faults.before + faults.after,
+                )
+            }
+            None => (false, false),
+        };
+        if fail_before {
+            return Err(injected());
+        }
+        self.inner.apply_batch(batch.clone()).await?;
+        self.committed.fetch_add(1, SeqCst);
+        *self.last_batch.lock().expect("batch") = Some(batch);
+        self.pause_if(PauseAt::AfterWrite).await;
+        if fail_after {
+            return Err(injected());
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.check_up()?;
+        self.inner.ping().await
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.inner.round_trips()
+    }
+}

@@ -1,0 +1,218 @@
+//! The use cases of `game_domain::game::Game` on `DbRepo`, with exact expected values.
+//!
+//! The game's RNG is seeded; a second RNG with the same seed makes the same draws in the
+//! same order (session tokens, collect rolls), so the test knows every random value.
+
+use std::sync::Arc;
+
+use game_domain::accounts::{SessionToken, SessionView};
+use game_domain::clock::{Clock, ManualClock};
+use game_domain::collect::{CollectOutcome, CollectRoll};
+use game_domain::error::GameError;
+use game_domain::game::{Game, SESSION_TTL_MS};
+use game_domain::geometry::WorldSize;
+use game_domain::navigate::{NavigateOutcome, NavigateRequest};
+use game_domain::seed::{demo_objects, demo_user};
+use game_domain::space_object::{ObjectKind, SpaceObject};
+use game_domain::tech_tree::{ActiveResearch, ResearchType, TechTree};
+use game_domain::user::UserStats;
+use game_domain::views::ShipStats;
+use game_persistence::{DbRepo, Store};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::common::{PlainHasher, game_error, on_each_backend};
+
+const T0: i64 = 1_795_604_963_364;
+const T0_S: i64 = T0 / 1000;
+const SIZE: WorldSize = WorldSize::DEFAULT;
+const DEMO: i64 = 1;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_use_cases_run_on_the_database() {
+    on_each_backend(async |t| {
+        t.db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0)
+            .await
+            .unwrap();
+        let clock = ManualClock::new(T0);
+        let repo = DbRepo::new(t.db.clone(), SIZE);
+        let game = Game::new(
+            repo,
+            Arc::new(clock.clone()),
+            StdRng::seed_from_u64(7),
+            Arc::new(PlainHasher),
+        );
+        let mut mirror = StdRng::seed_from_u64(7);
+
+        // Login brings the stats up to date: 5 s at 1 iron/s.
+        clock.advance_ms(5_000);
+        let now = clock.now_ms();
+        let token = game.login("a", "a").await.unwrap();
+        assert_eq!(
+            token,
+            SessionToken::issue(&mut mirror, DEMO, now, SESSION_TTL_MS).token
+        );
+        assert_eq!(game.authenticate(Some(&token)).await.unwrap(), DEMO);
+        assert_eq!(
+            game_error(game.login("a", "wrong").await),
+            GameError::InvalidCredentials
+        );
+        assert_eq!(
+            game.user_stats(DEMO).await.unwrap(),
+            UserStats {
+                iron: 1005.0,
+                last_updated: T0_S + 5,
+                iron_per_second: 1.0
+            }
+        );
+
+        // Collect the shipwreck (id 8) drifting towards the ship.
+        let wreck = demo_objects(T0)[6].with_id(8);
+        let roll = CollectRoll::draw(&mut mirror, SIZE, now);
+        let outcome = game.collect(DEMO, 8).await.unwrap();
+        let expected_iron = 1005.0 + f64::from(roll.shipwreck_reward);
+        assert_eq!(
+            outcome,
+            CollectOutcome {
+                success: true,
+                distance: SIZE.distance((250.0, 250.0), wreck.position_at(now, SIZE)),
+                iron_reward: roll.shipwreck_reward,
+                total_iron: expected_iron,
+                object_type: ObjectKind::Shipwreck,
+            },
+            "on {}",
+            t.backend
+        );
+        let world = t.db.load_world().await.unwrap();
+        assert!(world.iter().all(|o| o.id != 8));
+        let spawned = SpaceObject {
+            last_position_update_ms: now,
+            ..roll.spawn.with_id(11)
+        };
+        assert_eq!(world.last(), Some(&spawned));
+        assert_eq!(
+            t.db.load_user(DEMO).await.unwrap().unwrap().iron,
+            expected_iron
+        );
+
+        // Failed collections write nothing (each still draws a roll first).
+        for (object, error) in [
+            (8, GameError::ObjectNotFound),
+            (2, GameError::ObjectTooFar),
+            (DEMO, GameError::NotCollectible),
+        ] {
+            CollectRoll::draw(&mut mirror, SIZE, now);
+            assert_eq!(game_error(game.collect(DEMO, object).await), error);
+        }
+        assert_eq!(t.db.load_world().await.unwrap(), world);
+
+        // Navigate; too fast is refused.
+        let steer = NavigateRequest {
+            speed: Some(20.0),
+            angle: Some(450.0),
+        };
+        assert_eq!(
+            game.navigate(DEMO, steer).await.unwrap(),
+            NavigateOutcome {
+                success: true,
+                speed: 20.0,
+                angle: 90.0,
+                max_speed: 25.0
+            }
+        );
+        let too_fast = NavigateRequest {
+            speed: Some(30.0),
+            angle: None,
+        };
+        assert_eq!(
+            game_error(game.navigate(DEMO, too_fast).await),
+            GameError::SpeedTooHigh { max: 25.0 }
+        );
+        let ship = SpaceObject {
+            id: DEMO,
+            kind: ObjectKind::PlayerShip,
+            x: 250.0,
+            y: 250.0,
+            speed: 20.0,
+            angle: 90.0,
+            last_position_update_ms: now,
+        };
+        assert_eq!(t.db.load_world().await.unwrap()[0], ship);
+        clock.advance_ms(6_000);
+        assert_eq!(
+            game.ship_stats(DEMO).await.unwrap(),
+            ShipStats::of(&ship, &TechTree::default(), clock.now_ms(), SIZE)
+        );
+
+        // Research: stats first (+6 s of iron), then the cost.
+        game.trigger_research(DEMO, "IronHarvesting").await.unwrap();
+        let iron = expected_iron + 6.0 - 100.0;
+        let user = t.db.load_user(DEMO).await.unwrap().unwrap();
+        assert_eq!((user.iron, user.last_updated), (iron, T0_S + 11));
+        assert_eq!(
+            user.tech_tree.active_research,
+            Some(ActiveResearch {
+                kind: ResearchType::IronHarvesting,
+                remaining_duration: 10.0
+            })
+        );
+        assert_eq!(
+            game_error(game.trigger_research(DEMO, "shipSpeed").await),
+            GameError::ResearchInProgress
+        );
+        // 15 s later: 10 s at the old rate, 5 s at the new one.
+        clock.advance_ms(15_000);
+        let stats = game.user_stats(DEMO).await.unwrap();
+        assert_eq!(
+            stats,
+            UserStats {
+                iron: iron + 1.0 * 10.0 + 1.1 * 5.0,
+                last_updated: T0_S + 26,
+                iron_per_second: 1.1
+            }
+        );
+        let user = t.db.load_user(DEMO).await.unwrap().unwrap();
+        assert_eq!((user.tech_tree.iron_harvesting, user.iron), (2, stats.iron));
+        assert_eq!(user.tech_tree.active_research, None);
+
+        // Register, session, logout.
+        let now = clock.now_ms();
+        let bob_token = game.register("bob", "pw").await.unwrap();
+        assert_eq!(
+            bob_token,
+            SessionToken::issue(&mut mirror, 2, now, SESSION_TTL_MS).token
+        );
+        assert_eq!(
+            game.session(Some(&bob_token)).await.unwrap(),
+            SessionView::LoggedIn {
+                logged_in: true,
+                username: "bob".into(),
+                ship_id: 12
+            }
+        );
+        assert_eq!(
+            game_error(game.register("bob", "other").await),
+            GameError::UsernameTaken
+        );
+        game.logout(&bob_token).await.unwrap();
+        assert_eq!(
+            game.session(Some(&bob_token)).await.unwrap(),
+            SessionView::LoggedOut { logged_in: false }
+        );
+        assert_eq!(
+            game_error(game.authenticate(Some(&bob_token)).await),
+            GameError::NotAuthenticated
+        );
+        assert_eq!(
+            game_error(game.user_stats(99).await),
+            GameError::UserNotFound
+        );
+
+        // The world: the seed, less the wreck, plus its replacement and bob's ship.
+        let view = game.world().await.unwrap();
+        let ids: Vec<_> = view.space_objects.iter().map(|o| o.id).collect();
+        assert_eq!(ids, vec![1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12]);
+        assert_eq!(view.current_time, now);
+    })
+    .await;
+}

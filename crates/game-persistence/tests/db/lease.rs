@@ -1,0 +1,137 @@
+//! The one-owner lease: refusal, takeover after expiry, loss, release.
+
+use std::time::Duration;
+
+use game_domain::accounts::NewUser;
+use game_domain::geometry::WorldSize;
+use game_domain::repository::Repository;
+use game_domain::space_object::{ObjectKind, SpaceObject};
+use game_persistence::{Batch, Database, DbRepo, Store, StoreError};
+
+use crate::common::{on_each_backend, storage_error};
+
+const LONG: Duration = Duration::from_secs(600);
+const SHORT: Duration = Duration::from_millis(300);
+
+fn one_object_batch() -> Batch {
+    Batch {
+        upserted_objects: vec![SpaceObject {
+            id: 1_000,
+            kind: ObjectKind::Asteroid,
+            x: 1.0,
+            y: 2.0,
+            speed: 3.0,
+            angle: 4.0,
+            last_position_update_ms: 5,
+        }],
+        ..Batch::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_owner_is_refused_with_the_first_ones_name() {
+    on_each_backend(async |t| {
+        let guard = t.db.acquire_lease("server-a@host1", LONG).await.unwrap();
+        assert_eq!(guard.owner(), "server-a@host1");
+        let other = Database::connect(&t.url).await.unwrap();
+        let refused = other.acquire_lease("server-b@host2", LONG).await;
+        let Err(error) = refused else {
+            panic!("second owner accepted on {}", t.backend)
+        };
+        assert!(
+            matches!(&error, StoreError::LeaseHeld { owner, .. } if owner == "server-a@host1"),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("server-a@host1"), "{message}");
+        assert!(message.contains("stop it first"), "{message}");
+        // The holder keeps writing.
+        t.db.apply_batch(one_object_batch()).await.unwrap();
+        assert!(!guard.is_lost());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_is_taken_over_and_the_old_owner_stops_writing() {
+    on_each_backend(async |t| {
+        let ship = t.db.reserve_object_ids(1).await.unwrap();
+        let user = NewUser::register("p".into(), "h".into(), 0);
+        let user = t.db.create_user(user, ship).await.unwrap();
+
+        // The first owner "crashes": its guard stops renewing.
+        drop(t.db.acquire_lease("old", SHORT).await.unwrap());
+        let new_db = Database::connect(&t.url).await.unwrap();
+        assert!(matches!(
+            new_db.acquire_lease("new", SHORT).await,
+            Err(StoreError::LeaseHeld { .. })
+        ));
+        tokio::time::sleep(SHORT + Duration::from_millis(100)).await;
+        let new_guard = new_db.acquire_lease("new", SHORT).await.unwrap();
+
+        // The old process wakes up: its batch is fenced off in the database…
+        let lost = t.db.apply_batch(one_object_batch()).await;
+        assert!(
+            matches!(lost, Err(StoreError::LeaseLost)),
+            "{lost:?} on {}",
+            t.backend
+        );
+        // …and from then on it refuses every write without asking.
+        let repo = DbRepo::new(t.db.clone(), WorldSize::DEFAULT);
+        let write = repo.with_user(user.id, |u| {
+            u.iron += 1.0;
+            Ok(())
+        });
+        assert!(matches!(storage_error(write.await), StoreError::LeaseLost));
+        assert!(matches!(
+            t.db.reserve_object_ids(1).await,
+            Err(StoreError::LeaseLost)
+        ));
+        // Reads still work; the user's ship is all there is.
+        assert_eq!(t.db.load_world().await.unwrap().len(), 1);
+
+        // The new owner writes, and its lease is renewed past the first TTL.
+        tokio::time::sleep(SHORT).await;
+        new_db.apply_batch(one_object_batch()).await.unwrap();
+        assert!(!new_guard.is_lost());
+        assert_eq!(t.db.load_world().await.unwrap().len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_notices_when_its_lease_is_taken() {
+    on_each_backend(async |t| {
+        let guard = t.db.acquire_lease("victim", SHORT).await.unwrap();
+        t.execute("UPDATE lease SET owner = 'thief', token = 'stolen', expires_ms = 9e15");
+        tokio::time::timeout(Duration::from_secs(5), guard.lost())
+            .await
+            .expect("the renewal task should notice within ttl/3");
+        assert!(guard.is_lost());
+        assert!(matches!(
+            t.db.apply_batch(one_object_batch()).await,
+            Err(StoreError::LeaseLost)
+        ));
+        assert_eq!(t.count("space_objects"), 0, "on {}", t.backend);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_lease_is_free_at_once() {
+    on_each_backend(async |t| {
+        let guard = t.db.acquire_lease("a", LONG).await.unwrap();
+        let other = Database::connect(&t.url).await.unwrap();
+        assert!(other.acquire_lease("b", LONG).await.is_err());
+        guard.release().await.unwrap();
+        let taken = other.acquire_lease("b", LONG).await.unwrap();
+        assert_eq!(taken.owner(), "b");
+        // The releasing process no longer writes.
+        assert!(matches!(
+            t.db.apply_batch(one_object_batch()).await,
+            Err(StoreError::LeaseLost)
+        ));
+        other.apply_batch(one_object_batch()).await.unwrap();
+    })
+    .await;
+}

@@ -1,0 +1,15 @@
+//! The store's test suite: every test body runs on a fresh SQLite file and, when
+//! `SPACEWARS_TEST_PG_URL` is set, on a fresh PostgreSQL schema.
+
+// Tests may unwrap; clippy's test exemption does not reach the helpers in `common`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod accounts;
+mod batch;
+mod concurrency;
+mod game;
+mod lease;
+mod round_trips;
+mod schema;

@@ -1,0 +1,137 @@
+//! Migrations and the demo world.
+
+use game_domain::seed::{demo_objects, demo_user};
+use game_domain::space_object::{ObjectKind, SpaceObject};
+use game_domain::tech_tree::TechTree;
+use game_domain::user::User;
+use game_persistence::{Database, Store};
+
+use crate::common::on_each_backend;
+
+/// A plausible "now" (the original server's world.json was captured at this time).
+const T0: i64 = 1_795_604_963_364;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_create_the_schema_once() {
+    on_each_backend(async |t| {
+        for table in ["users", "space_objects", "sessions"] {
+            assert_eq!(t.count(table), 0, "{table} on {}", t.backend);
+        }
+        assert_eq!(t.count("id_counters"), 2);
+        assert_eq!(t.scalar("(SELECT min(next_id) FROM id_counters)"), 1);
+        assert_eq!(t.count("lease"), 1);
+        assert_eq!(t.count("__diesel_schema_migrations"), 1);
+
+        t.db.seed_if_empty(None, T0).await.unwrap();
+        // Connecting again applies nothing and keeps the data.
+        let again = Database::connect(&t.url).await.unwrap();
+        assert_eq!(t.count("__diesel_schema_migrations"), 1);
+        assert_eq!(again.load_world().await.unwrap().len(), 9);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_file_is_created_and_the_url_scheme_is_optional() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    assert!(!path.exists());
+    let db = Database::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert!(path.exists());
+    db.seed_if_empty(None, T0).await.unwrap();
+    // The same file without the scheme.
+    let plain = Database::connect(&path.display().to_string())
+        .await
+        .unwrap();
+    assert_eq!(plain.load_world().await.unwrap().len(), 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_database_is_seeded_with_the_demo_world() {
+    on_each_backend(async |t| {
+        let seeded =
+            t.db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0);
+        assert!(seeded.await.unwrap());
+
+        let world = t.db.load_world().await.unwrap();
+        let ship = SpaceObject {
+            id: 1,
+            kind: ObjectKind::PlayerShip,
+            x: 250.0,
+            y: 250.0,
+            speed: 0.0,
+            angle: 0.0,
+            last_position_update_ms: T0,
+        };
+        let mut expected = vec![ship];
+        expected.extend((2..).zip(demo_objects(T0)).map(|(id, o)| o.with_id(id)));
+        assert_eq!(world, expected, "on {}", t.backend);
+        // Spot-check against SPEC §1 literally, not only against the domain's table.
+        assert_eq!(
+            (
+                world[1].kind,
+                world[1].x,
+                world[1].y,
+                world[1].speed,
+                world[1].angle
+            ),
+            (ObjectKind::Asteroid, 100.0, 150.0, 10.0, 0.0)
+        );
+        assert_eq!(
+            (
+                world[9].id,
+                world[9].kind,
+                world[9].x,
+                world[9].y,
+                world[9].speed,
+                world[9].angle
+            ),
+            (10, ObjectKind::EscapePod, 400.0, 150.0, 45.0, 95.0)
+        );
+
+        let demo = t.db.find_user_by_name("a").await.unwrap().unwrap();
+        assert_eq!(
+            demo,
+            User {
+                id: 1,
+                username: "a".into(),
+                password_hash: "plain$a".into(),
+                iron: 1000.0,
+                last_updated: T0 / 1000,
+                tech_tree: TechTree {
+                    iron_harvesting: 1,
+                    ship_speed: 1,
+                    afterburner: 0,
+                    active_research: None,
+                },
+                ship_id: 1,
+            }
+        );
+
+        // A second start seeds nothing.
+        let again =
+            t.db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0 + 1);
+        assert!(!again.await.unwrap());
+        assert_eq!(t.db.load_world().await.unwrap(), expected);
+        assert_eq!(t.count("users"), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_demo_user_only_the_nine_objects_are_seeded() {
+    on_each_backend(async |t| {
+        assert!(t.db.seed_if_empty(None, T0).await.unwrap());
+        let expected: Vec<_> = (1..)
+            .zip(demo_objects(T0))
+            .map(|(id, o)| o.with_id(id))
+            .collect();
+        assert_eq!(t.db.load_world().await.unwrap(), expected);
+        assert_eq!(t.count("users"), 0);
+        assert!(!t.db.seed_if_empty(None, T0).await.unwrap());
+        assert_eq!(t.db.load_world().await.unwrap().len(), 9);
+    })
+    .await;
+}

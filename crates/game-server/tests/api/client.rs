@@ -59,7 +59,9 @@ impl Connection {
     /// Opens a connection to `addr`.
     pub async fn open(addr: SocketAddr) -> Connection {
         let stream = TcpStream::connect(addr).await.expect("connect");
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -89,7 +91,12 @@ pub struct Client {
 }
 
 /// Builds a request to `path` with an optional body and cookie.
-pub fn request(method: Method, path: &str, body: Option<&str>, session: Option<&str>) -> Request<Full<Bytes>> {
+pub fn request(
+    method: Method,
+    path: &str,
+    body: Option<&str>,
+    session: Option<&str>,
+) -> Request<Full<Bytes>> {
     let mut builder = Request::builder()
         .method(method)
         .uri(path)
@@ -98,7 +105,10 @@ pub fn request(method: Method, path: &str, body: Option<&str>, session: Option<&
         builder = builder.header(header::CONTENT_TYPE, "application/json");
     }
     if let Some(token) = session {
-        builder = builder.header(header::COOKIE, format!("theme=dark; spacewars-session={token}"));
+        builder = builder.header(
+            header::COOKIE,
+            format!("theme=dark; spacewars-session={token}"),
+        );
     }
     let body = Full::new(Bytes::from(body.unwrap_or_default().to_owned()));
     builder.body(body).expect("request")
@@ -107,7 +117,15 @@ pub fn request(method: Method, path: &str, body: Option<&str>, session: Option<&
 impl Client {
     /// A client without a session.
     pub fn new(addr: SocketAddr) -> Client {
-        Client { addr, session: None }
+        Client {
+            addr,
+            session: None,
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// `GET path`.
@@ -165,7 +183,10 @@ impl Client {
 
 /// The session token a `Set-Cookie` sets, or `None` if it clears the cookie.
 pub fn session_from_set_cookie(cookie: &str) -> Option<String> {
-    let value = cookie.strip_prefix("spacewars-session=")?.split(';').next()?;
+    let value = cookie
+        .strip_prefix("spacewars-session=")?
+        .split(';')
+        .next()?;
     let cleared = cookie.contains("Max-Age=0") || value.is_empty();
     (!cleared).then(|| value.to_owned())
 }

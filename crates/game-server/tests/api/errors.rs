@@ -1,0 +1,522 @@
+//! Every error rule of SPEC §2: status, message and code, and never a 500.
+
+use std::time::Duration;
+
+use hyper::Method;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::client::{Client, request};
+use crate::harness::{Setup, each_setup};
+
+each_setup!(
+    malformed_bodies_are_400,
+    account_errors,
+    invalid_credentials_do_not_tell_unknown_users_apart,
+    research_errors,
+    collect_errors,
+    navigate_errors,
+    unauthenticated_requests_are_401,
+    unknown_paths_wrong_methods_and_large_bodies,
+    nothing_a_client_sends_causes_a_500,
+);
+
+fn err(status: u16, message: &str, code: &str) -> (u16, String, String) {
+    (status, message.to_owned(), code.to_owned())
+}
+
+/// The protected endpoints, with a valid body for the POST ones.
+const PROTECTED: [(&str, &str); 7] = [
+    ("GET", "/api/world"),
+    ("GET", "/api/user-stats"),
+    ("GET", "/api/ship-stats"),
+    ("GET", "/api/techtree"),
+    ("POST", "/api/trigger-research"),
+    ("POST", "/api/navigate"),
+    ("POST", "/api/collect"),
+];
+
+fn body_for(path: &str) -> Option<&'static str> {
+    match path {
+        "/api/trigger-research" => Some(r#"{"type":"IronHarvesting"}"#),
+        "/api/navigate" => Some(r#"{"speed":1}"#),
+        "/api/collect" => Some(r#"{"objectId":8}"#),
+        _ => None,
+    }
+}
+
+async fn malformed_bodies_are_400(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut demo = server.demo().await;
+    for (path, body, code) in [
+        ("/api/register", "", "invalid_json"),
+        ("/api/register", "{\"username\":", "invalid_json"),
+        ("/api/register", "not json", "invalid_json"),
+        ("/api/login", "{'username':'a'}", "invalid_json"),
+        ("/api/register", "[\"a\",\"b\"]", "invalid_body"),
+        ("/api/register", "\"a\"", "invalid_body"),
+        (
+            "/api/register",
+            r#"{"username":5,"password":"x"}"#,
+            "invalid_body",
+        ),
+        (
+            "/api/register",
+            r#"{"username":"x","password":null}"#,
+            "invalid_body",
+        ),
+        ("/api/login", r#"{"username":"a"}"#, "invalid_body"),
+        ("/api/login", r#"{"password":"a"}"#, "invalid_body"),
+        ("/api/trigger-research", "{}", "invalid_body"),
+        ("/api/trigger-research", r#"{"type":7}"#, "invalid_body"),
+        ("/api/navigate", r#"{"speed":"fast"}"#, "invalid_body"),
+        ("/api/navigate", r#"{"angle":[1]}"#, "invalid_body"),
+        ("/api/navigate", r#"{"speed":1,"warp":9}"#, "invalid_body"),
+        ("/api/navigate", r#"{"speed":1e999}"#, "invalid_json"),
+        ("/api/navigate", r#"{"angle":-1e999}"#, "invalid_json"),
+        ("/api/navigate", r#"{"speed":NaN}"#, "invalid_json"),
+        ("/api/navigate", r#"{"speed":Infinity}"#, "invalid_json"),
+        ("/api/collect", "{\"objectId\":8", "invalid_json"),
+        ("/api/collect", "[8]", "invalid_body"),
+    ] {
+        let reply = demo.post(path, body).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (400, code.to_owned()),
+            "{path} {body}"
+        );
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        let message = reply.json()["error"].as_str().expect("message").to_owned();
+        assert!(
+            message.starts_with("Malformed JSON: ")
+                || message.starts_with("Invalid request body: "),
+            "{message}"
+        );
+    }
+}
+
+async fn account_errors(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut client = server.client();
+    let reply = client
+        .post_json(
+            "/api/register",
+            json!({"username": "a", "password": "other"}),
+        )
+        .await;
+    assert_eq!(reply.error(), err(400, "Username taken", "username_taken"));
+    assert_eq!(reply.header("set-cookie"), None);
+    client.register("twice").await;
+    let reply = server
+        .client()
+        .post_json(
+            "/api/register",
+            json!({"username": "twice", "password": "x"}),
+        )
+        .await;
+    assert_eq!(reply.error(), err(400, "Username taken", "username_taken"));
+
+    for (username, password, code) in [
+        ("", "pw", "invalid_username"),
+        (&*"x".repeat(33), "pw", "invalid_username"),
+        ("tab\there", "pw", "invalid_username"),
+        ("fine", "", "invalid_password"),
+        ("fine", &*"p".repeat(1025), "invalid_password"),
+    ] {
+        let reply = server
+            .client()
+            .post_json(
+                "/api/register",
+                json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!((reply.status, reply.code()), (400, code.to_owned()));
+    }
+}
+
+async fn invalid_credentials_do_not_tell_unknown_users_apart(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut client = server.client();
+    let wrong_password = client.login("a", "b").await;
+    let unknown_user = client.login("nobody", "a").await;
+    let empty = client.login("", "").await;
+    for reply in [&wrong_password, &unknown_user, &empty] {
+        assert_eq!(
+            reply.error(),
+            err(400, "Invalid credentials", "invalid_credentials")
+        );
+        assert_eq!(reply.header("set-cookie"), None);
+    }
+    assert_eq!(wrong_password.body, unknown_user.body);
+    assert_eq!(wrong_password.body, empty.body);
+    assert_eq!(client.session, None);
+}
+
+async fn research_errors(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut poor = server.client();
+    poor.register("poor").await;
+    let reply = poor
+        .post_json("/api/trigger-research", json!({"type": "IronHarvesting"}))
+        .await;
+    assert_eq!(
+        reply.error(),
+        err(400, "Not enough iron", "not_enough_iron")
+    );
+
+    let mut demo = server.demo().await;
+    let reply = demo
+        .post_json("/api/trigger-research", json!({"type": "Warp"}))
+        .await;
+    assert_eq!(
+        reply.error(),
+        err(400, "Invalid research type", "invalid_research_type")
+    );
+    for kind in ["", "IRONHARVESTING", "Iron Harvesting"] {
+        let reply = demo
+            .post_json("/api/trigger-research", json!({"type": kind}))
+            .await;
+        assert_eq!(reply.code(), "invalid_research_type", "{kind:?}");
+    }
+    let reply = demo
+        .post_json("/api/trigger-research", json!({"type": "shipSpeed"}))
+        .await;
+    assert_eq!(reply.status, 200);
+    let reply = demo
+        .post_json("/api/trigger-research", json!({"type": "IronHarvesting"}))
+        .await;
+    assert_eq!(
+        reply.error(),
+        err(400, "Research already in progress", "research_in_progress")
+    );
+    // The failed trigger cost nothing: 1000 − 500.
+    assert_eq!(
+        demo.get("/api/user-stats").await.json()["iron"].as_f64(),
+        Some(500.0)
+    );
+}
+
+async fn collect_errors(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut demo = server.demo().await;
+    let mut other = server.client();
+    other.register("other").await;
+    let other_ship = other.get("/api/session").await.json()["shipId"]
+        .as_i64()
+        .expect("ship");
+
+    // Asteroid 3 at (400, 300) is 158 units away.
+    let reply = demo.post_json("/api/collect", json!({"objectId": 3})).await;
+    assert_eq!(
+        reply.error(),
+        err(400, "Object too far away", "object_too_far")
+    );
+    for ship in [1, other_ship] {
+        let reply = demo
+            .post_json("/api/collect", json!({"objectId": ship}))
+            .await;
+        assert_eq!(
+            reply.error(),
+            err(400, "Player ships cannot be collected", "not_collectible")
+        );
+    }
+    for missing in [999_999, -1, 0] {
+        let reply = demo
+            .post_json("/api/collect", json!({"objectId": missing}))
+            .await;
+        assert_eq!(
+            reply.error(),
+            err(404, "Object not found", "object_not_found")
+        );
+    }
+    for body in [
+        json!({}),
+        json!({"objectId": null}),
+        json!({"objectId": "8"}),
+        json!({"objectId": 8.5}),
+        json!({"objectId": [8]}),
+        json!({"objectId": 1e300}),
+        json!({"id": 8}),
+    ] {
+        let reply = demo.post_json("/api/collect", body.clone()).await;
+        assert_eq!(
+            reply.error(),
+            err(400, "Missing or invalid object ID", "invalid_object_id"),
+            "{body}"
+        );
+    }
+    // None of that changed anything.
+    assert_eq!(
+        demo.get("/api/user-stats").await.json()["iron"].as_f64(),
+        Some(1000.0)
+    );
+    assert_eq!(
+        demo.get("/api/world").await.json()["spaceObjects"]
+            .as_array()
+            .map(Vec::len),
+        Some(11)
+    );
+}
+
+async fn navigate_errors(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut demo = server.demo().await;
+    for (body, expected) in [
+        (
+            json!({"speed": 25.000001}),
+            err(400, "Speed exceeds the maximum of 25", "speed_too_high"),
+        ),
+        (
+            json!({"speed": 26, "angle": 0}),
+            err(400, "Speed exceeds the maximum of 25", "speed_too_high"),
+        ),
+        (
+            json!({"speed": -1}),
+            err(
+                400,
+                "Speed must be a finite number of at least 0",
+                "invalid_speed",
+            ),
+        ),
+        (
+            json!({}),
+            err(400, "Speed or angle required", "nothing_to_navigate"),
+        ),
+        (
+            json!({"speed": null, "angle": null}),
+            err(400, "Speed or angle required", "nothing_to_navigate"),
+        ),
+    ] {
+        let reply = demo.post_json("/api/navigate", body.clone()).await;
+        assert_eq!(reply.error(), expected, "{body}");
+    }
+    // Nothing moved.
+    let stats = demo.get("/api/ship-stats").await.json();
+    assert_eq!(
+        (stats["speed"].as_f64(), stats["angle"].as_f64()),
+        (Some(0.0), Some(0.0))
+    );
+}
+
+async fn unauthenticated_requests_are_401(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut logged_out = server.demo().await;
+    let token = logged_out.session.clone().expect("token");
+    assert_eq!(logged_out.post("/api/logout", "").await.status, 200);
+    let mut expiring = server.demo().await;
+    let expiring_token = expiring.session.clone().expect("token");
+    assert_eq!(expiring.get("/api/world").await.status, 200);
+
+    let unknown = "0123456789abcdef0123456789abcdef".to_owned();
+    let forged = vec![
+        "forged".to_owned(),
+        format!("{token}00"),
+        format!("{}g", &token[..31]),
+        token.to_uppercase(),
+        "%00".to_owned(),
+    ];
+    let mut cookies: Vec<Option<String>> = vec![None, Some(unknown), Some(token.clone())];
+    cookies.extend(forged.into_iter().map(Some));
+    // 24 h later the other session has expired.
+    server.advance_ms(game_domain::game::SESSION_TTL_MS);
+    cookies.push(Some(expiring_token));
+
+    let client = server.client();
+    for cookie in &cookies {
+        for (method, path) in PROTECTED {
+            let method: Method = method.parse().expect("method");
+            let reply = client
+                .send_request(request(method, path, body_for(path), cookie.as_deref()))
+                .await;
+            assert_eq!(
+                reply.error(),
+                err(401, "Not authenticated", "not_authenticated"),
+                "{path} with {cookie:?}"
+            );
+        }
+        let session = client
+            .send_request(request(
+                Method::GET,
+                "/api/session",
+                None,
+                cookie.as_deref(),
+            ))
+            .await;
+        assert_eq!(
+            (session.status, session.json()),
+            (200, json!({"loggedIn": false}))
+        );
+    }
+}
+
+async fn unknown_paths_wrong_methods_and_large_bodies(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut client = server.demo().await;
+    for path in [
+        "/",
+        "/api",
+        "/api/worlds",
+        "/api/world/",
+        "/API/WORLD",
+        "/api/world/1",
+    ] {
+        let reply = client.get(path).await;
+        assert_eq!(reply.error(), err(404, "Not found", "not_found"), "{path}");
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+    }
+    for (method, path, allow) in [
+        (Method::GET, "/api/collect", "POST"),
+        (Method::PUT, "/api/register", "POST"),
+        (Method::POST, "/api/world", "GET"),
+        (Method::DELETE, "/api/session", "GET"),
+        (Method::POST, "/metrics", "GET"),
+    ] {
+        let reply = client.send(method.clone(), path, Some("{}")).await;
+        assert_eq!(
+            reply.error(),
+            err(405, "Method not allowed", "method_not_allowed"),
+            "{method} {path}"
+        );
+        assert_eq!(reply.header("allow"), Some(allow));
+    }
+
+    // 16 KiB is accepted (and then judged on its content); one byte more is not.
+    let padded = |len: usize| {
+        let (head, tail) = (r#"{"speed":1,"pad":""#, r#""}"#);
+        format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()))
+    };
+    let at_limit = padded(16 * 1024);
+    assert_eq!(at_limit.len(), 16 * 1024);
+    assert_eq!(
+        client.post("/api/navigate", &at_limit).await.code(),
+        "invalid_body"
+    );
+    let over = padded(16 * 1024 + 1);
+    let reply = client.post("/api/navigate", &over).await;
+    assert_eq!(
+        reply.error(),
+        err(
+            413,
+            "Request body larger than 16384 bytes",
+            "payload_too_large"
+        )
+    );
+    let huge = "x".repeat(1024 * 1024);
+    assert_eq!(client.post("/api/register", &huge).await.status, 413);
+
+    // Without Content-Length (chunked), the streamed size is checked.
+    let reply = raw_chunked(&server.client(), "/api/register", 20, 1024).await;
+    assert!(reply.starts_with("HTTP/1.1 413 "), "{reply}");
+    assert!(reply.contains("payload_too_large"), "{reply}");
+    let reply = raw_chunked(&server.client(), "/api/register", 1, 100).await;
+    assert!(reply.starts_with("HTTP/1.1 400 "), "{reply}");
+}
+
+/// Sends `chunks` chunks of `size` bytes with chunked encoding on a raw socket, and returns
+/// the response text (the server may answer before it read everything).
+async fn raw_chunked(client: &Client, path: &str, chunks: usize, size: usize) -> String {
+    let mut stream = TcpStream::connect(client.addr()).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let chunk = format!("{size:x}\r\n{}\r\n", "y".repeat(size));
+    for _ in 0..chunks {
+        if stream.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+async fn nothing_a_client_sends_causes_a_500(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut demo = server.demo().await;
+    let deep = "[".repeat(10_000);
+    let bodies = [
+        "",
+        "null",
+        "true",
+        "0",
+        "-0",
+        "1e999",
+        "{}",
+        "[]",
+        "\"\u{0}\"",
+        &deep,
+        r#"{"username":"\u0000","password":"\u0000"}"#,
+        r#"{"username":"\ud800","password":"x"}"#,
+        r#"{"username":"ok","password":"x","username":"dup"}"#,
+        r#"{"type":"IronHarvesting","type":"Afterburner"}"#,
+        r#"{"objectId":9223372036854775807}"#,
+        r#"{"objectId":-9223372036854775808}"#,
+        r#"{"objectId":18446744073709551616}"#,
+        r#"{"speed":1e308,"angle":1e308}"#,
+        r#"{"speed":5e-324,"angle":-1e308}"#,
+        r#"{"speed":0,"angle":1.7976931348623157e308}"#,
+    ];
+    let posts = [
+        "/api/register",
+        "/api/login",
+        "/api/logout",
+        "/api/trigger-research",
+        "/api/navigate",
+        "/api/collect",
+    ];
+    for path in posts {
+        for body in bodies {
+            let reply = demo.post(path, body).await;
+            assert!(reply.status < 500, "{path} {body:.40} → {}", reply.status);
+            assert_eq!(reply.header("content-type"), Some("application/json"));
+            if path == "/api/logout" {
+                demo = server.demo().await;
+            }
+        }
+    }
+    // Odd headers: a binary cookie, many cookies, a bad content length.
+    let mut odd = request(Method::GET, "/api/world", None, None);
+    odd.headers_mut().insert(
+        "cookie",
+        hyper::header::HeaderValue::from_bytes(b"spacewars-session=\xff\xfe").expect("bytes"),
+    );
+    assert_eq!(demo.send_request(odd).await.status, 401);
+    let mut many = request(Method::GET, "/api/session", None, None);
+    for i in 0..50 {
+        many.headers_mut()
+            .append("cookie", crate::client::header_value(&format!("c{i}=v{i}")));
+    }
+    assert_eq!(demo.send_request(many).await.status, 200);
+    let mut stream = TcpStream::connect(demo.addr()).await.expect("connect");
+    let _ = stream
+        .write_all(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+        .await;
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response)).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(!text.starts_with("HTTP/1.1 5"), "{text}");
+    // The server is still fine.
+    assert_eq!(demo.get("/api/world").await.status, 200);
+}

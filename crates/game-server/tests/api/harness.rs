@@ -1,0 +1,342 @@
+//! The real server, started in-process on port 0 over a fresh database, with a manual
+//! clock and a seeded RNG; and the macro that runs a test on every setup.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection as _, PgConnection};
+use game_domain::clock::ManualClock;
+use game_server::{Config, Dependencies, RepoKind, Server, ServerError};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::client::Client;
+
+/// The variable naming the PostgreSQL server the tests may use.
+pub const PG_URL_VAR: &str = "SPACEWARS_TEST_PG_URL";
+
+/// When every test starts: 2027-01-15T08:00:00Z, a whole second.
+pub const T0: i64 = 1_800_000_000_000;
+
+/// The seed of the server's RNG.
+pub const SEED: u64 = 42;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh schema on the server named by [`PG_URL_VAR`].
+    Postgres,
+}
+
+/// A database and repository to run a test on.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup {
+    /// The database.
+    pub db: DbKind,
+    /// The repository.
+    pub repo: RepoKind,
+}
+
+/// A fresh database, removed when dropped.
+pub struct TestDb {
+    /// What `--database-url` gets.
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] TempDir),
+    Postgres { base_url: String, schema: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { base_url, schema } = &self.cleanup {
+            let dropped = PgConnection::establish(base_url)
+                .map_err(|e| e.to_string())
+                .and_then(|mut conn| {
+                    conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(error) = dropped {
+                eprintln!("could not drop test schema {schema}: {error}");
+            }
+        }
+    }
+}
+
+impl TestDb {
+    /// A fresh, empty database of `kind`; `None` (after saying "skipped") for PostgreSQL
+    /// when [`PG_URL_VAR`] is not set.
+    pub fn new(kind: DbKind) -> Option<TestDb> {
+        match kind {
+            DbKind::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = dir.path().join("spacewars.db").display().to_string();
+                Some(TestDb {
+                    url,
+                    cleanup: Cleanup::Sqlite(dir),
+                })
+            }
+            DbKind::Postgres => {
+                let Ok(base_url) = std::env::var(PG_URL_VAR) else {
+                    println!("skipped: {PG_URL_VAR} is not set");
+                    return None;
+                };
+                let schema = format!("server_test_{:016x}", rand_u64());
+                let mut admin = PgConnection::establish(&base_url).expect("connect to PostgreSQL");
+                admin
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let separator = if base_url.contains('?') { '&' } else { '?' };
+                let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
+                Some(TestDb {
+                    url,
+                    cleanup: Cleanup::Postgres { base_url, schema },
+                })
+            }
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use rand::{Rng, SeedableRng};
+    rand::rngs::StdRng::from_os_rng().random()
+}
+
+/// Logs to the test output when `TEST_LOG` is set (e.g. `TEST_LOG=debug`).
+fn init_logging() {
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// The configuration tests run with: port 0, light argon2, the given database and repo.
+pub fn test_config(url: &str, repo: RepoKind) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database_url: url.to_owned(),
+        repo,
+        argon2_memory_kib: 256,
+        argon2_iterations: 1,
+        argon2_parallelism: 1,
+        ..Config::default()
+    }
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its clock; move it to make time pass.
+    pub clock: ManualClock,
+    /// Which setup it runs.
+    pub setup: Setup,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), ServerError>>>,
+    seed: u64,
+    // Last: the database outlives the server.
+    db: Arc<TestDb>,
+}
+
+impl Setup {
+    /// Starts a server on a fresh database; `None` when the setup is skipped.
+    pub async fn start(self) -> Option<TestServer> {
+        let db = Arc::new(TestDb::new(self.db)?);
+        Some(self.start_on(db, ManualClock::new(T0), SEED, |_| {}).await)
+    }
+
+    /// Starts a server on a fresh database with a changed configuration.
+    pub async fn start_with(self, change: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        let db = Arc::new(TestDb::new(self.db)?);
+        Some(self.start_on(db, ManualClock::new(T0), SEED, change).await)
+    }
+
+    async fn start_on(
+        self,
+        db: Arc<TestDb>,
+        clock: ManualClock,
+        seed: u64,
+        change: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        init_logging();
+        let mut config = test_config(&db.url, self.repo);
+        change(&mut config);
+        let deps = Dependencies {
+            clock: Arc::new(clock.clone()),
+            rng_seed: Some(seed),
+        };
+        let server = Server::bind(config, deps).await.expect("server starts");
+        let addr = server.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            clock,
+            setup: self,
+            stop: Some(stop),
+            task: Some(task),
+            seed,
+            db,
+        }
+    }
+}
+
+impl TestServer {
+    /// A client without a session.
+    pub fn client(&self) -> Client {
+        Client::new(self.addr)
+    }
+
+    /// A client sending `session` (e.g. one kept across a restart).
+    pub fn client_with(&self, session: Option<String>) -> Client {
+        let mut client = Client::new(self.addr);
+        client.session = session;
+        client
+    }
+
+    /// A client logged in as the demo user `a`.
+    pub async fn demo(&self) -> Client {
+        let mut client = self.client();
+        let reply = client.login("a", "a").await;
+        assert_eq!(reply.status, 200, "demo login: {:?}", reply.body);
+        client
+    }
+
+    /// The database, to start another server on it (it lives while a clone does).
+    pub fn database(&self) -> Arc<TestDb> {
+        self.db.clone()
+    }
+
+    /// Triggers shutdown without waiting for it.
+    pub fn trigger_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// True once `run` returned.
+    pub fn is_stopped(&self) -> bool {
+        self.task.as_ref().is_none_or(|task| task.is_finished())
+    }
+
+    /// Shuts down and returns what `run` returned.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        self.shutdown_and_wait().await
+    }
+
+    async fn shutdown_and_wait(&mut self) -> Result<(), ServerError> {
+        self.trigger_shutdown();
+        let task = self.task.take().expect("running");
+        task.await.expect("server task")
+    }
+
+    /// Stops (asserting a clean stop) and starts a new server on the same database with
+    /// the same clock, as a restart would. The new process draws other random numbers
+    /// (the same seed would issue the same session tokens again).
+    pub async fn restart(mut self) -> TestServer {
+        self.shutdown_and_wait().await.expect("clean stop");
+        let (setup, db, clock, seed) = (
+            self.setup,
+            self.db.clone(),
+            self.clock.clone(),
+            self.seed + 1,
+        );
+        drop(self);
+        setup.start_on(db, clock, seed, |_| {}).await
+    }
+
+    /// Advances the clock.
+    pub fn advance_ms(&self, ms: i64) {
+        self.clock.advance_ms(ms);
+    }
+
+    /// The `/metrics` page.
+    pub async fn metrics(&self) -> String {
+        let reply = self.client().get("/metrics").await;
+        assert_eq!(reply.status, 200);
+        String::from_utf8(reply.body.to_vec()).expect("utf-8")
+    }
+
+    /// One unlabelled sample of `/metrics`, if present.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let page = self.metrics().await;
+        page.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// True if two JSON values are equal, numbers compared as `f64` within a relative 1e-12
+/// (the test side parses floats without serde_json's exact round-trip, so the last digit
+/// may differ; the server's output is exact).
+pub fn json_eq(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) => a == b || (a - b).abs() <= 1e-12 * a.abs().max(b.abs()),
+            _ => a == b,
+        },
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(key, a)| b.get(key).is_some_and(|b| json_eq(a, b)))
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// Asserts two JSON values are equal, numbers compared by value (see [`json_eq`]).
+#[track_caller]
+pub fn assert_json(actual: &Value, expected: &Value) {
+    assert!(
+        json_eq(actual, expected),
+        "\nactual:   {actual}\nexpected: {expected}"
+    );
+}
+
+/// Generates, for each listed `async fn name(setup: Setup)`, one test per setup:
+/// SQLite and PostgreSQL, each with the cached and the database repository.
+macro_rules! each_setup {
+    ($($test:ident),* $(,)?) => {
+        each_setup!(@mod sqlite_cached, Sqlite, Cached, $($test),*);
+        each_setup!(@mod sqlite_db, Sqlite, Db, $($test),*);
+        each_setup!(@mod postgres_cached, Postgres, Cached, $($test),*);
+        each_setup!(@mod postgres_db, Postgres, Db, $($test),*);
+    };
+    (@mod $module:ident, $db:ident, $repo:ident, $($test:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::harness::Setup {
+                        db: $crate::harness::DbKind::$db,
+                        repo: game_server::RepoKind::$repo,
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
+pub(crate) use each_setup;

@@ -1,0 +1,267 @@
+//! The real binary as a child process: play, SIGTERM, exit 0, restart on the same database,
+//! state intact; a second process on the same database is refused naming the owner.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use game_domain::geometry::WorldSize;
+use game_server::RepoKind;
+use serde_json::{Value, json};
+
+use crate::client::Client;
+use crate::harness::{Setup, TestDb, each_setup};
+
+each_setup!(binary_restarts_with_state_intact_after_sigterm);
+
+/// A running `game-server` process.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+    /// Everything it printed on stdout so far.
+    log: Arc<Mutex<String>>,
+}
+
+fn args(url: &str, repo: RepoKind) -> Vec<String> {
+    let repo = match repo {
+        RepoKind::Cached => "cached",
+        RepoKind::Db => "db",
+    };
+    [
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        url,
+        "--repo",
+        repo,
+        "--argon2-memory-kib",
+        "256",
+        "--argon2-iterations",
+        "1",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+fn command(url: &str, repo: RepoKind) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_game-server"));
+    command
+        .args(args(url, repo))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+impl Process {
+    /// Starts the binary and waits for its "listening" line.
+    fn start(url: &str, repo: RepoKind) -> Process {
+        let mut child = command(url, repo).spawn().expect("spawn game-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("listening")
+                    && let Some(addr) = line.split("local_addr=").nth(1)
+                {
+                    let _ = addr_tx.send(addr.trim().to_owned());
+                }
+                let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "no listening line; output:\n{}",
+                    log.lock().unwrap_or_else(|p| p.into_inner())
+                )
+            });
+        Process {
+            child,
+            addr: addr.parse().expect("address"),
+            log,
+        }
+    }
+
+    fn client(&self, session: Option<String>) -> Client {
+        let mut client = Client::new(self.addr);
+        client.session = session;
+        client
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    async fn terminate(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        let status = wait(&mut self.child, Duration::from_secs(30)).await;
+        // Let the reader thread take the last lines.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        (status, log)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the process did not exit in {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn number(value: &Value, key: &str) -> f64 {
+    value[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} in {value}"))
+}
+
+/// Collects some object within reach of the ship, retrying while objects drift.
+async fn collect_something(client: &mut Client) -> i64 {
+    let size = WorldSize::DEFAULT;
+    for _ in 0..100 {
+        let world = client.get("/api/world").await.json();
+        let objects = world["spaceObjects"].as_array().expect("objects").clone();
+        let ship = objects
+            .iter()
+            .find(|o| o["id"] == json!(1))
+            .expect("ship 1");
+        let ship_at = (number(ship, "x"), number(ship, "y"));
+        let nearest = objects
+            .iter()
+            .filter(|o| o["type"] != json!("player_ship"))
+            .map(|o| (size.distance(ship_at, (number(o, "x"), number(o, "y"))), o))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((distance, object)) = nearest
+            && distance < 115.0
+        {
+            let id = object["id"].as_i64().expect("id");
+            let reply = client
+                .post_json("/api/collect", json!({"objectId": id}))
+                .await;
+            if reply.status == 200 {
+                return id;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no object came within reach");
+}
+
+async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
+    let Some(db) = TestDb::new(setup.db) else {
+        return;
+    };
+    let first = Process::start(&db.url, setup.repo);
+    let mut player = first.client(None);
+    assert_eq!(player.login("a", "a").await.status, 200);
+    let mut other = first.client(None);
+    assert_eq!(other.login("a", "a").await.status, 200);
+
+    let collected = collect_something(&mut player).await;
+    let reply = player
+        .post_json("/api/navigate", json!({"speed": 5, "angle": 30}))
+        .await;
+    assert_eq!(reply.status, 200);
+    let logged_out = other.session.clone();
+    assert_eq!(other.post("/api/logout", "").await.status, 200);
+
+    // A second process on the same database refuses to start, naming the owner.
+    let refused = command(&db.url, setup.repo)
+        .output()
+        .expect("run second server");
+    assert!(!refused.status.success(), "the second server started");
+    let mut stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    stderr.push_str(&String::from_utf8_lossy(&refused.stdout));
+    assert!(
+        stderr.contains("in use by another server process"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("game-server pid {}", first.child.id())),
+        "{stderr}"
+    );
+
+    let stats_before = player.get("/api/user-stats").await.json();
+    let ship_before = player.get("/api/ship-stats").await.json();
+    let (status, log) = first.terminate().await;
+    assert_eq!(status.code(), Some(0), "exit status; output:\n{log}");
+    assert!(log.contains("stopped cleanly"), "{log}");
+
+    let second = Process::start(&db.url, setup.repo);
+    let mut player = second.client(player.session);
+    let stats = player.get("/api/user-stats").await.json();
+    let elapsed_s = number(&stats, "last_updated") - number(&stats_before, "last_updated");
+    let expected_iron = number(&stats_before, "iron") + elapsed_s * number(&stats, "ironPerSecond");
+    assert!(
+        (number(&stats, "iron") - expected_iron).abs() < 1e-6,
+        "before {stats_before}, after {stats}"
+    );
+    assert!(number(&stats_before, "iron") >= 1050.0, "{stats_before}");
+
+    let ship = player.get("/api/ship-stats").await.json();
+    assert_eq!(
+        (number(&ship, "speed"), number(&ship, "angle")),
+        (5.0, 30.0)
+    );
+    let dt_ms =
+        number(&ship, "last_position_update_ms") - number(&ship_before, "last_position_update_ms");
+    let travelled = 5.0 * dt_ms / 60_000.0 * 50.0;
+    let size = WorldSize::DEFAULT;
+    let expected = (
+        game_domain::geometry::wrap(
+            number(&ship_before, "x") + 30f64.to_radians().cos() * travelled,
+            size.width,
+        ),
+        game_domain::geometry::wrap(
+            number(&ship_before, "y") + 30f64.to_radians().sin() * travelled,
+            size.height,
+        ),
+    );
+    let off = size.distance(expected, (number(&ship, "x"), number(&ship, "y")));
+    assert!(
+        off < 1e-6,
+        "ship before {ship_before}, after {ship}, expected {expected:?}"
+    );
+
+    let world = player.get("/api/world").await.json();
+    let objects = world["spaceObjects"].as_array().expect("objects");
+    assert!(objects.iter().all(|o| o["id"] != json!(collected)));
+    assert_eq!(objects.len(), 10);
+
+    let mut other = second.client(logged_out);
+    assert_eq!(other.get("/api/world").await.status, 401);
+    assert_eq!(
+        other.get("/api/session").await.json(),
+        json!({"loggedIn": false})
+    );
+
+    let (status, log) = second.terminate().await;
+    assert_eq!(status.code(), Some(0), "exit status; output:\n{log}");
+}

@@ -29,11 +29,13 @@ pub struct Config {
     pub database_url: String,
 
     /// How often the cache writes changed players and objects to the database, in
-    /// milliseconds (at least 100). A crash loses at most this much play.
+    /// milliseconds (at least 100; `--repo cached` only). A crash loses at most this much
+    /// play.
     #[arg(long, env = "SPACEWARS_PERSIST_INTERVAL_MS", default_value_t = 30_000)]
     pub persist_interval_ms: u64,
 
-    /// How many players the cache keeps in memory before evicting idle, already-saved ones.
+    /// How many players the cache keeps in memory before evicting idle, already-saved ones
+    /// (`--repo cached` only).
     #[arg(long, env = "SPACEWARS_MAX_CACHED_USERS", default_value_t = 10_000)]
     pub max_cached_users: usize,
 
@@ -128,9 +130,26 @@ pub enum ConfigError {
 }
 
 impl Default for Config {
-    /// The defaults, as if no flag or variable were given.
+    /// The defaults, as if no flag or variable were given (environment variables are not
+    /// read here, unlike [`Parser::parse`]).
     fn default() -> Config {
-        Config::parse_from(["game-server"])
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "spacewars.db".to_owned(),
+            persist_interval_ms: 30_000,
+            max_cached_users: 10_000,
+            repo: RepoKind::Cached,
+            demo_user: Switch::On,
+            secure_cookies: false,
+            log_level: "info".to_owned(),
+            world_width: 500.0,
+            world_height: 500.0,
+            argon2_memory_kib: argon2::Params::DEFAULT_M_COST,
+            argon2_iterations: argon2::Params::DEFAULT_T_COST,
+            argon2_parallelism: argon2::Params::DEFAULT_P_COST,
+            request_timeout_ms: 10_000,
+            shutdown_grace_ms: 10_000,
+        }
     }
 }
 
@@ -241,6 +260,12 @@ mod tests {
     #[test]
     fn defaults_match_the_brief() {
         let config = Config::default();
+        let clean_env = std::env::vars().all(|(name, _)| {
+            !name.starts_with("SPACEWARS_") || name.starts_with("SPACEWARS_TEST_")
+        });
+        if clean_env {
+            assert_eq!(parse(&[]), config, "Default and the flag defaults agree");
+        }
         assert_eq!(config.listen, "127.0.0.1:3000".parse().expect("addr"));
         assert_eq!(config.database_url, "spacewars.db");
         assert_eq!(config.persist_interval_ms, 30_000);

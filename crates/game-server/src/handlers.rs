@@ -61,7 +61,8 @@ pub async fn handle<R: Backend>(
     let headers = &parts.headers;
     match route {
         Route::Register => {
-            let credentials: Credentials = parse_json(&read_body(body).await?)?;
+            let credentials: Credentials =
+                parse_json(&read_body(body, app.request_timeout).await?)?;
             let token = game
                 .register(&credentials.username, &credentials.password)
                 .await?;
@@ -71,7 +72,8 @@ pub async fn handle<R: Backend>(
             ))
         }
         Route::Login => {
-            let credentials: Credentials = parse_json(&read_body(body).await?)?;
+            let credentials: Credentials =
+                parse_json(&read_body(body, app.request_timeout).await?)?;
             let token = game
                 .login(&credentials.username, &credentials.password)
                 .await?;
@@ -108,18 +110,19 @@ pub async fn handle<R: Backend>(
         }
         Route::TriggerResearch => {
             let user = authenticate(app, headers).await?;
-            let research: ResearchBody = parse_json(&read_body(body).await?)?;
+            let research: ResearchBody = parse_json(&read_body(body, app.request_timeout).await?)?;
             game.trigger_research(user, &research.kind).await?;
             Ok(json(&SUCCESS))
         }
         Route::Navigate => {
             let user = authenticate(app, headers).await?;
-            let request: NavigateRequest = parse_json(&read_body(body).await?)?;
+            let request: NavigateRequest =
+                parse_json(&read_body(body, app.request_timeout).await?)?;
             Ok(json(&game.navigate(user, request).await?))
         }
         Route::Collect => {
             let user = authenticate(app, headers).await?;
-            let collect: CollectBody = parse_json(&read_body(body).await?)?;
+            let collect: CollectBody = parse_json(&read_body(body, app.request_timeout).await?)?;
             let object_id = object_id(collect.object_id)?;
             Ok(json(&game.collect(user, object_id).await?))
         }

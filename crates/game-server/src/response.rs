@@ -3,6 +3,8 @@
 //! Every error leaves the server as `{"error": "<message>", "code": "<snake_case>"}` with
 //! `Content-Type: application/json`.
 
+use std::time::Duration;
+
 use game_domain::AppError;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -21,11 +23,42 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// A 200 response with `value` as JSON.
 pub fn json<T: Serialize>(value: &T) -> Response<Body> {
-    match serde_json::to_vec(value) {
+    match to_json(value) {
         Ok(bytes) => with_json_body(StatusCode::OK, bytes),
         Err(error) => {
             tracing::error!(%error, "response serialization failed");
             ApiError::internal().into_response()
+        }
+    }
+}
+
+/// Serializes like the original (JavaScript) server: a float with an integral value is
+/// written as an integer (`500`, not `500.0`), so clients see the numbers they always saw.
+pub fn to_json<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(256);
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut bytes, JsNumbers,
+    ))?;
+    Ok(bytes)
+}
+
+/// [`serde_json::ser::CompactFormatter`], but integral floats print as JavaScript does.
+struct JsNumbers;
+
+/// Integral floats up to 2^53 in magnitude are printed as integers (exactly representable).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+impl serde_json::ser::Formatter for JsNumbers {
+    fn write_f64<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: f64,
+    ) -> std::io::Result<()> {
+        if value.fract() == 0.0 && value.abs() <= MAX_SAFE_INTEGER {
+            // Exact: the value is an integer within i64 (and -0.0 prints as 0, like JS).
+            write!(writer, "{}", value as i64)
+        } else {
+            serde_json::ser::CompactFormatter.write_f64(writer, value)
         }
     }
 }
@@ -171,7 +204,7 @@ impl ApiError {
             error: &self.message,
             code: self.code,
         };
-        let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| {
+        let bytes = to_json(&body).unwrap_or_else(|_| {
             br#"{"error":"Internal server error","code":"internal_error"}"#.to_vec()
         });
         let mut response = with_json_body(self.status, bytes);
@@ -201,9 +234,11 @@ impl From<AppError> for ApiError {
     }
 }
 
-/// Reads a request body of at most [`MAX_BODY_BYTES`], whatever `Content-Length` claims.
-pub async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+/// Reads a request body of at most [`MAX_BODY_BYTES`], whatever `Content-Length` claims,
+/// within `time_limit` (a client trickling its body must not hold a task forever).
+pub async fn read_body(body: Incoming, time_limit: Duration) -> Result<Bytes, ApiError> {
+    let read = tokio::time::timeout(time_limit, Limited::new(body, MAX_BODY_BYTES).collect());
+    match read.await.map_err(|_elapsed| ApiError::timeout())? {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::payload_too_large())
@@ -255,6 +290,24 @@ mod tests {
         assert_eq!(code(parse_json(b"[1]")), "invalid_body");
         assert_eq!(code(parse_json(b"7")), "invalid_body");
         assert!(parse_json::<Speed>(b"{\"speed\": 5}").is_ok());
+    }
+
+    #[test]
+    fn integral_floats_print_as_integers_like_the_original() {
+        let text = |value: f64| String::from_utf8(to_json(&value).expect("json")).expect("utf-8");
+        assert_eq!(text(500.0), "500");
+        assert_eq!(text(-0.0), "0");
+        assert_eq!(text(-3.0), "-3");
+        assert_eq!(text(1.1), "1.1");
+        assert_eq!(text(1007.8239998817444), "1007.8239998817444");
+        assert_eq!(text(9_007_199_254_740_992.0), "9007199254740992");
+        assert_eq!(text(1e300), "1e+300");
+        assert_eq!(text(f64::NAN), "null");
+        let ship = serde_json::json!({"x": 250.0, "maxSpeed": 25.0, "t": 1_795_604_963_442_i64});
+        assert_eq!(
+            String::from_utf8(to_json(&ship).expect("json")).expect("utf-8"),
+            r#"{"maxSpeed":25,"t":1795604963442,"x":250}"#
+        );
     }
 
     #[test]

@@ -184,6 +184,13 @@ async fn user_stats_accrue_iron_per_second(setup: Setup) {
     let mut demo = server.demo().await;
     let reply = demo.get("/api/user-stats").await;
     assert_eq!(reply.status, 200);
+    assert_eq!(
+        String::from_utf8_lossy(&reply.body),
+        format!(
+            r#"{{"iron":1000,"last_updated":{},"ironPerSecond":1}}"#,
+            T0 / 1000
+        )
+    );
     assert_json(
         &reply.json(),
         &json!({"iron": 1000, "last_updated": T0 / 1000, "ironPerSecond": 1}),
@@ -208,6 +215,13 @@ async fn ship_stats_of_a_new_player(setup: Setup) {
     let mut demo = server.demo().await;
     let reply = demo.get("/api/ship-stats").await;
     assert_eq!(reply.status, 200);
+    // Byte for byte as the original printed it: integral numbers without a fraction.
+    assert_eq!(
+        String::from_utf8_lossy(&reply.body),
+        format!(
+            r#"{{"x":250,"y":250,"speed":0,"angle":0,"maxSpeed":25,"last_position_update_ms":{T0}}}"#
+        )
+    );
     assert_json(
         &reply.json(),
         &json!({"x": 250, "y": 250, "speed": 0, "angle": 0, "maxSpeed": 25,

@@ -20,6 +20,7 @@ each_setup!(
     unauthenticated_requests_are_401,
     unknown_paths_wrong_methods_and_large_bodies,
     nothing_a_client_sends_causes_a_500,
+    storage_failures_are_503_never_500,
 );
 
 fn err(status: u16, message: &str, code: &str) -> (u16, String, String) {
@@ -519,4 +520,41 @@ async fn nothing_a_client_sends_causes_a_500(setup: Setup) {
     assert!(!text.starts_with("HTTP/1.1 5"), "{text}");
     // The server is still fine.
     assert_eq!(demo.get("/api/world").await.status, 200);
+}
+
+async fn storage_failures_are_503_never_500(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut demo = server.demo().await;
+    if !server.database().break_now() {
+        println!("skipped: only PostgreSQL can be broken under a running server");
+        return;
+    }
+    let unavailable = err(503, "Service unavailable", "storage_unavailable");
+    let reply = server
+        .client()
+        .post_json(
+            "/api/register",
+            json!({"username": "late", "password": "pw"}),
+        )
+        .await;
+    assert_eq!(reply.error(), unavailable);
+    let reply = server.client().login("a", "a").await;
+    assert_eq!(reply.error(), unavailable);
+    let readiness = server.client().get("/readyz").await;
+    assert_eq!(
+        readiness.status, 200,
+        "the server still reaches the database"
+    );
+    if setup.repo == game_server::RepoKind::Db {
+        assert_eq!(demo.get("/api/world").await.error(), unavailable);
+        let reply = demo.post_json("/api/navigate", json!({"speed": 1})).await;
+        assert_eq!(reply.error(), unavailable);
+    } else {
+        // The cached game goes on from memory.
+        assert_eq!(demo.get("/api/world").await.status, 200);
+        let reply = demo.post_json("/api/navigate", json!({"speed": 1})).await;
+        assert_eq!(reply.status, 200);
+    }
 }

@@ -60,7 +60,7 @@ impl Drop for TestDb {
             let dropped = PgConnection::establish(base_url)
                 .map_err(|e| e.to_string())
                 .and_then(|mut conn| {
-                    conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                    conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                         .map_err(|e| e.to_string())
                 });
             if let Err(error) = dropped {
@@ -101,6 +101,21 @@ impl TestDb {
                 })
             }
         }
+    }
+}
+
+impl TestDb {
+    /// Makes every later statement fail by dropping the test schema (PostgreSQL only;
+    /// `false` on SQLite, whose open file cannot be taken away like that).
+    pub fn break_now(&self) -> bool {
+        let Cleanup::Postgres { base_url, schema } = &self.cleanup else {
+            return false;
+        };
+        let mut admin = PgConnection::establish(base_url).expect("connect to PostgreSQL");
+        admin
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .expect("drop schema");
+        true
     }
 }
 

@@ -27,7 +27,8 @@ pub(crate) struct UserTable {
     cap: usize,
     entries: HashMap<UserId, Entry>,
     by_name: HashMap<String, UserId>,
-    /// Least recently used first.
+    /// Clean users, least recently used first. Dirty users are left out (they cannot be
+    /// evicted), so an evicting pass does not step over them again and again.
     recency: BTreeMap<u64, UserId>,
     next_tick: u64,
     /// Units of work in progress per user (holding or waiting for its key).
@@ -66,9 +67,11 @@ impl UserTable {
         let tick = self.bump();
         match self.entries.get_mut(&id) {
             Some(entry) => {
-                self.recency.remove(&entry.tick);
+                if !entry.dirty {
+                    self.recency.remove(&entry.tick);
+                    self.recency.insert(tick, id);
+                }
                 entry.tick = tick;
-                self.recency.insert(tick, id);
                 true
             }
             None => false,
@@ -119,7 +122,10 @@ impl UserTable {
     pub(crate) fn write_back(&mut self, user: User) {
         if let Some(entry) = self.entries.get_mut(&user.id) {
             entry.user = user;
-            entry.dirty = true;
+            if !entry.dirty {
+                entry.dirty = true;
+                self.recency.remove(&entry.tick);
+            }
         }
         // A missing entry cannot happen: the writer pins the user, and pinned users are
         // not evicted. The dirty state holds the value anyway, so a flush still writes it.
@@ -128,8 +134,12 @@ impl UserTable {
     /// The users whose changes a flush wrote become evictable again.
     pub(crate) fn mark_clean(&mut self, ids: &[UserId]) {
         for id in ids {
-            if let Some(entry) = self.entries.get_mut(id) {
+            if let Some(entry) = self.entries.get_mut(id)
+                && entry.dirty
+            {
+                // Back into the recency order where it was last used.
                 entry.dirty = false;
+                self.recency.insert(entry.tick, *id);
             }
         }
     }
@@ -156,12 +166,12 @@ impl UserTable {
         if excess == 0 {
             return 0;
         }
+        // Only pinned users are skipped here (dirty ones are not in `recency`); they are
+        // in use right now, so rarely the least recently used.
         let victims: Vec<(u64, UserId)> = self
             .recency
             .iter()
-            .filter(|(_, id)| {
-                !self.pins.contains_key(id) && self.entries.get(id).is_some_and(|e| !e.dirty)
-            })
+            .filter(|(_, id)| !self.pins.contains_key(id))
             .take(excess)
             .map(|(tick, id)| (*tick, *id))
             .collect();
@@ -173,6 +183,17 @@ impl UserTable {
         }
         self.evictions += victims.len() as u64;
         victims.len()
+    }
+
+    /// Checks the bookkeeping: the index and the recency order match the entries.
+    #[cfg(test)]
+    fn assert_consistent(&self) {
+        assert_eq!(self.by_name.len(), self.entries.len());
+        let clean = self.entries.values().filter(|e| !e.dirty).count();
+        assert_eq!(self.recency.len(), clean);
+        for (tick, id) in &self.recency {
+            assert_eq!(self.entries[id].tick, *tick);
+        }
     }
 
     fn bump(&mut self) -> u64 {
@@ -231,6 +252,28 @@ mod tests {
         assert_eq!(table.evict_past_cap(), 1); // 1 is older than 2
         assert!(table.get(1).is_none());
         assert_eq!(table.len(), 1);
+        table.assert_consistent();
+    }
+
+    #[test]
+    fn a_user_cleaned_by_a_flush_returns_to_where_it_was_last_used() {
+        let mut table = UserTable::new(3);
+        for id in 1..=4 {
+            table.insert_loaded(user(id));
+        }
+        table.assert_consistent();
+        let mut changed = user(1);
+        changed.iron = 1.0;
+        table.write_back(changed);
+        table.touch(1);
+        table.assert_consistent();
+        assert_eq!(table.evict_past_cap(), 1); // 2, the oldest clean one
+        table.mark_clean(&[1]);
+        table.assert_consistent();
+        table.insert_loaded(user(5));
+        assert_eq!(table.evict_past_cap(), 1); // 3: user 1 was used after it
+        assert!(table.get(3).is_none() && table.get(1).is_some());
+        table.assert_consistent();
     }
 
     #[test]

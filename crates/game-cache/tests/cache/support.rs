@@ -45,7 +45,8 @@ macro_rules! on_both_backends {
 }
 pub(crate) use on_both_backends;
 
-/// A fresh, migrated database that is removed when this value is dropped.
+/// A fresh, migrated database that is removed when this value is dropped (the handle is
+/// declared first, so it goes before its file or schema).
 pub struct Backend {
     /// The database handle (implements `Store`).
     pub db: Database,
@@ -57,26 +58,32 @@ pub struct Backend {
 #[allow(dead_code)]
 enum Place {
     Sqlite(TempDir),
-    Postgres(PgDatabase),
+    Postgres(PgSchema),
 }
 
-struct PgDatabase {
+/// A PostgreSQL schema of its own (game-persistence's tests isolate the same way): the
+/// connection URL sets `search_path` to it, so migrations and queries stay inside it.
+struct PgSchema {
     admin_url: String,
-    name: String,
+    schema: String,
 }
 
-impl Drop for PgDatabase {
+impl Drop for PgSchema {
     fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ));
+        let dropped = PgConnection::establish(&self.admin_url)
+            .map_err(|e| e.to_string())
+            .and_then(|mut admin| {
+                admin
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(error) = dropped {
+            eprintln!("could not drop test schema {}: {error}", self.schema);
         }
     }
 }
 
-static NEXT_DB: AtomicU64 = AtomicU64::new(0);
+static NEXT_SCHEMA: AtomicU64 = AtomicU64::new(0);
 
 impl Backend {
     /// A SQLite file in a temporary directory.
@@ -92,42 +99,30 @@ impl Backend {
         }
     }
 
-    /// A throwaway PostgreSQL database created next to `SPACEWARS_TEST_PG_URL`'s, or
-    /// `None` when the variable is not set.
+    /// A fresh schema on the server of `SPACEWARS_TEST_PG_URL`, or `None` when the
+    /// variable is not set.
     pub async fn postgres() -> Option<Backend> {
         let admin_url = std::env::var("SPACEWARS_TEST_PG_URL").ok()?;
-        let name = format!(
-            "spacewars_cache_{}_{}",
+        let schema = format!(
+            "cache_test_{}_{}_{:08x}",
             std::process::id(),
-            NEXT_DB.fetch_add(1, SeqCst)
+            NEXT_SCHEMA.fetch_add(1, SeqCst),
+            StdRng::from_os_rng().random::<u32>()
         );
-        let (base, query) = match admin_url.split_once('?') {
-            Some((base, query)) => (base, format!("?{query}")),
-            None => (admin_url.as_str(), String::new()),
-        };
-        let (server, _db) = base.rsplit_once('/').expect("URL with a database name");
-        let url = format!("{server}/{name}{query}");
         {
-            let admin_url = admin_url.clone();
-            let name = name.clone();
+            let (admin_url, schema) = (admin_url.clone(), schema.clone());
             tokio::task::spawn_blocking(move || {
-                let mut admin = PgConnection::establish(&admin_url).expect("connect admin");
-                // One statement per call: PostgreSQL runs a multi-statement string as one
-                // transaction, and CREATE/DROP DATABASE refuse to run inside one.
-                admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .expect("drop stale test database");
-                admin
-                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                    .expect("create test database");
+                PgConnection::establish(&admin_url)
+                    .expect("connect to SPACEWARS_TEST_PG_URL")
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create test schema");
             })
             .await
-            .expect("create database task");
+            .expect("create schema task");
         }
-        let place = Place::Postgres(PgDatabase {
-            admin_url: admin_url.clone(),
-            name,
-        });
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+        let place = Place::Postgres(PgSchema { admin_url, schema });
         let db = Database::connect(&url).await.expect("connect postgres");
         Some(Backend { db, _place: place })
     }

@@ -165,7 +165,7 @@ async fn thousand_mixed_concurrent_operations(backend: Backend) {
                 let id = ids[rng.random_range(0..ids.len())];
                 let op = rng.random_range(0..8);
                 let result = match op {
-                    0 | 1 | 2 => {
+                    0..=2 => {
                         let object = asteroids[rng.random_range(0..asteroids.len())];
                         game.collect(id, object)
                             .await

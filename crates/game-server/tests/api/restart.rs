@@ -179,6 +179,8 @@ async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
         return;
     };
     let first = Process::start(&db.url, setup.repo);
+    let mut newcomer = first.client(None);
+    newcomer.register("newcomer").await;
     let mut player = first.client(None);
     assert_eq!(player.login("a", "a").await.status, 200);
     let mut other = first.client(None);
@@ -253,7 +255,22 @@ async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
     let world = player.get("/api/world").await.json();
     let objects = world["spaceObjects"].as_array().expect("objects");
     assert!(objects.iter().all(|o| o["id"] != json!(collected)));
-    assert_eq!(objects.len(), 10);
+    // Nine objects (one collected, one spawned) and two ships.
+    assert_eq!(objects.len(), 11);
+
+    let mut newcomer = second.client(newcomer.session);
+    assert_eq!(
+        newcomer.get("/api/session").await.json()["username"],
+        json!("newcomer")
+    );
+    assert_eq!(
+        second
+            .client(None)
+            .login("newcomer", "pw-newcomer")
+            .await
+            .status,
+        200
+    );
 
     let mut other = second.client(logged_out);
     assert_eq!(other.get("/api/world").await.status, 401);

@@ -9,9 +9,11 @@ use game_domain::geometry::WorldSize;
 use game_domain::repository::Repository;
 use game_domain::space_object::{ObjectId, SpaceObject};
 use game_domain::user::{User, UserId};
-use game_domain::world::{World, WorldTx};
+use game_domain::world::{World, WorldChanges, WorldTx};
 
+use crate::connection::AnyConnection;
 use crate::database::{Database, Write};
+use crate::error::StoreError;
 use crate::queries::ids::{self, Counter};
 use crate::queries::{objects, users};
 use crate::store::Store;
@@ -97,8 +99,7 @@ impl Repository for DbRepo {
     {
         self.db
             .write(Write::Fenced, move |conn| {
-                let before =
-                    users::find_for_update(conn, user_id)?.ok_or(GameError::UserNotFound)?;
+                let before = lock_user(conn, user_id)?;
                 let mut user = before.clone();
                 let value = f(&mut user)?;
                 if user != before {
@@ -112,7 +113,7 @@ impl Repository for DbRepo {
     async fn with_user_and_world<T, F>(
         &self,
         user_id: UserId,
-        objects: Vec<ObjectId>,
+        wanted: Vec<ObjectId>,
         f: F,
     ) -> Result<T, AppError>
     where
@@ -122,9 +123,8 @@ impl Repository for DbRepo {
         let size = self.world_size;
         self.db
             .write(Write::Fenced, move |conn| {
-                let before =
-                    users::find_for_update(conn, user_id)?.ok_or(GameError::UserNotFound)?;
-                let mut ids = objects;
+                let before = lock_user(conn, user_id)?;
+                let mut ids = wanted;
                 ids.push(before.ship_id);
                 ids.sort_unstable();
                 ids.dedup();
@@ -132,22 +132,33 @@ impl Repository for DbRepo {
                 let mut user = before.clone();
                 // An `Err` here rolls the transaction back: nothing is written.
                 let value = f(&mut user, &mut world)?;
-                let changes = world.into_changes();
                 if user != before {
                     users::update(conn, &user)?;
                 }
-                objects::upsert_all(conn, &changes.updated)?;
-                objects::delete_all(conn, &changes.removed)?;
-                if !changes.spawned.is_empty() {
-                    let first = ids::reserve(conn, Counter::Objects, changes.spawned.len() as i64)?;
-                    let spawned: Vec<SpaceObject> = (first..)
-                        .zip(changes.spawned)
-                        .map(|(id, state)| state.with_id(id))
-                        .collect();
-                    objects::insert_all(conn, &spawned)?;
-                }
+                write_changes(conn, world.into_changes())?;
                 Ok(value)
             })
             .await
     }
+}
+
+/// The user, locked until the end of the transaction (the first lock a unit of work takes).
+fn lock_user(conn: &mut AnyConnection, user_id: UserId) -> Result<User, AppError> {
+    Ok(users::find_for_update(conn, user_id)?.ok_or(GameError::UserNotFound)?)
+}
+
+/// Writes what a unit of work changed in the world; spawned objects get ids from the
+/// counter, in the same transaction (the counter row is the last lock taken).
+fn write_changes(conn: &mut AnyConnection, changes: WorldChanges) -> Result<(), StoreError> {
+    objects::upsert_all(conn, &changes.updated)?;
+    objects::delete_all(conn, &changes.removed)?;
+    if changes.spawned.is_empty() {
+        return Ok(());
+    }
+    let first = ids::reserve(conn, Counter::Objects, changes.spawned.len() as i64)?;
+    let spawned: Vec<SpaceObject> = (first..)
+        .zip(changes.spawned)
+        .map(|(id, state)| state.with_id(id))
+        .collect();
+    objects::insert_all(conn, &spawned)
 }

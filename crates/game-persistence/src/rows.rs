@@ -18,7 +18,7 @@ use crate::schema::{sessions, space_objects, users};
 // value serves both arms of a `match` on the connection.
 
 /// A `users` row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = users)]
 // SQLite cannot batch-insert DEFAULT; a None is a NULL here anyway.
 #[diesel(treat_none_as_default_value = false)]
@@ -37,7 +37,7 @@ pub(crate) struct UserRow {
 }
 
 /// A `space_objects` row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = space_objects)]
 // SQLite cannot batch-insert DEFAULT.
 #[diesel(treat_none_as_default_value = false)]

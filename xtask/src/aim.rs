@@ -25,6 +25,26 @@ pub fn nearest_collectable(world: &WorldReply, ship_id: ObjectId) -> Option<(Spa
         .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// The object to steer towards: of the collectables the ship can catch (escape pods
+/// outrun a new ship), the `rank`-th nearest (wrapping), so players spread out instead of
+/// all chasing the same one.
+pub fn chase_target(world: &WorldReply, ship_id: ObjectId, rank: usize) -> Option<SpaceObject> {
+    let size = world.world_size;
+    let now = world.current_time;
+    let ship_at = ship_position(world, ship_id)?;
+    let mut catchable: Vec<(f64, SpaceObject)> = world
+        .space_objects
+        .iter()
+        .filter(|o| matches!(o.kind, ObjectKind::Asteroid | ObjectKind::Shipwreck))
+        .map(|o| (size.distance(ship_at, o.position_at(now, size)), *o))
+        .collect();
+    if catchable.is_empty() {
+        return None;
+    }
+    catchable.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Some(catchable[rank % catchable.len()].1)
+}
+
 /// The ship's position at the response's `currentTime`.
 pub fn ship_position(world: &WorldReply, ship_id: ObjectId) -> Option<(f64, f64)> {
     let ship = world.space_objects.iter().find(|o| o.id == ship_id)?;
@@ -81,6 +101,8 @@ mod tests {
         let (target, distance) = nearest_collectable(&world, 1).expect("a target");
         assert_eq!((target.id, distance), (4, 25.0));
         assert!(nearest_collectable(&world, 99).is_none());
+        let chase = |rank| chase_target(&world, 1, rank).map(|o| o.id);
+        assert_eq!((chase(0), chase(1), chase(2)), (Some(4), Some(3), Some(4)));
     }
 
     #[test]

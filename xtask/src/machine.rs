@@ -1,4 +1,4 @@
-//! A one-line description of this machine for reports: cores, CPU model, date.
+//! This machine for reports: cores, CPU model, date; and how busy it is.
 
 use std::process::Command;
 
@@ -16,6 +16,16 @@ pub fn describe() -> String {
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .unwrap_or_default();
     format!("nproc={cores}, {model}, {date}")
+}
+
+/// The one-minute load average (other processes competing for the cores).
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The first `model name` in `/proc/cpuinfo` text.

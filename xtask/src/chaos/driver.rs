@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::aim::{COLLECT_ATTEMPT_RANGE, heading, nearest_collectable, ship_position};
+use crate::aim::{
+    COLLECT_ATTEMPT_RANGE, chase_target, heading, nearest_collectable, ship_position,
+};
 use crate::api::Answer;
 use crate::chaos::ledger::{Ack, PlayerLedger, Unknown};
 use crate::player::Player;
@@ -33,6 +35,9 @@ pub struct Drive {
     /// Seed of the pauses.
     pub seed: u64,
 }
+
+/// Players steer towards one of this many nearest catchable objects, by index.
+const CHASE_SPREAD: usize = 3;
 
 /// Upper bound on one player's loop iterations in a cycle.
 const MAX_ITERATIONS: usize = 100_000;
@@ -82,8 +87,12 @@ pub async fn drive(drive: Drive) -> PlayerLedger {
                 }
                 Err(_) => {}
             }
-        } else if let Some(from) = ship_position(&world, ship_id) {
-            let to = target.position_at(world.current_time, world.world_size);
+        } else if let Some((from, goal)) = ship_position(&world, ship_id).zip(chase_target(
+            &world,
+            ship_id,
+            drive.index % CHASE_SPREAD,
+        )) {
+            let to = goal.position_at(world.current_time, world.world_size);
             let angle = heading(world.world_size, from, to);
             ledger.other_requests += 1;
             // A lost or unanswered navigation changes nothing the check looks at.

@@ -161,25 +161,25 @@ fn loss_bound(args: &ChaosArgs) -> Duration {
 }
 
 fn print_summary(signal: Signal, args: &ChaosArgs, s: &DrillSummary) {
-    let oldest = s
-        .oldest_lost
-        .map_or_else(|| "none lost".to_owned(), |d| format!("{d:.2?}"));
+    let bound = match signal {
+        Signal::Kill => format!(
+            "lost ones must have been acknowledged within {:?} of the signal",
+            loss_bound(args)
+        ),
+        Signal::Term => "none may be lost".to_owned(),
+    };
+    let oldest = s.oldest_lost.map_or_else(String::new, |d| {
+        format!(", the oldest acknowledged {d:.2?} before the signal")
+    });
     println!(
         "SUMMARY SIG{}: {} cycles, {} players, persist interval {} ms: {} acknowledged collects, \
-         {} lost (oldest lost acknowledged {} before the signal; bound {:?}), {} unanswered \
-         ({} applied), slowest restart {:.2?}, {} violations",
+         {} lost{oldest} ({bound}); {} unanswered ({} applied); slowest restart {:.2?}; {} violations",
         signal.name(),
         s.cycles,
         args.players,
         args.persist_interval_ms,
         s.acks,
         s.lost,
-        oldest,
-        if signal == Signal::Term {
-            Duration::ZERO
-        } else {
-            loss_bound(args)
-        },
         s.unknowns,
         s.unknowns_applied,
         s.slowest_restart,
@@ -350,8 +350,12 @@ async fn play_then_signal(
     Ok((ledgers, signal_at, exit))
 }
 
+/// How long to wait between start attempts while the killed server's lease is held.
+const RESTART_RETRY: Duration = Duration::from_millis(500);
+
 /// Starts the server on the configured database, retrying while a previous owner's
-/// lease is still held, and returns it with the time it took to become ready.
+/// lease is still held (a killed server's lease expires after its TTL), and returns it
+/// with the time it took to become ready.
 async fn restart(
     config: &GameServerConfig,
     log: &Path,
@@ -363,15 +367,21 @@ async fn restart(
         let remaining = RESTART_TIMEOUT.saturating_sub(started.elapsed());
         match ServerProcess::start_game(config, log, remaining).await {
             Ok(server) => return Ok((server, started.elapsed())),
-            Err(error) if started.elapsed() + Duration::from_millis(500) < RESTART_TIMEOUT => {
-                eprintln!("restart attempt {attempts} failed, retrying: {error:#}");
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            Err(error)
+                if lease_held(&error) && started.elapsed() + RESTART_RETRY < RESTART_TIMEOUT =>
+            {
+                tokio::time::sleep(RESTART_RETRY).await;
             }
             Err(error) => {
                 return Err(error.context(format!("restart failed after {attempts} attempts")));
             }
         }
     }
+}
+
+/// True if the server refused to start because another process holds the lease.
+fn lease_held(error: &anyhow::Error) -> bool {
+    format!("{error:#}").contains("in use by another server process")
 }
 
 /// Reads the world and every player's stats through the API. Returns what it saw and the

@@ -13,8 +13,8 @@ use tokio::process::Command;
 use crate::http_client::Connection;
 use crate::load::generator::{self, Measured, Players};
 use crate::load::report::{ms, outcome_counts};
-use crate::load::{LoadArgs, closed_loop_counting, start_server};
-use crate::metrics::scrape_round_trips;
+use crate::load::round_trips::{self, RoundTrips};
+use crate::load::{LoadArgs, closed_loop_counting, idle_window, start_server};
 use crate::player::{self, REQUEST_TIMEOUT};
 use crate::server_process::{Repo, ServerProcess, free_local_addr};
 
@@ -44,12 +44,16 @@ pub struct TargetFigures {
     pub failures: u64,
     /// Statuses and transport errors, for the table.
     pub outcomes: String,
-    /// Database round-trips per request during the measurement, if the target has them.
-    pub round_trips_per_request: Option<f64>,
+    /// Database round-trips counted around the measurement, if the target has them.
+    pub round_trips: Option<RoundTrips>,
 }
 
 impl TargetFigures {
-    fn of(name: &'static str, measured: &Measured, round_trips: Option<f64>) -> TargetFigures {
+    fn of(
+        name: &'static str,
+        measured: &Measured,
+        round_trips: Option<RoundTrips>,
+    ) -> TargetFigures {
         let total = measured.recorder.total();
         let requests = total.attempts();
         TargetFigures {
@@ -62,19 +66,28 @@ impl TargetFigures {
             max_us: total.latency_us.max(),
             failures: total.failures(),
             outcomes: outcome_counts(&total),
-            round_trips_per_request: round_trips.map(|rt| rt / requests.max(1) as f64),
+            round_trips,
         }
+    }
+
+    /// Net round-trips per request.
+    pub fn round_trips_per_request(&self) -> Option<f64> {
+        self.round_trips.map(|rt| rt.per_request(self.requests))
     }
 }
 
 /// Round-trips counted during mixed gameplay on the cached server.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MixRoundTrips {
-    /// Counter increase.
-    pub round_trips: f64,
+    /// Counted round-trips.
+    pub round_trips: RoundTrips,
     /// Gameplay requests sent meanwhile.
     pub requests: u64,
 }
+
+/// Below this many net round-trips per gameplay request, the request path is taken to
+/// cause none: the idle window removes background work only up to one lease renewal.
+pub const ROUND_TRIP_RESOLUTION: f64 = 0.001;
 
 /// One target of the issue, judged.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +107,10 @@ pub struct Verdict {
 pub struct CompareOutcome {
     /// cached, db, minimal.
     pub targets: Vec<TargetFigures>,
+    /// Mixed-gameplay round-trips on cached.
+    pub mix: Option<MixRoundTrips>,
+    /// One-minute load average before the run.
+    pub load_before: Option<f64>,
     /// The issue's targets.
     pub verdicts: Vec<Verdict>,
 }
@@ -115,9 +132,10 @@ pub fn verdicts(
     let vs_db = cached.rps / db.rps.max(1e-9);
     let vs_minimal = cached.rps / minimal.rps.max(1e-9);
     let p99_ratio = cached.p99_us as f64 / (minimal.p99_us.max(1)) as f64;
-    let world_rt = cached.round_trips_per_request;
-    let mix_rt = mix.map(|m| m.round_trips / m.requests.max(1) as f64);
-    let round_trips_zero = world_rt == Some(0.0) && mix_rt == Some(0.0);
+    let world_rt = cached.round_trips_per_request();
+    let mix_rt = mix.map(|m| m.round_trips.per_request(m.requests));
+    let round_trips_zero = world_rt.is_some_and(|rt| rt < ROUND_TRIP_RESOLUTION)
+        && mix_rt.is_some_and(|rt| rt < ROUND_TRIP_RESOLUTION);
     vec![
         Verdict {
             label: "cached / db requests/s",
@@ -139,16 +157,11 @@ pub fn verdicts(
         },
         Verdict {
             label: "DB round-trips per gameplay request (cached)",
-            measured: match (world_rt, mix) {
-                (Some(w), Some(m)) => format!(
-                    "world {w:.4}; mixed {} over {} requests = {:.4}",
-                    m.round_trips,
-                    m.requests,
-                    mix_rt.unwrap_or_default()
-                ),
+            measured: match (world_rt, mix_rt) {
+                (Some(w), Some(m)) => format!("world {w:.5}, mixed {m:.5}"),
                 _ => "not exposed in /metrics".to_owned(),
             },
-            target: "0",
+            target: "0 (< 0.001)",
             passed: round_trips_zero,
         },
     ]
@@ -164,6 +177,15 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
         args.connections, args.duration_secs, args.warmup_secs, args.client_threads
     );
     let _ = writeln!(out, "machine: {}", crate::machine::describe());
+    if let Some(load) = outcome.load_before {
+        let _ = writeln!(out, "load average (1 min) before the run: {load:.2}");
+        if load > 1.0 {
+            let _ = writeln!(
+                out,
+                "note: other processes were using the cores; figures are noisy"
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "{:<8} {:>9} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8}  outcomes",
@@ -171,7 +193,7 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
     );
     for t in &outcome.targets {
         let rt = t
-            .round_trips_per_request
+            .round_trips_per_request()
             .map_or_else(|| "-".to_owned(), |rt| format!("{rt:.4}"));
         let _ = writeln!(
             out,
@@ -197,6 +219,23 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
             if v.passed { "PASS" } else { "MISS" }
         );
     }
+    for t in &outcome.targets {
+        if let Some(rt) = t.round_trips {
+            let _ = writeln!(
+                out,
+                "round-trips on {} (GET /api/world): {}",
+                t.name,
+                rt.describe(t.requests)
+            );
+        }
+    }
+    if let Some(mix) = outcome.mix {
+        let _ = writeln!(
+            out,
+            "round-trips on cached (mixed gameplay: world, user-stats, navigate, collect): {}",
+            mix.round_trips.describe(mix.requests)
+        );
+    }
     for t in outcome.targets.iter().filter(|t| t.failures > 0) {
         let _ = writeln!(
             out,
@@ -209,6 +248,7 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
 
 /// Runs the three targets one after another and prints the result.
 pub async fn run(binary: &Path, args: &LoadArgs) -> anyhow::Result<CompareOutcome> {
+    let load_before = crate::machine::load_average();
     let dir = tempfile::tempdir().context("creating a temp dir")?;
     let (cached, world_body, mix) = game_target(binary, dir.path(), Repo::Cached, args).await?;
     eprintln!("cached: {:.0} req/s", cached.rps);
@@ -219,6 +259,8 @@ pub async fn run(binary: &Path, args: &LoadArgs) -> anyhow::Result<CompareOutcom
     let verdicts = verdicts(&cached, &db, &minimal, mix);
     let outcome = CompareOutcome {
         targets: vec![cached, db, minimal],
+        mix,
+        load_before,
         verdicts,
     };
     print!("{}", render(&outcome, args));
@@ -248,7 +290,7 @@ async fn game_target_load(
     addr: SocketAddr,
     repo: Repo,
     args: &LoadArgs,
-) -> anyhow::Result<(Measured, Option<f64>, Vec<u8>, Option<MixRoundTrips>)> {
+) -> anyhow::Result<(Measured, Option<RoundTrips>, Vec<u8>, Option<MixRoundTrips>)> {
     let hammer = player::register(addr, "hammer").await?;
     let mut conn = Connection::new(addr, REQUEST_TIMEOUT);
     conn.set_cookie(Some(hammer.cookie.clone()));
@@ -258,23 +300,23 @@ async fn game_target_load(
         "GET /api/world answered {}",
         world.status
     );
+    let idle = idle_window(repo, Duration::from_secs(args.duration_secs));
     let (measured, round_trips) =
-        closed_loop_counting(addr, Some(hammer.cookie.clone()), args).await;
+        closed_loop_counting(addr, Some(hammer.cookie.clone()), args, idle).await;
     let mix = if repo == Repo::Cached {
         let players = player::register_many(addr, "mixer", MIX_PLAYERS).await?;
-        let mut metrics = Connection::new(addr, REQUEST_TIMEOUT);
-        let before = scrape_round_trips(&mut metrics).await.ok();
-        let mixed = generator::players(&Players {
+        let mix_duration = Duration::from_secs(args.mix_secs);
+        let load = Players {
             addr,
             players,
             poll: MIX_POLL,
-            duration: Duration::from_secs(args.mix_secs),
+            duration: mix_duration,
             seed: args.seed,
-        })
-        .await;
-        let after = scrape_round_trips(&mut metrics).await.ok();
-        before.zip(after).map(|(b, a)| MixRoundTrips {
-            round_trips: a - b,
+        };
+        let (mixed, counted) =
+            round_trips::around(addr, mix_duration, generator::players(&load)).await;
+        counted.map(|round_trips| MixRoundTrips {
+            round_trips,
             requests: mixed.recorder.total().attempts(),
         })
     } else {
@@ -306,7 +348,7 @@ async fn minimal_target(dir: &Path, body: &[u8], args: &LoadArgs) -> anyhow::Res
     server
         .wait_ready("/healthz", Duration::from_secs(30))
         .await?;
-    let (measured, _) = closed_loop_counting(addr, None, args).await;
+    let (measured, _) = closed_loop_counting(addr, None, args, Duration::ZERO).await;
     server.stop(Duration::from_secs(10)).await?;
     Ok(TargetFigures::of("minimal", &measured, None))
 }
@@ -316,6 +358,7 @@ mod tests {
     use super::*;
 
     fn figures(name: &'static str, rps: f64, p99_us: u64, rt: Option<f64>) -> TargetFigures {
+        let round_trips = rt.map(|during| RoundTrips { during, idle: 0.0 });
         TargetFigures {
             name,
             requests: 1,
@@ -326,18 +369,21 @@ mod tests {
             max_us: 1,
             failures: 0,
             outcomes: String::new(),
-            round_trips_per_request: rt,
+            round_trips,
         }
     }
 
     #[test]
     fn verdicts_apply_the_issue_targets() {
         let mix = Some(MixRoundTrips {
-            round_trips: 0.0,
+            round_trips: RoundTrips {
+                during: 3.0,
+                idle: 3.0,
+            },
             requests: 500,
         });
         let cached = figures("cached", 30_000.0, 3_000, Some(0.0));
-        let db = figures("db", 1_000.0, 50_000, Some(4.0));
+        let db = figures("db", 1_000.0, 50_000, Some(4_000.0));
         let minimal = figures("minimal", 50_000.0, 2_000, None);
         let all = verdicts(&cached, &db, &minimal, mix);
         assert!(all.iter().all(|v| v.passed), "{all:?}");
@@ -358,7 +404,10 @@ mod tests {
         );
 
         let chatty = Some(MixRoundTrips {
-            round_trips: 3.0,
+            round_trips: RoundTrips {
+                during: 6.0,
+                idle: 3.0,
+            },
             requests: 500,
         });
         assert!(!verdicts(&cached, &db, &minimal, chatty)[3].passed);

@@ -1,0 +1,98 @@
+//! Counting database round-trips around a measurement, net of background work.
+//!
+//! The counter also ticks without any request (lease renewals every few seconds, id-block
+//! reservations), so a measurement can be preceded by an idle window of the same length
+//! whose count is subtracted.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::http_client::Connection;
+use crate::metrics::scrape_round_trips;
+use crate::player::REQUEST_TIMEOUT;
+
+/// Round-trips during a measurement and during the idle window before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoundTrips {
+    /// Counter increase while the load ran.
+    pub during: f64,
+    /// Counter increase in an equally long idle window (0 if none was taken).
+    pub idle: f64,
+}
+
+impl RoundTrips {
+    /// Round-trips attributable to the requests (never below 0).
+    pub fn net(&self) -> f64 {
+        (self.during - self.idle).max(0.0)
+    }
+
+    /// Net round-trips per request.
+    pub fn per_request(&self, requests: u64) -> f64 {
+        self.net() / requests.max(1) as f64
+    }
+
+    /// `during − idle = net` for reports.
+    pub fn describe(&self, requests: u64) -> String {
+        format!(
+            "{} during load − {} in an idle window as long = {} over {requests} requests = {:.5} per request",
+            self.during,
+            self.idle,
+            self.net(),
+            self.per_request(requests)
+        )
+    }
+}
+
+/// Runs `work` and counts the round-trips it caused: an idle window of `idle` first (none
+/// if zero), then the counter read before and after `work`. `None` if the server exposes
+/// no round-trips counter.
+pub async fn around<T>(
+    addr: SocketAddr,
+    idle: Duration,
+    work: impl Future<Output = T>,
+) -> (T, Option<RoundTrips>) {
+    let mut metrics = Connection::new(addr, REQUEST_TIMEOUT);
+    let start = scrape_round_trips(&mut metrics).await.ok();
+    let idle_count = match start {
+        Some(start) if !idle.is_zero() => {
+            tokio::time::sleep(idle).await;
+            scrape_round_trips(&mut metrics)
+                .await
+                .ok()
+                .map(|end| (end, end - start))
+        }
+        Some(start) => Some((start, 0.0)),
+        None => None,
+    };
+    let result = work.await;
+    let after = scrape_round_trips(&mut metrics).await.ok();
+    let counted = idle_count
+        .zip(after)
+        .map(|((before, idle), after)| RoundTrips {
+            during: after - before,
+            idle,
+        });
+    (result, counted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn background_is_subtracted_and_never_goes_negative() {
+        let rt = RoundTrips {
+            during: 7.0,
+            idle: 4.0,
+        };
+        assert_eq!(rt.net(), 3.0);
+        assert_eq!(rt.per_request(1_000), 0.003);
+        let quiet = RoundTrips {
+            during: 2.0,
+            idle: 4.0,
+        };
+        assert_eq!(quiet.net(), 0.0);
+        assert!(quiet.describe(10).contains("= 0 over 10 requests"));
+    }
+}

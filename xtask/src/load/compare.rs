@@ -14,7 +14,7 @@ use crate::http_client::Connection;
 use crate::load::generator::{self, Measured, Players};
 use crate::load::report::{ms, outcome_counts};
 use crate::load::round_trips::{self, RoundTrips};
-use crate::load::{LoadArgs, closed_loop_counting, idle_window, start_server};
+use crate::load::{LoadArgs, closed_loop_counting, fresh_database, idle_window, start_server};
 use crate::player::{self, REQUEST_TIMEOUT};
 use crate::server_process::{Repo, ServerProcess, free_local_addr};
 
@@ -173,8 +173,17 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
     let _ = writeln!(
         out,
         "compare: closed loop GET /api/world, {} connections, {} s measured per target \
-         (+{} s warm-up), load generator on {} thread(s) sharing the machine with the server",
-        args.connections, args.duration_secs, args.warmup_secs, args.client_threads
+         (+{} s warm-up), load generator on {} thread(s) sharing the machine with the server; \
+         database: {}",
+        args.connections,
+        args.duration_secs,
+        args.warmup_secs,
+        args.client_threads,
+        if args.postgres.is_some() {
+            "PostgreSQL (local)"
+        } else {
+            "SQLite file"
+        }
     );
     let _ = writeln!(out, "machine: {}", crate::machine::describe());
     if let Some(load) = outcome.load_before {
@@ -274,7 +283,8 @@ async fn game_target(
     repo: Repo,
     args: &LoadArgs,
 ) -> anyhow::Result<(TargetFigures, Vec<u8>, Option<MixRoundTrips>)> {
-    let server = start_server(binary, dir, repo, args.persist_interval_ms).await?;
+    let (database_url, _schema) = fresh_database(dir, repo, args.postgres.as_deref())?;
+    let server = start_server(binary, dir, repo, database_url, args.persist_interval_ms).await?;
     let result = game_target_load(server.addr(), repo, args).await;
     let exit = server.stop(Duration::from_secs(30)).await;
     let (measured, round_trips, body, mix) = result?;

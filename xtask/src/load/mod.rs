@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod generator;
+pub mod postgres;
 pub mod report;
 pub mod round_trips;
 
@@ -15,6 +16,7 @@ use anyhow::Context;
 use crate::player;
 use crate::server_process::{GameServerConfig, Repo, ServerProcess};
 use generator::{ClosedLoop, Measured, Players};
+use postgres::Schema;
 use report::route_table;
 use round_trips::RoundTrips;
 
@@ -92,6 +94,10 @@ pub struct LoadArgs {
     /// round-trips are counted; the chaos drill exercises flushing).
     #[arg(long, default_value_t = 600_000)]
     pub persist_interval_ms: u64,
+    /// Run the game server on a throwaway schema of this local PostgreSQL server (admin URL,
+    /// e.g. postgres://postgres@127.0.0.1:5432/test) instead of a SQLite file.
+    #[arg(long)]
+    pub postgres: Option<String>,
     /// Seed of jitter and choices.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -130,19 +136,39 @@ pub fn server_binary() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// Starts the game server on a fresh SQLite file in `dir` with load-test settings.
+/// A fresh database for one target: a SQLite file in `dir`, or with `postgres` a throwaway
+/// schema on that local server (dropped with the returned guard).
+pub fn fresh_database(
+    dir: &Path,
+    repo: Repo,
+    postgres: Option<&str>,
+) -> anyhow::Result<(String, Option<Schema>)> {
+    match postgres {
+        None => Ok((
+            dir.join(format!("{}.db", repo.as_str()))
+                .display()
+                .to_string(),
+            None,
+        )),
+        Some(admin_url) => {
+            let name = format!("xtask_load_{}_{}", std::process::id(), repo.as_str());
+            let schema = Schema::create(admin_url, &name)?;
+            Ok((schema.url(), Some(schema)))
+        }
+    }
+}
+
+/// Starts the game server on `database_url` with load-test settings, logging into `dir`.
 pub async fn start_server(
     binary: &Path,
     dir: &Path,
     repo: Repo,
+    database_url: String,
     persist_interval_ms: u64,
 ) -> anyhow::Result<ServerProcess> {
     let config = GameServerConfig {
         binary: binary.to_owned(),
-        database_url: dir
-            .join(format!("{}.db", repo.as_str()))
-            .display()
-            .to_string(),
+        database_url,
         repo,
         persist_interval_ms,
         demo_user: true,
@@ -171,7 +197,15 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
 async fn single(binary: &Path, args: &LoadArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("creating a temp dir")?;
     let repo = Repo::from(args.repo);
-    let server = start_server(binary, dir.path(), repo, args.persist_interval_ms).await?;
+    let (database_url, _schema) = fresh_database(dir.path(), repo, args.postgres.as_deref())?;
+    let server = start_server(
+        binary,
+        dir.path(),
+        repo,
+        database_url,
+        args.persist_interval_ms,
+    )
+    .await?;
     let addr = server.addr();
     let result = measure(addr, repo, args).await;
     let exit = server.stop(Duration::from_secs(30)).await;

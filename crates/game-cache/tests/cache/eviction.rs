@@ -50,8 +50,9 @@ async fn bulk_users(backend: &Backend, n: usize) -> Vec<UserId> {
 }
 
 /// 100,000 distinct users pass through a cache capped at 1,000: it never holds more than
-/// the cap, every 100th user is changed (dirty) and none of those changes is lost, and a
-/// user loaded again after eviction reads its flushed value, not a stale one.
+/// the cap, every 100th user is changed (dirty) and stays cached until flushed (changed
+/// again 10,000 misses later without a miss), none of those changes is lost, and a user
+/// loaded again after eviction reads its flushed value, not a stale one.
 async fn hundred_thousand_users_through_a_small_cache(backend: Backend) {
     const USERS: usize = 100_000;
     const CAP: usize = 1_000;
@@ -96,7 +97,20 @@ async fn hundred_thousand_users_through_a_small_cache(backend: Backend) {
                 changed
             });
         }
-        changed.extend(walkers.join_all().await.into_iter().flatten());
+        let changed_now: Vec<UserId> = walkers.join_all().await.into_iter().flatten().collect();
+        // 10,000 misses later, this phase's changed users are still cached (dirty users
+        // are never evicted): changing them again reads memory, not the stale database.
+        let misses = repo.stats().misses;
+        for &id in &changed_now {
+            repo.with_user(id, |user| {
+                user.iron += 1.0;
+                Ok(())
+            })
+            .await
+            .expect("change again");
+        }
+        assert_eq!(repo.stats().misses, misses, "a dirty user was evicted");
+        changed.extend(changed_now);
         if phase % 3 == 2 {
             repo.flush_now().await.expect("flush");
         }
@@ -114,7 +128,7 @@ async fn hundred_thousand_users_through_a_small_cache(backend: Backend) {
     assert_eq!(stats.cached_users, CAP);
     repo.flush_now().await.expect("flush");
     for user in stored_users(&backend.db, &changed).await {
-        assert_eq!(user.iron, 1.0, "change of user {} lost", user.id);
+        assert_eq!(user.iron, 2.0, "change of user {} lost", user.id);
     }
     // Loaded again after eviction: the flushed value, and only one copy.
     for &id in changed.iter().take(50) {
@@ -122,7 +136,7 @@ async fn hundred_thousand_users_through_a_small_cache(backend: Backend) {
             .read_player(id, |user, _| user.iron)
             .await
             .expect("read");
-        assert_eq!(iron, 1.0);
+        assert_eq!(iron, 2.0);
     }
     assert!(repo.stats().cached_users <= CAP);
     repo.shutdown().await.expect("shutdown");

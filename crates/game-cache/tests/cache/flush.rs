@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
 use game_cache::{CacheConfig, SHUTDOWN_FLUSH_ATTEMPTS};
@@ -465,12 +465,64 @@ enum Event {
     Researched { cost: f64 },
 }
 
-/// Players collect, research and steer concurrently while another task flushes at random
-/// moments through a store that fails at random (before writing, or after committing
-/// while reporting failure). After every round the database must be a consistent cut:
-/// per player, the visible operations are a prefix of the acknowledged ones; each removed
-/// object is credited to its collector exactly; no object is both removed and present
-/// (the object count never changes: every removal comes with its spawn).
+/// What the database held right after one flush attempt.
+struct Snapshot {
+    present: HashSet<i64>,
+    object_count: usize,
+    users: Vec<game_domain::user::User>,
+}
+
+/// Checks that `snapshot` is a consistent cut of the acknowledged operations: per player,
+/// the visible operations are a prefix of theirs; each removed object is credited to its
+/// collector exactly (the clock stands still, so iron is exactly the ledger); nothing is
+/// removed without its spawn or spawned without its removal (the object count is fixed).
+fn check_cut(
+    what: &str,
+    snapshot: &Snapshot,
+    ledgers: &HashMap<UserId, Vec<Event>>,
+    initial: &HashSet<i64>,
+    object_count: usize,
+) {
+    assert_eq!(snapshot.object_count, object_count, "{what}: object count");
+    let mut explained = HashSet::new();
+    for user in &snapshot.users {
+        let mut visible_so_far = true;
+        let mut iron = 0.0;
+        for event in ledgers.get(&user.id).map(Vec::as_slice).unwrap_or_default() {
+            let visible = match *event {
+                Event::Collected { object, reward } => {
+                    let visible = !snapshot.present.contains(&object);
+                    if visible {
+                        iron += f64::from(reward);
+                        explained.insert(object);
+                    }
+                    visible
+                }
+                Event::Researched { cost } => {
+                    let visible = user.tech_tree.active_research.is_some();
+                    if visible {
+                        iron -= cost;
+                    }
+                    visible
+                }
+            };
+            assert!(
+                visible_so_far || !visible,
+                "{what}: user {} shows an operation without an earlier one",
+                user.id
+            );
+            visible_so_far = visible;
+        }
+        assert_eq!(user.iron, iron, "{what}: iron of user {}", user.id);
+    }
+    let removed: HashSet<i64> = initial.difference(&snapshot.present).copied().collect();
+    assert_eq!(removed, explained, "{what}: removals without a collector");
+}
+
+/// Players collect, research and steer concurrently while another task flushes back to
+/// back through a store that fails at random (before writing, or after committing while
+/// reporting failure) and records what the database holds after every attempt. Once the
+/// round's ledger is complete, every recorded state must be a consistent cut.
 async fn consistent_cuts_under_random_faults(backend: Backend) {
     const PLAYERS: usize = 6;
     const ASTEROIDS: usize = 300;
@@ -488,33 +540,56 @@ async fn consistent_cuts_under_random_faults(backend: Backend) {
     let initial: HashSet<i64> = asteroids.iter().copied().collect();
     let object_count = ASTEROIDS + PLAYERS;
     let mut ledgers: HashMap<UserId, Vec<Event>> = HashMap::new();
-    let (mut flush_ok, mut flush_failed) = (0u64, 0u64);
+    let (mut flush_ok, mut flush_failed, mut checked) = (0u64, 0u64, 0usize);
 
     for round in 0..6u64 {
         let drivers_done = Arc::new(AtomicBool::new(false));
+        let attempts = Arc::new(AtomicU64::new(0));
         let flusher = {
-            let (repo, done) = (repo.clone(), drivers_done.clone());
+            let (repo, done, db, ids, attempts) = (
+                repo.clone(),
+                drivers_done.clone(),
+                backend.db.clone(),
+                ids.clone(),
+                attempts.clone(),
+            );
             tokio::spawn(async move {
-                let mut rng = StdRng::seed_from_u64(100 + round);
-                let (mut ok, mut failed) = (0u64, 0u64);
+                let (mut ok, mut failed, mut snapshots) = (0u64, 0u64, Vec::new());
                 while !done.load(SeqCst) {
-                    tokio::time::sleep(Duration::from_micros(rng.random_range(0..3_000))).await;
-                    match repo.flush_now().await {
-                        Ok(report) if !report.is_empty() => ok += 1,
-                        Ok(_) => {}
+                    tokio::task::yield_now().await;
+                    let result = repo.flush_now().await;
+                    attempts.fetch_add(1, SeqCst);
+                    match result {
+                        Ok(report) if report.is_empty() => continue,
+                        Ok(_) => ok += 1,
                         Err(_) => failed += 1,
                     }
+                    // Only this task flushes: the database stays as this attempt left it.
+                    let world = stored_world(&db).await;
+                    snapshots.push(Snapshot {
+                        present: world.iter().map(|o| o.id).collect(),
+                        object_count: world.len(),
+                        users: stored_users(&db, &ids).await,
+                    });
                 }
-                (ok, failed)
+                (ok, failed, snapshots)
             })
         };
         let mut drivers = tokio::task::JoinSet::new();
         for (n, &id) in ids.iter().enumerate() {
-            let (game, asteroids) = (game.clone(), asteroids.clone());
+            let (game, asteroids, attempts) = (game.clone(), asteroids.clone(), attempts.clone());
             drivers.spawn(async move {
                 let mut rng = StdRng::seed_from_u64(1_000 * round + n as u64);
                 let mut events = Vec::new();
-                for _ in 0..40 {
+                for step in 0..60 {
+                    // Every 10 operations, wait for one more flush: at least 5 per round
+                    // whatever the machine's speed.
+                    if step % 10 == 9 {
+                        let target = attempts.load(SeqCst) + 1;
+                        while attempts.load(SeqCst) < target {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                    }
                     let pick: f64 = rng.random();
                     if pick < 0.8 {
                         let object = asteroids[rng.random_range(0..asteroids.len())];
@@ -540,6 +615,13 @@ async fn consistent_cuts_under_random_faults(backend: Backend) {
                             .await
                             .expect("navigate");
                     }
+                    // Let the flusher in between operations now and then, and make the
+                    // round last long enough for a few dozen flushes.
+                    match rng.random_range(0..10) {
+                        0..=2 => tokio::task::yield_now().await,
+                        3 => tokio::time::sleep(Duration::from_millis(1)).await,
+                        _ => {}
+                    }
                 }
                 (id, events)
             });
@@ -548,56 +630,19 @@ async fn consistent_cuts_under_random_faults(backend: Backend) {
             ledgers.entry(id).or_default().extend(events);
         }
         drivers_done.store(true, SeqCst);
-        let (ok, failed) = flusher.await.expect("flusher");
+        let (ok, failed, snapshots) = flusher.await.expect("flusher");
         flush_ok += ok;
         flush_failed += failed;
-
-        // The database as the last successful flush of the round left it.
-        let world = stored_world(&backend.db).await;
-        assert_eq!(world.len(), object_count, "round {round}: object count");
-        let present: HashSet<i64> = world.iter().map(|o| o.id).collect();
-        let users = stored_users(&backend.db, &ids).await;
-        let mut explained = HashSet::new();
-        for user in &users {
-            let mut visible_so_far = true;
-            let mut iron = 0.0;
-            for event in &ledgers[&user.id] {
-                let visible = match *event {
-                    Event::Collected { object, reward } => {
-                        let visible = !present.contains(&object);
-                        if visible {
-                            iron += f64::from(reward);
-                            explained.insert(object);
-                        }
-                        visible
-                    }
-                    Event::Researched { cost } => {
-                        let visible = user.tech_tree.active_research.is_some();
-                        if visible {
-                            iron -= cost;
-                        }
-                        visible
-                    }
-                };
-                assert!(
-                    visible_so_far || !visible,
-                    "round {round}: user {} shows an operation without an earlier one",
-                    user.id
-                );
-                visible_so_far = visible;
-            }
-            assert_eq!(user.iron, iron, "round {round}: iron of user {}", user.id);
+        for (n, snapshot) in snapshots.iter().enumerate() {
+            let what = format!("round {round}, flush {n}");
+            check_cut(&what, snapshot, &ledgers, &initial, object_count);
         }
-        let removed: HashSet<i64> = initial.difference(&present).copied().collect();
-        assert_eq!(
-            removed, explained,
-            "round {round}: removals without a collector"
-        );
+        checked += snapshots.len();
     }
 
     assert!(
-        flush_ok > 0 && flush_failed > 0,
-        "ok {flush_ok}, failed {flush_failed}"
+        flush_ok > 0 && flush_failed > 0 && checked >= 30,
+        "ok {flush_ok}, failed {flush_failed}, checked {checked}"
     );
     assert_eq!(repo.stats().flush_failures, flush_failed);
     faults.random_faults(0, 0.0, 0.0);

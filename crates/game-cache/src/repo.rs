@@ -271,6 +271,7 @@ impl CachedRepo {
             reserved_ids: lock(&inner.ids).remaining(),
             flushes: Counters::get(&c.flushes),
             flush_failures: Counters::get(&c.flush_failures),
+            consecutive_flush_failures: Counters::get(&c.consecutive_flush_failures),
             last_flush_duration: c.last_flush(),
             db_round_trips: inner.store.round_trips(),
             inline_id_reservations: Counters::get(&c.inline_id_reservations),
@@ -441,7 +442,7 @@ impl Inner {
             duration: Duration::ZERO,
         };
         if let Err(error) = self.store.apply_batch(batch).await {
-            Counters::bump(&self.counters.flush_failures);
+            self.counters.record_flush_failure();
             warn!(
                 %error,
                 users = report.users,

@@ -32,6 +32,9 @@ pub struct CacheStats {
     pub flushes: u64,
     /// Flushes whose batch the store refused (each attempt counts).
     pub flush_failures: u64,
+    /// Failed flushes since the last successful one, now (0 when healthy); a readiness
+    /// probe can use it. A lost lease makes every flush fail: this keeps growing.
+    pub consecutive_flush_failures: u64,
     /// Wall time of the last successful non-empty flush (cut, write, clear).
     pub last_flush_duration: Option<Duration>,
     /// Statements the store has sent to the database (`Store::round_trips`).
@@ -57,6 +60,7 @@ pub(crate) struct Counters {
     pub(crate) dirty_objects: AtomicU64,
     pub(crate) flushes: AtomicU64,
     pub(crate) flush_failures: AtomicU64,
+    pub(crate) consecutive_flush_failures: AtomicU64,
     /// Nanoseconds plus one; zero means no flush yet.
     pub(crate) last_flush_ns: AtomicU64,
     pub(crate) inline_id_reservations: AtomicU64,
@@ -79,6 +83,12 @@ impl Counters {
         let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX - 1);
         self.last_flush_ns.store(ns + 1, Relaxed);
         self.flushes.fetch_add(1, Relaxed);
+        self.consecutive_flush_failures.store(0, Relaxed);
+    }
+
+    pub(crate) fn record_flush_failure(&self) {
+        self.flush_failures.fetch_add(1, Relaxed);
+        self.consecutive_flush_failures.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn last_flush(&self) -> Option<Duration> {

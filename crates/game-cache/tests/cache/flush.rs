@@ -245,6 +245,10 @@ async fn failing_flushes_then_recovery(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
+    let stats = repo.stats();
+    assert_eq!(stats.flushes, 0);
+    assert!(stats.flush_failures >= 3);
+    assert_eq!(stats.consecutive_flush_failures, stats.flush_failures);
     wait_until("a successful flush after the failures", || {
         let stats = repo.stats();
         stats.flushes >= 1 && stats.dirty_users == 0 && stats.dirty_objects == 0
@@ -253,6 +257,7 @@ async fn failing_flushes_then_recovery(backend: Backend) {
 
     let stats = repo.stats();
     assert_eq!(stats.flush_failures, u64::from(N));
+    assert_eq!(stats.consecutive_flush_failures, 0);
     let attempts: Vec<u64> = faults
         .attempt_times()
         .iter()

@@ -30,6 +30,12 @@ async fn thousand_operations_without_a_round_trip(backend: Backend) {
         game.ship_stats(*id).await.expect("ship stats");
     }
     let world = game.world().await.expect("world");
+    // Registration put every new ship into the cached world at once.
+    for (id, _) in &players {
+        let ship_id = crate::support::cached_users(&repo, &[*id]).await[0].ship_id;
+        let ship = world.space_objects.iter().find(|o| o.id == ship_id);
+        assert_eq!(ship.map(|s| (s.x, s.y)), Some((250.0, 250.0)));
+    }
     let mut object_ids: Vec<i64> = world.space_objects.iter().map(|o| o.id).collect();
 
     let before = backend.db.round_trips();

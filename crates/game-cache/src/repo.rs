@@ -398,15 +398,20 @@ impl Inner {
     }
 
     /// Called by the flush task: reserves a block when fewer than half are left.
+    ///
+    /// After a failure the request flag stays set, so operations stop waking the task for
+    /// it and the store is asked again only at the task's next scheduled wake-up (its
+    /// flush time or back-off), not once per spawned object.
     async fn refill_ids_if_low(&self) {
-        self.refill_requested.store(false, SeqCst);
         let count = self.config.id_block_size;
         if lock(&self.ids).remaining() >= count / 2 {
+            self.refill_requested.store(false, SeqCst);
             return;
         }
         match self.store.reserve_object_ids(count).await {
             Ok(first) => {
                 lock(&self.ids).add(first, count);
+                self.refill_requested.store(false, SeqCst);
                 debug!(first, count, "reserved object ids");
             }
             Err(error) => warn!(%error, "reserving object ids failed; retrying later"),

@@ -111,3 +111,76 @@ on_both_backends!(
     hot_path_sqlite,
     hot_path_postgres
 );
+
+/// Spawned objects take ids from the reserved block; the flush task refills it in the
+/// background when it runs low; when it is empty anyway an operation reserves inline (the
+/// documented fallback), and if that fails too the operation fails and changes nothing.
+async fn object_ids_come_from_reserved_blocks(backend: Backend) {
+    let clock = ManualClock::new(T0);
+    let asteroids = seed_asteroids(&backend.db, 12, 100.0, 2).await;
+    let faults = crate::support::FaultStore::new(backend.store());
+    let config = game_cache::CacheConfig {
+        id_block_size: 4,
+        ..quiet_config()
+    };
+    let repo = start(faults.clone(), config, &clock).await;
+    let game = game(repo.clone(), &clock, 3);
+    let (id, _) = register_players(&game, 1).await[0]; // takes one id: 3 left
+    assert_eq!(repo.stats().reserved_ids, 3);
+
+    // Two spawns leave 1 (< half a block): the flush task is asked for a new block.
+    for &object in &asteroids[..2] {
+        game.collect(id, object).await.expect("collect");
+    }
+    for _ in 0..1_000 {
+        if repo.stats().reserved_ids > 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert_eq!(repo.stats().reserved_ids, 5, "refilled in the background");
+    assert_eq!(repo.stats().inline_id_reservations, 0);
+
+    // With the store down the task cannot refill: once the block is used up, the next
+    // spawn has no id and the collect fails without changing anything.
+    faults.set_down(true);
+    let mut collected = 2;
+    let failure = loop {
+        match game.collect(id, asteroids[collected]).await {
+            Ok(_) => collected += 1,
+            Err(error) => break error,
+        }
+    };
+    assert!(matches!(failure, AppError::Storage(_)), "{failure}");
+    assert_eq!(collected, 7, "the 5 reserved ids were used first");
+    assert_eq!(repo.stats().inline_id_reservations, 1);
+    let world = crate::support::cached_world(&repo).await;
+    assert!(
+        world.iter().any(|o| o.id == asteroids[collected]),
+        "not removed"
+    );
+    let iron_before = crate::support::cached_users(&repo, &[id]).await[0].iron;
+
+    // Back up: the inline fallback reserves a block and the collect goes through.
+    faults.set_down(false);
+    let outcome = game
+        .collect(id, asteroids[collected])
+        .await
+        .expect("collect");
+    assert_eq!(repo.stats().inline_id_reservations, 2);
+    let user = &crate::support::cached_users(&repo, &[id]).await[0];
+    assert_eq!(user.iron, iron_before + f64::from(outcome.iron_reward));
+    let world = crate::support::cached_world(&repo).await;
+    let mut ids: Vec<i64> = world.iter().map(|o| o.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), world.len(), "ids are unique");
+    repo.flush_now().await.expect("flush");
+    assert_eq!(stored_world(&backend.db).await, world);
+    repo.shutdown().await.expect("shutdown");
+}
+
+on_both_backends!(
+    object_ids_come_from_reserved_blocks,
+    object_ids_sqlite,
+    object_ids_postgres
+);

@@ -67,9 +67,13 @@ enum Fate {
     Undecided,
 }
 
-/// A player's collects resolved into durable and lost.
+/// A player's collects resolved into durable and lost: the first `surely_durable` acks are
+/// durable, those from `durable` on are lost, and the ones between could be either (only
+/// zero-reward collects of objects spawned this cycle, whose spawn may be lost too, leave
+/// such a doubt).
 #[derive(Debug, Clone, PartialEq)]
 struct Resolution {
+    surely_durable: usize,
     durable: usize,
     unknown: Option<(Unknown, Fate)>,
 }
@@ -83,6 +87,9 @@ pub struct CycleOutcome {
     pub durable_acks: usize,
     /// Of which lost.
     pub lost_acks: usize,
+    /// Of the durable ones, how many might have been lost as well (zero-reward collects of
+    /// objects whose spawn may itself be lost).
+    pub undecided_acks: usize,
     /// Collects without response (sent before the signal could have taken effect).
     pub unknowns: usize,
     /// Of which applied.
@@ -145,6 +152,7 @@ pub fn check(
                 violations.push(format!("player {player}: {why}"));
                 // Unresolved: claim nothing, so the object checks below report too.
                 resolutions.push(Resolution {
+                    surely_durable: 0,
                     durable: 0,
                     unknown: None,
                 });
@@ -190,30 +198,46 @@ pub fn check(
         .zip(&resolutions)
         .flat_map(|(ledger, resolution)| &ledger.acks[resolution.durable..])
         .collect();
-    let durable_sends: Vec<(usize, Instant)> = ledgers
+    // (player, object, what, sent) of every collect that is surely durable.
+    let durable_sends: Vec<(usize, ObjectId, String, Instant)> = ledgers
         .iter()
         .zip(&resolutions)
         .flat_map(|(ledger, resolution)| {
-            let acks = ledger.acks[..resolution.durable]
-                .iter()
-                .map(|a| (a.player, a.sent));
-            let unknown = resolution
-                .unknown
-                .filter(|(_, fate)| matches!(fate, Fate::Applied(_)))
-                .map(|(u, _)| (u.player, u.sent));
+            let acks = ledger.acks[..resolution.surely_durable].iter().map(|a| {
+                (
+                    a.player,
+                    a.object,
+                    format!("{:?} for {} iron", a.kind, a.reward),
+                    a.sent,
+                )
+            });
+            let unknown = resolution.unknown.and_then(|(u, fate)| match fate {
+                Fate::Applied(reward) => Some((
+                    u.player,
+                    u.object,
+                    format!("unanswered {:?} for {reward} iron", u.kind),
+                    u.sent,
+                )),
+                _ => None,
+            });
             acks.chain(unknown)
         })
         .collect();
-    if let Some(latest) = durable_sends.iter().max_by_key(|(_, sent)| *sent) {
+    if let Some(latest) = durable_sends.iter().max_by_key(|d| d.3) {
         for ack in &lost {
-            if ack.acked < latest.1 {
+            if ack.acked < latest.3 {
                 violations.push(format!(
-                    "(2) not a consistent cut: player {}'s collect of object {} was answered \
-                     {:?} before player {}'s durable collect was sent, yet it is lost",
+                    "(2) not a consistent cut: player {}'s collect of object {} ({:?}, {} iron) \
+                     was answered {:?} before player {}'s durable collect of object {} ({}) was \
+                     sent, yet it is lost",
                     ack.player,
                     ack.object,
-                    latest.1 - ack.acked,
-                    latest.0
+                    ack.kind,
+                    ack.reward,
+                    latest.3 - ack.acked,
+                    latest.0,
+                    latest.1,
+                    latest.2
                 ));
             }
         }
@@ -261,6 +285,10 @@ pub fn check(
         acks,
         durable_acks: acks - lost.len(),
         lost_acks: lost.len(),
+        undecided_acks: resolutions
+            .iter()
+            .map(|r| r.durable - r.surely_durable)
+            .sum(),
         unknowns: ledgers.iter().filter(|l| l.unknown.is_some()).count(),
         unknowns_applied,
         oldest_lost,
@@ -281,6 +309,7 @@ fn resolve(
     let present = |id: ObjectId| observed.objects.contains_key(&id);
     let was_durable = |id: ObjectId| carried.objects.contains_key(&id);
     let mut iron_fits = Vec::new();
+    let mut feasible: Vec<(usize, Option<(Unknown, Fate)>)> = Vec::new();
     for k in (0..=acks.len()).rev() {
         let prefix: f64 = acks[..k].iter().map(|a| f64::from(a.reward)).sum();
         let rest = rewards - prefix;
@@ -299,11 +328,17 @@ fn resolve(
             .all(|a| !was_durable(a.object) || present(a.object));
         let unknown_gone = !matches!(fate, Some((u, Fate::Applied(_))) if present(u.object));
         if durable_gone && lost_stay && unknown_gone {
-            return Ok(Resolution {
-                durable: k,
-                unknown: fate,
-            });
+            feasible.push((k, fate));
         }
+    }
+    if let (Some(&(durable, unknown)), Some(&(surely_durable, _))) =
+        (feasible.first(), feasible.last())
+    {
+        return Ok(Resolution {
+            surely_durable,
+            durable,
+            unknown,
+        });
     }
     let rewards_list: Vec<String> = acks
         .iter()
@@ -541,6 +576,33 @@ mod tests {
         let observed = s.observed(&[1, 2, 3, 4], &[], [0.0, 0.0]);
         let outcome = check(&s.carried, &ledgers, &observed, &s.rules(100, true));
         assert!(outcome.violations[0].contains("graceful shutdown"));
+    }
+
+    #[test]
+    fn a_zero_reward_collect_of_a_new_object_may_be_durable_or_lost() {
+        let s = Scene::new();
+        // Player 0 collected asteroid 1 (spawning 50), then escape pod 50 (0 iron). Player 1's
+        // collect of 2, answered in between, is lost. Whether the cut kept the pod collect
+        // cannot be told (its spawn may be lost too), so it must not count against the cut.
+        let pod = Ack {
+            kind: ObjectKind::EscapePod,
+            ..s.ack(0, 50, 0, 100)
+        };
+        let ledgers = [
+            ledger(vec![s.ack(0, 1, 100, 0), pod], None),
+            ledger(vec![s.ack(1, 2, 80, 50)], None),
+        ];
+        let observed = s.observed(&[2, 3, 4], &[10], [100.0, 0.0]);
+        let outcome = check(&s.carried, &ledgers, &observed, &s.rules(500, false));
+        assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+        assert_eq!(
+            (
+                outcome.durable_acks,
+                outcome.lost_acks,
+                outcome.undecided_acks
+            ),
+            (2, 1, 1)
+        );
     }
 
     #[test]

@@ -436,11 +436,19 @@ fn print_cycle(
     ledgers: &[PlayerLedger],
 ) {
     let refused: u64 = ledgers.iter().map(|l| l.refused).sum();
+    let undecided = if outcome.undecided_acks > 0 {
+        format!(
+            " ({} of them zero-reward, possibly lost)",
+            outcome.undecided_acks
+        )
+    } else {
+        String::new()
+    };
     let oldest = outcome.oldest_lost.map_or_else(String::new, |d| {
         format!(", oldest lost acknowledged {d:.2?} before the signal")
     });
     println!(
-        "cycle {cycle:>3}/{cycles} SIG{} after {:.2?}: {} acked collects ({} durable, {} lost{oldest}), \
+        "cycle {cycle:>3}/{cycles} SIG{} after {:.2?}: {} acked collects ({} durable{undecided}, {} lost{oldest}), \
          {} unanswered ({} applied), {refused} refused, {} objects, restart {:.2?}{}",
         signal.name(),
         run_for,

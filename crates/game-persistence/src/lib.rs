@@ -7,6 +7,8 @@
 //! - [`repo`] — [`DbRepo`], the game's `Repository` directly on the database.
 //! - [`lease`] — [`LeaseGuard`], proof that this process owns the database.
 //! - [`error`] — [`StoreError`].
+//! - `testing` (feature `testing`, for test suites only) — `TestDatabase`, a fresh
+//!   database per test on either backend, and `PlainHasher`.
 //!
 //! Inside:
 //! - `connection`: backend choice from the URL, the two-backend connection, the pool,
@@ -21,6 +23,8 @@ pub mod error;
 pub mod lease;
 pub mod repo;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 mod accounts;
 mod batch;

@@ -1,25 +1,23 @@
-//! Shared test fixtures: databases (SQLite temp file, PostgreSQL throwaway database), a
-//! trivial password hasher, a fault-injecting store, and state readers.
+//! Shared test fixtures: a database per test (from `game_persistence::testing`), games,
+//! a fault-injecting store, and state readers.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use game_cache::{CacheConfig, CachedRepo};
+use game_domain::Repository;
 use game_domain::accounts::{NewUser, Session};
 use game_domain::clock::{Clock, ManualClock};
-use game_domain::game::{Game, PasswordHasher};
+use game_domain::game::Game;
 use game_domain::seed::demo_user;
 use game_domain::space_object::{ObjectId, ObjectKind, SpaceObject};
 use game_domain::user::{User, UserId};
-use game_domain::{AppError, Repository};
+use game_persistence::testing::{PlainHasher, TestDatabase};
 use game_persistence::{Batch, Database, Store, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 /// Start of every test's timeline (Unix ms).
@@ -36,114 +34,44 @@ macro_rules! on_both_backends {
 
         #[tokio::test $(($($attr)+))?]
         async fn $pg() {
-            match $crate::support::Backend::postgres().await {
-                Some(backend) => $case(backend).await,
-                None => println!("skipped: SPACEWARS_TEST_PG_URL is not set"),
+            if let Some(backend) = $crate::support::Backend::postgres().await {
+                $case(backend).await;
             }
         }
     };
 }
 pub(crate) use on_both_backends;
 
-/// A fresh, migrated database that is removed when this value is dropped (the handle is
-/// declared first, so it goes before its file or schema).
+/// A fresh, migrated database (from `game_persistence::testing`) and a handle on it.
 pub struct Backend {
     /// The database handle (implements `Store`).
     pub db: Database,
-    /// Keeps the SQLite file or the PostgreSQL database alive.
-    _place: Place,
+    /// Declared after the handle, so the handle goes first; removes the database.
+    _test_db: TestDatabase,
 }
-
-/// Held only for its `Drop`: the temporary directory, or the throwaway database.
-#[allow(dead_code)]
-enum Place {
-    Sqlite(TempDir),
-    Postgres(PgSchema),
-}
-
-/// A PostgreSQL schema of its own (game-persistence's tests isolate the same way): the
-/// connection URL sets `search_path` to it, so migrations and queries stay inside it.
-struct PgSchema {
-    admin_url: String,
-    schema: String,
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let dropped = PgConnection::establish(&self.admin_url)
-            .map_err(|e| e.to_string())
-            .and_then(|mut admin| {
-                admin
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(error) = dropped {
-            eprintln!("could not drop test schema {}: {error}", self.schema);
-        }
-    }
-}
-
-static NEXT_SCHEMA: AtomicU64 = AtomicU64::new(0);
 
 impl Backend {
     /// A SQLite file in a temporary directory.
     pub async fn sqlite() -> Backend {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("spacewars.db");
-        let db = Database::connect(path.to_str().expect("utf-8 path"))
-            .await
-            .expect("connect sqlite");
-        Backend {
-            db,
-            _place: Place::Sqlite(dir),
-        }
+        Backend::on(TestDatabase::sqlite()).await
     }
 
     /// A fresh schema on the server of `SPACEWARS_TEST_PG_URL`, or `None` when the
     /// variable is not set.
     pub async fn postgres() -> Option<Backend> {
-        let admin_url = std::env::var("SPACEWARS_TEST_PG_URL").ok()?;
-        let schema = format!(
-            "cache_test_{}_{}_{:08x}",
-            std::process::id(),
-            NEXT_SCHEMA.fetch_add(1, SeqCst),
-            StdRng::from_os_rng().random::<u32>()
-        );
-        {
-            let (admin_url, schema) = (admin_url.clone(), schema.clone());
-            tokio::task::spawn_blocking(move || {
-                PgConnection::establish(&admin_url)
-                    .expect("connect to SPACEWARS_TEST_PG_URL")
-                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
-                    .expect("create test schema");
-            })
-            .await
-            .expect("create schema task");
+        Some(Backend::on(TestDatabase::postgres()?).await)
+    }
+
+    async fn on(test_db: TestDatabase) -> Backend {
+        Backend {
+            db: test_db.connect().await,
+            _test_db: test_db,
         }
-        let separator = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
-        let place = Place::Postgres(PgSchema { admin_url, schema });
-        let db = Database::connect(&url).await.expect("connect postgres");
-        Some(Backend { db, _place: place })
     }
 
     /// The database as a `Store` trait object.
     pub fn store(&self) -> Arc<dyn Store> {
         Arc::new(self.db.clone())
-    }
-}
-
-/// Test-only password hashing: `plain$<password>` (the game never sees a real hash here).
-pub struct PlainHasher;
-
-#[async_trait]
-impl PasswordHasher for PlainHasher {
-    async fn hash(&self, password: &str) -> Result<String, AppError> {
-        Ok(format!("plain${password}"))
-    }
-
-    async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
-        hash == Some(format!("plain${password}").as_str())
     }
 }
 

@@ -41,7 +41,7 @@ async fn users_are_created_once_per_name_and_found_by_id_and_name() {
         assert!(
             matches!(again, Err(StoreError::UsernameTaken)),
             "{again:?} on {}",
-            t.backend
+            t.test_db.backend()
         );
         assert_eq!(t.db.load_world().await.unwrap().len(), 1);
         let bob = NewUser::register("bob".into(), "h2".into(), NOW);
@@ -109,7 +109,7 @@ async fn reserved_id_blocks_never_overlap_even_across_restarts() {
 
         // A new process continues after the last block handed out.
         drop(t.db);
-        let restarted = Database::connect(&t.url).await.unwrap();
+        let restarted = Database::connect(t.test_db.url()).await.unwrap();
         assert_eq!(restarted.reserve_object_ids(1).await.unwrap(), 67);
     })
     .await;

@@ -72,7 +72,7 @@ async fn a_batch_upserts_and_deletes() {
             t.db.load_world().await.unwrap(),
             vec![object(1), moved, object(4)],
             "on {}",
-            t.backend
+            t.test_db.backend()
         );
 
         // The research finished: the columns go back to NULL.
@@ -102,7 +102,10 @@ async fn a_large_batch_is_written_in_chunks() {
             deleted_objects: vec![],
         };
         t.db.apply_batch(batch).await.unwrap();
-        assert_eq!((t.count("users"), t.count("space_objects")), (5_000, 6_000));
+        assert_eq!(
+            (t.test_db.count("users"), t.test_db.count("space_objects")),
+            (5_000, 6_000)
+        );
 
         let before = t.db.round_trips();
         let batch = Batch {
@@ -113,8 +116,11 @@ async fn a_large_batch_is_written_in_chunks() {
         t.db.apply_batch(batch).await.unwrap();
         // BEGIN, users in 2 chunks (2 978 rows each at most), objects in 2 (4 680),
         // deletions in 1, COMMIT.
-        assert_eq!(t.db.round_trips() - before, 7, "on {}", t.backend);
-        assert_eq!((t.count("users"), t.count("space_objects")), (5_000, 5_990));
+        assert_eq!(t.db.round_trips() - before, 7, "on {}", t.test_db.backend());
+        assert_eq!(
+            (t.test_db.count("users"), t.test_db.count("space_objects")),
+            (5_000, 5_990)
+        );
         assert_eq!(t.db.load_user(4_321).await.unwrap(), Some(user(4_321)));
     })
     .await;
@@ -154,7 +160,7 @@ async fn a_batch_failing_midway_writes_nothing() {
         assert!(
             matches!(result, Err(StoreError::Database(_))),
             "{result:?} on {}",
-            t.backend
+            t.test_db.backend()
         );
         assert_eq!(t.db.load_user(1).await.unwrap(), Some(user(1)));
         assert_eq!(t.db.load_user(2).await.unwrap(), None);

@@ -13,7 +13,9 @@ use game_persistence::{Batch, DbRepo, Store};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::common::{PlainHasher, game_error, on_each_backend};
+use game_persistence::testing::PlainHasher;
+
+use crate::common::{game_error, on_each_backend};
 
 const NOW: i64 = 1_800_000_000_000;
 const PLAYERS: i64 = 30;
@@ -64,7 +66,7 @@ async fn one_object_collected_by_many_at_once_is_collected_once() {
                 refused => assert_eq!(game_error(refused), GameError::ObjectNotFound),
             }
         }
-        assert_eq!(rewards.len(), 1, "on {}", t.backend);
+        assert_eq!(rewards.len(), 1, "on {}", t.test_db.backend());
 
         let mut total_iron = 0.0;
         for &player in &players {
@@ -102,7 +104,7 @@ async fn concurrent_changes_to_one_user_are_all_kept() {
             task.await.unwrap().unwrap();
         }
         let iron = t.db.load_user(id).await.unwrap().unwrap().iron;
-        assert_eq!(iron, PLAYERS as f64, "on {}", t.backend);
+        assert_eq!(iron, PLAYERS as f64, "on {}", t.test_db.backend());
     })
     .await;
 }

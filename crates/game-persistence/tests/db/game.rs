@@ -21,7 +21,9 @@ use game_persistence::{DbRepo, Store};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::common::{PlainHasher, game_error, on_each_backend};
+use game_persistence::testing::PlainHasher;
+
+use crate::common::{game_error, on_each_backend};
 
 const T0: i64 = 1_795_604_963_364;
 const T0_S: i64 = T0 / 1000;
@@ -81,7 +83,7 @@ async fn the_use_cases_run_on_the_database() {
                 object_type: ObjectKind::Shipwreck,
             },
             "on {}",
-            t.backend
+            t.test_db.backend()
         );
         let world = t.db.load_world().await.unwrap();
         assert!(world.iter().all(|o| o.id != 8));

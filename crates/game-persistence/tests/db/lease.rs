@@ -33,10 +33,10 @@ async fn a_second_owner_is_refused_with_the_first_ones_name() {
     on_each_backend(async |t| {
         let guard = t.db.acquire_lease("server-a@host1", LONG).await.unwrap();
         assert_eq!(guard.owner(), "server-a@host1");
-        let other = Database::connect(&t.url).await.unwrap();
+        let other = Database::connect(t.test_db.url()).await.unwrap();
         let refused = other.acquire_lease("server-b@host2", LONG).await;
         let Err(error) = refused else {
-            panic!("second owner accepted on {}", t.backend)
+            panic!("second owner accepted on {}", t.test_db.backend())
         };
         assert!(
             matches!(&error, StoreError::LeaseHeld { owner, .. } if owner == "server-a@host1"),
@@ -61,7 +61,7 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_stops_writing() {
 
         // The first owner "crashes": its guard stops renewing.
         drop(t.db.acquire_lease("old", SHORT).await.unwrap());
-        let new_db = Database::connect(&t.url).await.unwrap();
+        let new_db = Database::connect(t.test_db.url()).await.unwrap();
         assert!(matches!(
             new_db.acquire_lease("new", SHORT).await,
             Err(StoreError::LeaseHeld { .. })
@@ -74,7 +74,7 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_stops_writing() {
         assert!(
             matches!(lost, Err(StoreError::LeaseLost)),
             "{lost:?} on {}",
-            t.backend
+            t.test_db.backend()
         );
         // …and from then on it refuses every write without asking.
         let repo = DbRepo::new(t.db.clone(), WorldSize::DEFAULT);
@@ -103,7 +103,8 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_stops_writing() {
 async fn the_guard_notices_when_its_lease_is_taken() {
     on_each_backend(async |t| {
         let guard = t.db.acquire_lease("victim", SHORT).await.unwrap();
-        t.execute("UPDATE lease SET owner = 'thief', token = 'stolen', expires_ms = 9e15");
+        t.test_db
+            .execute("UPDATE lease SET owner = 'thief', token = 'stolen', expires_ms = 9e15");
         tokio::time::timeout(Duration::from_secs(5), guard.lost())
             .await
             .expect("the renewal task should notice within ttl/3");
@@ -112,7 +113,12 @@ async fn the_guard_notices_when_its_lease_is_taken() {
             t.db.apply_batch(one_object_batch()).await,
             Err(StoreError::LeaseLost)
         ));
-        assert_eq!(t.count("space_objects"), 0, "on {}", t.backend);
+        assert_eq!(
+            t.test_db.count("space_objects"),
+            0,
+            "on {}",
+            t.test_db.backend()
+        );
     })
     .await;
 }
@@ -121,7 +127,7 @@ async fn the_guard_notices_when_its_lease_is_taken() {
 async fn a_released_lease_is_free_at_once() {
     on_each_backend(async |t| {
         let guard = t.db.acquire_lease("a", LONG).await.unwrap();
-        let other = Database::connect(&t.url).await.unwrap();
+        let other = Database::connect(t.test_db.url()).await.unwrap();
         assert!(other.acquire_lease("b", LONG).await.is_err());
         guard.release().await.unwrap();
         let taken = other.acquire_lease("b", LONG).await.unwrap();

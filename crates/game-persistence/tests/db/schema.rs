@@ -15,17 +15,25 @@ const T0: i64 = 1_795_604_963_364;
 async fn migrations_create_the_schema_once() {
     on_each_backend(async |t| {
         for table in ["users", "space_objects", "sessions"] {
-            assert_eq!(t.count(table), 0, "{table} on {}", t.backend);
+            assert_eq!(
+                t.test_db.count(table),
+                0,
+                "{table} on {}",
+                t.test_db.backend()
+            );
         }
-        assert_eq!(t.count("id_counters"), 2);
-        assert_eq!(t.scalar("(SELECT min(next_id) FROM id_counters)"), 1);
-        assert_eq!(t.count("lease"), 1);
-        assert_eq!(t.count("__diesel_schema_migrations"), 1);
+        assert_eq!(t.test_db.count("id_counters"), 2);
+        assert_eq!(
+            t.test_db.scalar("(SELECT min(next_id) FROM id_counters)"),
+            1
+        );
+        assert_eq!(t.test_db.count("lease"), 1);
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 1);
 
         t.db.seed_if_empty(None, T0).await.unwrap();
         // Connecting again applies nothing and keeps the data.
-        let again = Database::connect(&t.url).await.unwrap();
-        assert_eq!(t.count("__diesel_schema_migrations"), 1);
+        let again = Database::connect(t.test_db.url()).await.unwrap();
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 1);
         assert_eq!(again.load_world().await.unwrap().len(), 9);
     })
     .await;
@@ -67,7 +75,7 @@ async fn an_empty_database_is_seeded_with_the_demo_world() {
         };
         let mut expected = vec![ship];
         expected.extend((2..).zip(demo_objects(T0)).map(|(id, o)| o.with_id(id)));
-        assert_eq!(world, expected, "on {}", t.backend);
+        assert_eq!(world, expected, "on {}", t.test_db.backend());
         // Spot-check against SPEC §1 literally, not only against the domain's table.
         assert_eq!(
             (
@@ -115,7 +123,7 @@ async fn an_empty_database_is_seeded_with_the_demo_world() {
             t.db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0 + 1);
         assert!(!again.await.unwrap());
         assert_eq!(t.db.load_world().await.unwrap(), expected);
-        assert_eq!(t.count("users"), 1);
+        assert_eq!(t.test_db.count("users"), 1);
     })
     .await;
 }
@@ -129,7 +137,7 @@ async fn without_the_demo_user_only_the_nine_objects_are_seeded() {
             .map(|(id, o)| o.with_id(id))
             .collect();
         assert_eq!(t.db.load_world().await.unwrap(), expected);
-        assert_eq!(t.count("users"), 0);
+        assert_eq!(t.test_db.count("users"), 0);
         assert!(!t.db.seed_if_empty(None, T0).await.unwrap());
         assert_eq!(t.db.load_world().await.unwrap().len(), 9);
     })

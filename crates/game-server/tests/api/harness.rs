@@ -4,19 +4,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection as _, PgConnection};
 use game_domain::clock::ManualClock;
+use game_persistence::testing::TestDatabase;
 use game_server::{Config, Dependencies, RepoKind, Server, ServerError};
 use serde_json::Value;
-use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
-
-/// The variable naming the PostgreSQL server the tests may use.
-pub const PG_URL_VAR: &str = "SPACEWARS_TEST_PG_URL";
 
 /// When every test starts: 2027-01-15T08:00:00Z, a whole second.
 pub const T0: i64 = 1_800_000_000_000;
@@ -29,7 +24,7 @@ pub const SEED: u64 = 42;
 pub enum DbKind {
     /// A SQLite file in a temporary directory.
     Sqlite,
-    /// A fresh schema on the server named by [`PG_URL_VAR`].
+    /// A fresh schema on the server named by `SPACEWARS_TEST_PG_URL`.
     Postgres,
 }
 
@@ -42,86 +37,15 @@ pub struct Setup {
     pub repo: RepoKind,
 }
 
-/// A fresh database, removed when dropped.
-pub struct TestDb {
-    /// What `--database-url` gets.
-    pub url: String,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Sqlite(#[allow(dead_code)] TempDir),
-    Postgres { base_url: String, schema: String },
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Cleanup::Postgres { base_url, schema } = &self.cleanup {
-            let dropped = PgConnection::establish(base_url)
-                .map_err(|e| e.to_string())
-                .and_then(|mut conn| {
-                    conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                        .map_err(|e| e.to_string())
-                });
-            if let Err(error) = dropped {
-                eprintln!("could not drop test schema {schema}: {error}");
-            }
+impl DbKind {
+    /// A fresh, empty database of this kind (from `game_persistence::testing`); `None`
+    /// (after saying "skipped") for PostgreSQL when `SPACEWARS_TEST_PG_URL` is not set.
+    pub fn fresh_database(self) -> Option<TestDatabase> {
+        match self {
+            DbKind::Sqlite => Some(TestDatabase::sqlite()),
+            DbKind::Postgres => TestDatabase::postgres(),
         }
     }
-}
-
-impl TestDb {
-    /// A fresh, empty database of `kind`; `None` (after saying "skipped") for PostgreSQL
-    /// when [`PG_URL_VAR`] is not set.
-    pub fn new(kind: DbKind) -> Option<TestDb> {
-        match kind {
-            DbKind::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = dir.path().join("spacewars.db").display().to_string();
-                Some(TestDb {
-                    url,
-                    cleanup: Cleanup::Sqlite(dir),
-                })
-            }
-            DbKind::Postgres => {
-                let Ok(base_url) = std::env::var(PG_URL_VAR) else {
-                    println!("skipped: {PG_URL_VAR} is not set");
-                    return None;
-                };
-                let schema = format!("server_test_{:016x}", rand_u64());
-                let mut admin = PgConnection::establish(&base_url).expect("connect to PostgreSQL");
-                admin
-                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
-                    .expect("create schema");
-                let separator = if base_url.contains('?') { '&' } else { '?' };
-                let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
-                Some(TestDb {
-                    url,
-                    cleanup: Cleanup::Postgres { base_url, schema },
-                })
-            }
-        }
-    }
-}
-
-impl TestDb {
-    /// Makes every later statement fail by dropping the test schema (PostgreSQL only;
-    /// `false` on SQLite, whose open file cannot be taken away like that).
-    pub fn break_now(&self) -> bool {
-        let Cleanup::Postgres { base_url, schema } = &self.cleanup else {
-            return false;
-        };
-        let mut admin = PgConnection::establish(base_url).expect("connect to PostgreSQL");
-        admin
-            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-            .expect("drop schema");
-        true
-    }
-}
-
-fn rand_u64() -> u64 {
-    use rand::{Rng, SeedableRng};
-    rand::rngs::StdRng::from_os_rng().random()
 }
 
 /// Logs to the test output when `TEST_LOG` is set (e.g. `TEST_LOG=debug`).
@@ -159,31 +83,31 @@ pub struct TestServer {
     task: Option<JoinHandle<Result<(), ServerError>>>,
     seed: u64,
     // Last: the database outlives the server.
-    db: Arc<TestDb>,
+    db: Arc<TestDatabase>,
 }
 
 impl Setup {
     /// Starts a server on a fresh database; `None` when the setup is skipped.
     pub async fn start(self) -> Option<TestServer> {
-        let db = Arc::new(TestDb::new(self.db)?);
+        let db = Arc::new(self.db.fresh_database()?);
         Some(self.start_on(db, ManualClock::new(T0), SEED, |_| {}).await)
     }
 
     /// Starts a server on a fresh database with a changed configuration.
     pub async fn start_with(self, change: impl FnOnce(&mut Config)) -> Option<TestServer> {
-        let db = Arc::new(TestDb::new(self.db)?);
+        let db = Arc::new(self.db.fresh_database()?);
         Some(self.start_on(db, ManualClock::new(T0), SEED, change).await)
     }
 
     async fn start_on(
         self,
-        db: Arc<TestDb>,
+        db: Arc<TestDatabase>,
         clock: ManualClock,
         seed: u64,
         change: impl FnOnce(&mut Config),
     ) -> TestServer {
         init_logging();
-        let mut config = test_config(&db.url, self.repo);
+        let mut config = test_config(db.url(), self.repo);
         change(&mut config);
         let deps = Dependencies {
             clock: Arc::new(clock.clone()),
@@ -229,7 +153,7 @@ impl TestServer {
     }
 
     /// The database, to start another server on it (it lives while a clone does).
-    pub fn database(&self) -> Arc<TestDb> {
+    pub fn database(&self) -> Arc<TestDatabase> {
         self.db.clone()
     }
 

@@ -125,7 +125,7 @@ async fn a_second_server_on_the_same_database_is_refused(setup: Setup) {
         return;
     };
     let db = server.database();
-    let config = test_config(&db.url, setup.repo);
+    let config = test_config(db.url(), setup.repo);
     let refused = Server::bind(config.clone(), Dependencies::default()).await;
     match refused {
         Err(error @ ServerError::LeaseHeld { .. }) => {

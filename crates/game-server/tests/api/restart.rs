@@ -12,7 +12,7 @@ use game_server::RepoKind;
 use serde_json::{Value, json};
 
 use crate::client::Client;
-use crate::harness::{Setup, TestDb, each_setup};
+use crate::harness::{Setup, each_setup};
 
 each_setup!(binary_restarts_with_state_intact_after_sigterm);
 
@@ -175,10 +175,10 @@ async fn collect_something(client: &mut Client) -> i64 {
 }
 
 async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
-    let Some(db) = TestDb::new(setup.db) else {
+    let Some(db) = setup.db.fresh_database() else {
         return;
     };
-    let first = Process::start(&db.url, setup.repo);
+    let first = Process::start(db.url(), setup.repo);
     let mut newcomer = first.client(None);
     newcomer.register("newcomer").await;
     let mut player = first.client(None);
@@ -195,7 +195,7 @@ async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
     assert_eq!(other.post("/api/logout", "").await.status, 200);
 
     // A second process on the same database refuses to start, naming the owner.
-    let refused = command(&db.url, setup.repo)
+    let refused = command(db.url(), setup.repo)
         .output()
         .expect("run second server");
     assert!(!refused.status.success(), "the second server started");
@@ -216,7 +216,7 @@ async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
     assert_eq!(status.code(), Some(0), "exit status; output:\n{log}");
     assert!(log.contains("stopped cleanly"), "{log}");
 
-    let second = Process::start(&db.url, setup.repo);
+    let second = Process::start(db.url(), setup.repo);
     let mut player = second.client(player.session);
     let stats = player.get("/api/user-stats").await.json();
     let elapsed_s = number(&stats, "last_updated") - number(&stats_before, "last_updated");

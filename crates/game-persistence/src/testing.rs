@@ -1,0 +1,13 @@
+//! Test support for the suites of this crate and of the crates built on it (enabled by the
+//! `testing` feature; never part of a server build).
+//!
+//! - [`TestDatabase`]: a fresh, empty database per test — a SQLite file in a temporary
+//!   directory, or a PostgreSQL schema of its own on the server named by [`PG_URL_VAR`] —
+//!   removed when dropped, with raw SQL helpers for checks and tampering.
+//! - [`PlainHasher`]: a trivial password hasher, so suites need not pay for argon2.
+
+mod database;
+mod hasher;
+
+pub use database::{PG_URL_VAR, TestBackend, TestDatabase};
+pub use hasher::PlainHasher;

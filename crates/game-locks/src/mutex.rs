@@ -42,8 +42,7 @@ impl<L: LockLevel, T> OrderedMutex<L, T> {
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
     ) -> (OrderedMutexGuard<'a, L, T>, LockCtx<'a, L>) {
-        let fast = self.inner.try_lock().ok();
-        let (guard, holding) = acquire(&self.counters, fast, || self.inner.lock()).await;
+        let (guard, holding) = acquire(&self.counters, &self.inner).await;
         (OrderedMutexGuard::new(guard, holding), LockCtx::new())
     }
 
@@ -55,11 +54,8 @@ impl<L: LockLevel, T> OrderedMutex<L, T> {
         _ctx: &'a mut LockCtx<'_, P>,
         deadline: Instant,
     ) -> Result<(OrderedMutexGuard<'a, L, T>, LockCtx<'a, L>), LockTimeout> {
-        let fast = self.inner.try_lock().ok();
-        let (guard, holding) = acquire_until(&self.counters, L::NAME, deadline, fast, || {
-            self.inner.lock()
-        })
-        .await?;
+        let (guard, holding) =
+            acquire_until(&self.counters, L::NAME, deadline, &self.inner).await?;
         Ok((OrderedMutexGuard::new(guard, holding), LockCtx::new()))
     }
 

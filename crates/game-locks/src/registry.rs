@@ -134,9 +134,7 @@ impl<L: LockLevel, K: Copy + Ord + Hash + Send + Sync> MutexRegistry<L, K> {
 
     async fn lock_key(&self, key: K) -> KeyGuard<'_, L, K> {
         let checkout = self.slots.checkout(key, KeyMutex::default);
-        let mutex = checkout.shared().clone();
-        let fast = mutex.clone().try_lock_owned().ok();
-        let (guard, holding) = acquire(&self.counters, fast, || mutex.lock_owned()).await;
+        let (guard, holding) = acquire(&self.counters, checkout.shared().clone()).await;
         KeyGuard::new(guard, holding, checkout)
     }
 
@@ -147,12 +145,8 @@ impl<L: LockLevel, K: Copy + Ord + Hash + Send + Sync> MutexRegistry<L, K> {
     ) -> Result<KeyGuard<'_, L, K>, LockTimeout> {
         // On timeout `checkout` drops here, so an abandoned wait does not keep the slot.
         let checkout = self.slots.checkout(key, KeyMutex::default);
-        let mutex = checkout.shared().clone();
-        let fast = mutex.clone().try_lock_owned().ok();
-        let (guard, holding) = acquire_until(&self.counters, L::NAME, deadline, fast, || {
-            mutex.lock_owned()
-        })
-        .await?;
+        let (guard, holding) =
+            acquire_until(&self.counters, L::NAME, deadline, checkout.shared().clone()).await?;
         Ok(KeyGuard::new(guard, holding, checkout))
     }
 }

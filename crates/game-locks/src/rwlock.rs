@@ -7,7 +7,7 @@ use std::ops::{Deref, DerefMut};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::time::Instant;
 
-use crate::acquire::{acquire, acquire_until};
+use crate::acquire::{Read, Write, acquire, acquire_until};
 use crate::ctx::{CtxBorrow, LockCtx};
 use crate::error::LockTimeout;
 use crate::levels::{LockBefore, LockLevel};
@@ -52,8 +52,7 @@ impl<L: LockLevel, T> OrderedRwLock<L, T> {
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
     ) -> (ReadGuard<'a, L, T>, LockCtx<'a, L>) {
-        let fast = self.inner.try_read().ok();
-        let (guard, holding) = acquire(&self.counters, fast, || self.inner.read()).await;
+        let (guard, holding) = acquire(&self.counters, Read(&self.inner)).await;
         (ReadGuard::new(guard, holding), LockCtx::new())
     }
 
@@ -62,8 +61,7 @@ impl<L: LockLevel, T> OrderedRwLock<L, T> {
         &'a self,
         _ctx: &'a mut LockCtx<'_, P>,
     ) -> (WriteGuard<'a, L, T>, LockCtx<'a, L>) {
-        let fast = self.inner.try_write().ok();
-        let (guard, holding) = acquire(&self.counters, fast, || self.inner.write()).await;
+        let (guard, holding) = acquire(&self.counters, Write(&self.inner)).await;
         (WriteGuard::new(guard, holding), LockCtx::new())
     }
 
@@ -75,11 +73,8 @@ impl<L: LockLevel, T> OrderedRwLock<L, T> {
         _ctx: &'a mut LockCtx<'_, P>,
         deadline: Instant,
     ) -> Result<(ReadGuard<'a, L, T>, LockCtx<'a, L>), LockTimeout> {
-        let fast = self.inner.try_read().ok();
-        let (guard, holding) = acquire_until(&self.counters, L::NAME, deadline, fast, || {
-            self.inner.read()
-        })
-        .await?;
+        let (guard, holding) =
+            acquire_until(&self.counters, L::NAME, deadline, Read(&self.inner)).await?;
         Ok((ReadGuard::new(guard, holding), LockCtx::new()))
     }
 
@@ -91,11 +86,8 @@ impl<L: LockLevel, T> OrderedRwLock<L, T> {
         _ctx: &'a mut LockCtx<'_, P>,
         deadline: Instant,
     ) -> Result<(WriteGuard<'a, L, T>, LockCtx<'a, L>), LockTimeout> {
-        let fast = self.inner.try_write().ok();
-        let (guard, holding) = acquire_until(&self.counters, L::NAME, deadline, fast, || {
-            self.inner.write()
-        })
-        .await?;
+        let (guard, holding) =
+            acquire_until(&self.counters, L::NAME, deadline, Write(&self.inner)).await?;
         Ok((WriteGuard::new(guard, holding), LockCtx::new()))
     }
 

@@ -105,7 +105,9 @@ pub struct Verdict {
 /// Everything one comparison measured.
 #[derive(Debug, Clone)]
 pub struct CompareOutcome {
-    /// cached, db, minimal.
+    /// Each round's cached, db, minimal.
+    pub rounds: Vec<[TargetFigures; 3]>,
+    /// cached, db, minimal: the medians over the rounds.
     pub targets: Vec<TargetFigures>,
     /// Mixed-gameplay round-trips on cached.
     pub mix: Option<MixRoundTrips>,
@@ -197,17 +199,29 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<8} {:>9} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8}  outcomes",
+        "{:<14} {:>9} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8}  outcomes",
         "target", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "rt/req"
     );
-    for t in &outcome.targets {
+    let per_round = outcome.rounds.len() > 1;
+    let rows = outcome
+        .rounds
+        .iter()
+        .enumerate()
+        .filter(|_| per_round)
+        .flat_map(|(i, round)| round.iter().map(move |t| (format!("r{} ", i + 1), t)))
+        .chain(outcome.targets.iter().map(|t| {
+            let label = if per_round { "median " } else { "" };
+            (label.to_owned(), t)
+        }));
+    for (label, t) in rows {
+        let name = format!("{label}{}", t.name);
         let rt = t
             .round_trips_per_request()
             .map_or_else(|| "-".to_owned(), |rt| format!("{rt:.4}"));
         let _ = writeln!(
             out,
-            "{:<8} {:>9} {:>10.0} {:>8} {:>8} {:>8} {:>9} {:>8}  {}",
-            t.name,
+            "{:<14} {:>9} {:>10.0} {:>8} {:>8} {:>8} {:>9} {:>8}  {}",
+            name,
             t.requests,
             t.rps,
             ms(t.p50_us),
@@ -255,19 +269,41 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
     out
 }
 
-/// Runs the three targets one after another and prints the result.
+/// Runs the three targets one after another (`--rounds` times, interleaved), prints the
+/// table and judges the medians.
 pub async fn run(binary: &Path, args: &LoadArgs) -> anyhow::Result<CompareOutcome> {
     let load_before = crate::machine::load_average();
     let dir = tempfile::tempdir().context("creating a temp dir")?;
-    let (cached, world_body, mix) = game_target(binary, dir.path(), Repo::Cached, args).await?;
-    eprintln!("cached: {:.0} req/s", cached.rps);
-    let (db, _, _) = game_target(binary, dir.path(), Repo::Db, args).await?;
-    eprintln!("db: {:.0} req/s", db.rps);
-    let minimal = minimal_target(dir.path(), &world_body, args).await?;
-    eprintln!("minimal: {:.0} req/s", minimal.rps);
-    let verdicts = verdicts(&cached, &db, &minimal, mix);
+    let mut rounds: Vec<[TargetFigures; 3]> = Vec::new();
+    let mut mix: Option<MixRoundTrips> = None;
+    for round in 1..=args.rounds.max(1) {
+        let (cached, world_body, round_mix) =
+            game_target(binary, dir.path(), Repo::Cached, round, args).await?;
+        let (db, _, _) = game_target(binary, dir.path(), Repo::Db, round, args).await?;
+        let minimal = minimal_target(dir.path(), &world_body, args).await?;
+        eprintln!(
+            "round {round}: cached {:.0} req/s, db {:.0} req/s, minimal {:.0} req/s",
+            cached.rps, db.rps, minimal.rps
+        );
+        mix = match (mix, round_mix) {
+            (Some(a), Some(b)) => Some(MixRoundTrips {
+                round_trips: RoundTrips {
+                    during: a.round_trips.during + b.round_trips.during,
+                    idle: a.round_trips.idle + b.round_trips.idle,
+                },
+                requests: a.requests + b.requests,
+            }),
+            (a, b) => a.or(b),
+        };
+        rounds.push([cached, db, minimal]);
+    }
+    let targets: Vec<TargetFigures> = (0..3)
+        .map(|i| median(rounds.iter().map(|r| &r[i]).collect()))
+        .collect();
+    let verdicts = verdicts(&targets[0], &targets[1], &targets[2], mix);
     let outcome = CompareOutcome {
-        targets: vec![cached, db, minimal],
+        rounds,
+        targets,
         mix,
         load_before,
         verdicts,
@@ -276,14 +312,49 @@ pub async fn run(binary: &Path, args: &LoadArgs) -> anyhow::Result<CompareOutcom
     Ok(outcome)
 }
 
+/// One target's figures over several rounds: each figure's median (the upper one of an
+/// even count), counts and round-trips summed.
+pub fn median(rounds: Vec<&TargetFigures>) -> TargetFigures {
+    fn mid<T: Copy + PartialOrd>(mut values: Vec<T>) -> T {
+        values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        values[values.len() / 2]
+    }
+    let first = rounds[0];
+    if rounds.len() == 1 {
+        return first.clone();
+    }
+    let round_trips = rounds
+        .iter()
+        .map(|r| r.round_trips)
+        .collect::<Option<Vec<_>>>()
+        .map(|all| RoundTrips {
+            during: all.iter().map(|r| r.during).sum(),
+            idle: all.iter().map(|r| r.idle).sum(),
+        });
+    TargetFigures {
+        name: first.name,
+        requests: rounds.iter().map(|r| r.requests).sum(),
+        rps: mid(rounds.iter().map(|r| r.rps).collect()),
+        p50_us: mid(rounds.iter().map(|r| r.p50_us).collect()),
+        p90_us: mid(rounds.iter().map(|r| r.p90_us).collect()),
+        p99_us: mid(rounds.iter().map(|r| r.p99_us).collect()),
+        max_us: rounds.iter().map(|r| r.max_us).max().unwrap_or(0),
+        failures: rounds.iter().map(|r| r.failures).sum(),
+        outcomes: format!("{} rounds", rounds.len()),
+        round_trips,
+    }
+}
+
 /// One game server target: closed loop (and, on cached, the mixed gameplay phase).
 async fn game_target(
     binary: &Path,
     dir: &Path,
     repo: Repo,
+    round: usize,
     args: &LoadArgs,
 ) -> anyhow::Result<(TargetFigures, Vec<u8>, Option<MixRoundTrips>)> {
-    let (database_url, _schema) = fresh_database(dir, repo, args.postgres.as_deref())?;
+    let label = format!("{}_r{round}", repo.as_str());
+    let (database_url, _schema) = fresh_database(dir, &label, args.postgres.as_deref())?;
     let server = start_server(binary, dir, repo, database_url, args.persist_interval_ms).await?;
     let result = game_target_load(server.addr(), repo, args).await;
     let exit = server.stop(Duration::from_secs(30)).await;
@@ -381,6 +452,17 @@ mod tests {
             outcomes: String::new(),
             round_trips,
         }
+    }
+
+    #[test]
+    fn rounds_are_summarised_by_their_medians() {
+        let a = figures("cached", 100.0, 9, Some(2.0));
+        let b = figures("cached", 300.0, 1, Some(0.0));
+        let c = figures("cached", 200.0, 5, Some(1.0));
+        let m = median(vec![&a, &b, &c]);
+        assert_eq!((m.rps, m.p99_us, m.requests), (200.0, 5, 3));
+        assert_eq!(m.round_trips.map(|rt| rt.during), Some(3.0));
+        assert_eq!(median(vec![&a]).rps, 100.0);
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub struct LoadArgs {
     /// per gameplay request (--compare).
     #[arg(long, default_value_t = 3)]
     pub mix_secs: u64,
+    /// With --compare: run the three targets this many times, interleaved, and judge the
+    /// medians (damps other processes' bursts on a shared machine).
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
     /// Upper bound on requests of one measurement.
     #[arg(long, default_value_t = 50_000_000)]
     pub max_requests: u64,
@@ -136,22 +140,17 @@ pub fn server_binary() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// A fresh database for one target: a SQLite file in `dir`, or with `postgres` a throwaway
-/// schema on that local server (dropped with the returned guard).
+/// A fresh database named `label` (letters, digits, `_`): a SQLite file in `dir`, or with
+/// `postgres` a throwaway schema on that local server (dropped with the returned guard).
 pub fn fresh_database(
     dir: &Path,
-    repo: Repo,
+    label: &str,
     postgres: Option<&str>,
 ) -> anyhow::Result<(String, Option<Schema>)> {
     match postgres {
-        None => Ok((
-            dir.join(format!("{}.db", repo.as_str()))
-                .display()
-                .to_string(),
-            None,
-        )),
+        None => Ok((dir.join(format!("{label}.db")).display().to_string(), None)),
         Some(admin_url) => {
-            let name = format!("xtask_load_{}_{}", std::process::id(), repo.as_str());
+            let name = format!("xtask_load_{}_{label}", std::process::id());
             let schema = Schema::create(admin_url, &name)?;
             Ok((schema.url(), Some(schema)))
         }
@@ -197,7 +196,8 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
 async fn single(binary: &Path, args: &LoadArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("creating a temp dir")?;
     let repo = Repo::from(args.repo);
-    let (database_url, _schema) = fresh_database(dir.path(), repo, args.postgres.as_deref())?;
+    let (database_url, _schema) =
+        fresh_database(dir.path(), repo.as_str(), args.postgres.as_deref())?;
     let server = start_server(
         binary,
         dir.path(),

@@ -20,7 +20,8 @@ use game_persistence::{DbRepo, Store};
 use proptest::prelude::*;
 
 use crate::support::{
-    Backend, T0, game, quiet_config, seed_asteroids, seed_demo, start, stored_users, stored_world,
+    Backend, T0, demo_user_of, game, quiet_config, registered_id, seed_asteroids, seed_demo, start,
+    stored_users, stored_world,
 };
 
 #[derive(Debug, Clone)]
@@ -83,12 +84,7 @@ fn answer<T: Debug>(result: Result<T, AppError>) -> Result<String, String> {
 
 impl<R: Repository> Side<R> {
     async fn new(game: Game<R>) -> Side<R> {
-        let demo = game
-            .repo()
-            .find_user_by_name("a")
-            .await
-            .expect("find")
-            .expect("demo");
+        let demo = demo_user_of(game.repo()).await;
         Side {
             game,
             players: vec![("a".into(), demo.id)],
@@ -107,13 +103,7 @@ impl<R: Repository> Side<R> {
                 let name = format!("p{n}");
                 let result = game.register(&name, "pw").await;
                 if let Ok(token) = &result {
-                    let id = game
-                        .repo()
-                        .find_user_by_name(&name)
-                        .await
-                        .expect("find")
-                        .expect("registered")
-                        .id;
+                    let id = registered_id(game, &name).await;
                     self.players.push((name, id));
                     self.tokens.push(Some(token.clone()));
                 }

@@ -16,8 +16,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::support::{
-    Backend, FaultStore, PauseAt, T0, cached_users, cached_world, game, on_both_backends,
-    quiet_config, register_players, seed_asteroids, seed_demo, start, stored_users, stored_world,
+    Backend, FaultStore, PauseAt, T0, assert_store_matches_cache, cached_users, cached_world,
+    demo_user_of, game, on_both_backends, quiet_config, register_player_ids, register_players,
+    seed_asteroids, seed_demo, start, stored_users, stored_world,
 };
 
 /// Polls `done` (sleeping 1 ms of tokio time in between, which a paused clock skips).
@@ -57,11 +58,7 @@ async fn timer_flush_writes_only_dirty_entities(backend: Backend) {
     };
     let repo = start(faults.clone(), config, &clock).await;
     let game = game(repo.clone(), &clock, 1);
-    let demo = repo
-        .find_user_by_name("a")
-        .await
-        .expect("find")
-        .expect("demo user");
+    let demo = demo_user_of(&repo).await;
 
     clock.advance_ms(5_000);
     game.navigate(demo.id, steer(10.0, 90.0))
@@ -135,11 +132,7 @@ async fn lost_update_case(backend: Backend, at: PauseAt) {
     let faults = FaultStore::new(backend.store());
     let repo = start(faults.clone(), quiet_config(), &clock).await;
     let game = game(repo.clone(), &clock, 5);
-    let ids: Vec<UserId> = register_players(&game, 2)
-        .await
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let ids: Vec<UserId> = register_player_ids(&game, 2).await;
 
     // Before the cut.
     let first_reward = game.collect(ids[0], asteroids[0]).await.expect("collect");
@@ -224,11 +217,7 @@ async fn failing_flushes_then_recovery(backend: Backend) {
     };
     let repo = start(faults.clone(), config, &clock).await;
     let game = game(repo.clone(), &clock, 6);
-    let ids: Vec<UserId> = register_players(&game, 3)
-        .await
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let ids: Vec<UserId> = register_player_ids(&game, 3).await;
     faults.fail_next_batches(N);
     let started = tokio::time::Instant::now();
 
@@ -265,11 +254,7 @@ async fn failing_flushes_then_recovery(backend: Backend) {
         .collect();
     // Interval 1 s, then retries after 1, 2, 4, 4 s (capped), then success after 4 s.
     assert_eq!(&attempts[..6], [1_000, 2_000, 4_000, 8_000, 12_000, 16_000]);
-    assert_eq!(
-        stored_users(&backend.db, &ids).await,
-        cached_users(&repo, &ids).await
-    );
-    assert_eq!(stored_world(&backend.db).await, cached_world(&repo).await);
+    assert_store_matches_cache(&backend.db, &repo, &ids).await;
     repo.shutdown().await.expect("shutdown");
 }
 
@@ -308,11 +293,7 @@ async fn database_down_gameplay_goes_on(backend: Backend) {
     faults.set_down(false);
     repo.flush_now().await.expect("flush after recovery");
     let ids: Vec<UserId> = players.iter().map(|(id, _)| *id).collect();
-    assert_eq!(
-        stored_users(&backend.db, &ids).await,
-        cached_users(&repo, &ids).await
-    );
-    assert_eq!(stored_world(&backend.db).await, cached_world(&repo).await);
+    assert_store_matches_cache(&backend.db, &repo, &ids).await;
     repo.shutdown().await.expect("shutdown");
 }
 
@@ -328,11 +309,7 @@ async fn shutdown_loses_nothing_acknowledged(backend: Backend) {
     let clock = ManualClock::new(T0);
     let repo = start(backend.store(), quiet_config(), &clock).await;
     let game = game(repo.clone(), &clock, 9);
-    let ids: Vec<UserId> = register_players(&game, 8)
-        .await
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let ids: Vec<UserId> = register_player_ids(&game, 8).await;
     let mut tasks = tokio::task::JoinSet::new();
     for &id in &ids {
         let repo = repo.clone();
@@ -537,11 +514,7 @@ async fn consistent_cuts_under_random_faults(backend: Backend) {
     faults.random_faults(13, 0.25, 0.2);
     let repo = start(faults.clone(), quiet_config(), &clock).await;
     let game = Arc::new(game(repo.clone(), &clock, 14));
-    let ids: Vec<UserId> = register_players(&game, PLAYERS)
-        .await
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let ids: Vec<UserId> = register_player_ids(&game, PLAYERS).await;
     let initial: HashSet<i64> = asteroids.iter().copied().collect();
     let object_count = ASTEROIDS + PLAYERS;
     let mut ledgers: HashMap<UserId, Vec<Event>> = HashMap::new();
@@ -652,11 +625,7 @@ async fn consistent_cuts_under_random_faults(backend: Backend) {
     assert_eq!(repo.stats().flush_failures, flush_failed);
     faults.random_faults(0, 0.0, 0.0);
     repo.flush_now().await.expect("final flush");
-    assert_eq!(
-        stored_users(&backend.db, &ids).await,
-        cached_users(&repo, &ids).await
-    );
-    assert_eq!(stored_world(&backend.db).await, cached_world(&repo).await);
+    assert_store_matches_cache(&backend.db, &repo, &ids).await;
     repo.shutdown().await.expect("shutdown");
 }
 

@@ -5,18 +5,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use game_domain::AppError;
 use game_domain::clock::ManualClock;
 use game_domain::error::GameError;
 use game_domain::navigate::NavigateRequest;
 use game_domain::tech_tree::ResearchType;
 use game_domain::user::UserId;
-use game_domain::{AppError, Repository};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::support::{
-    Backend, T0, cached_users, cached_world, game, on_both_backends, quiet_config,
-    register_players, seed_asteroids, seed_demo, start, stored_users, stored_world,
+    Backend, T0, cached_users, cached_world, demo_user_of, game, on_both_backends, quiet_config,
+    register_player_ids, seed_asteroids, seed_demo, start, stored_users, stored_world,
 };
 
 /// 100 players collect one object at once: exactly one succeeds, iron is credited once,
@@ -26,11 +26,7 @@ async fn hundred_collectors_one_object(backend: Backend) {
     let object = seed_asteroids(&backend.db, 1, 10.0, 21).await[0];
     let repo = start(backend.store(), quiet_config(), &clock).await;
     let game = Arc::new(game(repo.clone(), &clock, 22));
-    let ids: Vec<UserId> = register_players(&game, 100)
-        .await
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let ids: Vec<UserId> = register_player_ids(&game, 100).await;
     let objects_before = cached_world(&repo).await.len();
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -83,11 +79,7 @@ async fn fifty_research_triggers_one_charge(backend: Backend) {
     seed_demo(&backend.db, T0).await;
     let repo = start(backend.store(), quiet_config(), &clock).await;
     let game = Arc::new(game(repo.clone(), &clock, 23));
-    let demo = repo
-        .find_user_by_name("a")
-        .await
-        .expect("find")
-        .expect("demo");
+    let demo = demo_user_of(&repo).await;
 
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
@@ -148,11 +140,7 @@ async fn thousand_mixed_concurrent_operations(backend: Backend) {
     };
     let repo = start(backend.store(), config, &clock).await;
     let game = Arc::new(game(repo.clone(), &clock, 25));
-    let ids: Vec<UserId> = register_players(&game, USERS)
-        .await
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let ids: Vec<UserId> = register_player_ids(&game, USERS).await;
     let objects_before = cached_world(&repo).await.len();
 
     let mut tasks = tokio::task::JoinSet::new();

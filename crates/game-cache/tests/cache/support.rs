@@ -187,16 +187,42 @@ pub async fn register_players<R: Repository>(game: &Game<R>, n: usize) -> Vec<(U
     for i in 0..n {
         let name = format!("p{i}");
         let token = game.register(&name, "pw").await.expect("register");
-        let id = game
-            .repo()
-            .find_user_by_name(&name)
-            .await
-            .expect("find")
-            .expect("registered")
-            .id;
-        players.push((id, token));
+        players.push((registered_id(game, &name).await, token));
     }
     players
+}
+
+/// The id of the player called `name`, who must be registered.
+pub async fn registered_id<R: Repository>(game: &Game<R>, name: &str) -> UserId {
+    game.repo()
+        .find_user_by_name(name)
+        .await
+        .expect("find")
+        .expect("registered")
+        .id
+}
+
+/// Registers `n` players like [`register_players`]; returns only their ids.
+pub async fn register_player_ids<R: Repository>(game: &Game<R>, n: usize) -> Vec<UserId> {
+    register_players(game, n)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// The seeded demo user `a`, as the repository has it.
+pub async fn demo_user_of<R: Repository>(repo: &R) -> User {
+    repo.find_user_by_name("a")
+        .await
+        .expect("find")
+        .expect("demo user")
+}
+
+/// Asserts the store holds exactly what the cache holds: these users, and the world.
+pub async fn assert_store_matches_cache(db: &Database, repo: &CachedRepo, ids: &[UserId]) {
+    assert_eq!(stored_users(db, ids).await, cached_users(repo, ids).await);
+    assert_eq!(stored_world(db).await, cached_world(repo).await);
 }
 
 /// Where [`FaultStore`] pauses an `apply_batch`.

@@ -17,6 +17,13 @@ fn to_domain(rows: Vec<ObjectRow>) -> Result<Vec<SpaceObject>, StoreError> {
     rows.into_iter().map(SpaceObject::try_from).collect()
 }
 
+/// `objects` as rows, in chunks as large as one statement's bind parameters allow.
+fn rows_per_statement(objects: &[SpaceObject]) -> impl Iterator<Item = Vec<ObjectRow>> {
+    objects
+        .chunks(MAX_BIND_PARAMS / COLUMNS)
+        .map(|chunk| chunk.iter().map(ObjectRow::from).collect())
+}
+
 /// Every object, in id order.
 pub(crate) fn load_all(conn: &mut AnyConnection) -> Result<Vec<SpaceObject>, StoreError> {
     let rows: Vec<ObjectRow> = space_objects::table
@@ -49,8 +56,7 @@ pub(crate) fn insert_all(
     conn: &mut AnyConnection,
     objects: &[SpaceObject],
 ) -> Result<(), StoreError> {
-    for chunk in objects.chunks(MAX_BIND_PARAMS / COLUMNS) {
-        let rows: Vec<ObjectRow> = chunk.iter().map(ObjectRow::from).collect();
+    for rows in rows_per_statement(objects) {
         // Multi-row inserts are not available through `AnyConnection`.
         on_backend!(conn, c => diesel::insert_into(space_objects::table)
             .values(&rows)
@@ -65,8 +71,7 @@ pub(crate) fn upsert_all(
     conn: &mut AnyConnection,
     objects: &[SpaceObject],
 ) -> Result<(), StoreError> {
-    for chunk in objects.chunks(MAX_BIND_PARAMS / COLUMNS) {
-        let rows: Vec<ObjectRow> = chunk.iter().map(ObjectRow::from).collect();
+    for rows in rows_per_statement(objects) {
         // Upserts are not available through `AnyConnection`; the SQL is the same on both.
         on_backend!(conn, c => diesel::insert_into(space_objects::table)
             .values(&rows)

@@ -45,11 +45,6 @@ impl ManualClock {
     pub fn advance_ms(&self, ms: i64) {
         self.now_ms.fetch_add(ms, Ordering::SeqCst);
     }
-
-    /// Sets the time.
-    pub fn set_ms(&self, now_ms: i64) {
-        self.now_ms.store(now_ms, Ordering::SeqCst);
-    }
 }
 
 impl Clock for ManualClock {

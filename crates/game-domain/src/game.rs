@@ -67,11 +67,6 @@ impl<R: Repository> Game<R> {
         &self.repo
     }
 
-    /// The game's clock.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
     /// Creates a player with a ship and logs it in; returns the session token.
     pub async fn register(&self, username: &str, password: &str) -> Result<String, AppError> {
         validate_username(username)?;

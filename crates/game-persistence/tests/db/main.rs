@@ -1,9 +1,6 @@
 //! The store's test suite: every test body runs on a fresh SQLite file and, when
 //! `SPACEWARS_TEST_PG_URL` is set, on a fresh PostgreSQL schema.
 
-// Tests may unwrap; clippy's test exemption does not reach the helpers in `common`.
-#![allow(clippy::unwrap_used)]
-
 mod common;
 
 mod accounts;

@@ -32,15 +32,10 @@ impl IdBlocks {
         let mut ids = Vec::with_capacity(n);
         while ids.len() < n {
             let block = self.blocks.front_mut()?;
-            match block.next() {
-                Some(id) => ids.push(id),
-                None => {
-                    self.blocks.pop_front();
-                }
+            ids.extend(block.by_ref().take(n - ids.len()));
+            if block.is_empty() {
+                self.blocks.pop_front();
             }
-        }
-        if self.blocks.front().is_some_and(|r| r.is_empty()) {
-            self.blocks.pop_front();
         }
         Some(ids)
     }

@@ -89,8 +89,7 @@ pub struct TestServer {
 impl Setup {
     /// Starts a server on a fresh database; `None` when the setup is skipped.
     pub async fn start(self) -> Option<TestServer> {
-        let db = Arc::new(self.db.fresh_database()?);
-        Some(self.start_on(db, ManualClock::new(T0), SEED, |_| {}).await)
+        self.start_with(|_| {}).await
     }
 
     /// Starts a server on a fresh database with a changed configuration.

@@ -11,6 +11,7 @@ use hyper::{Method, StatusCode};
 use tokio::process::Command;
 
 use crate::http_client::Connection;
+use crate::load::cpu::CoresUsed;
 use crate::load::generator::{self, Measured, Players};
 use crate::load::report::{ms, outcome_counts};
 use crate::load::round_trips::{self, RoundTrips};
@@ -46,6 +47,8 @@ pub struct TargetFigures {
     pub outcomes: String,
     /// Database round-trips counted around the measurement, if the target has them.
     pub round_trips: Option<RoundTrips>,
+    /// Cores the load generator and the server used while measuring.
+    pub cores: CoresUsed,
 }
 
 impl TargetFigures {
@@ -67,6 +70,7 @@ impl TargetFigures {
             failures: total.failures(),
             outcomes: outcome_counts(&total),
             round_trips,
+            cores: measured.cores,
         }
     }
 
@@ -199,8 +203,17 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<14} {:>9} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8}  outcomes",
-        "target", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "rt/req"
+        "{:<14} {:>9} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8}  outcomes",
+        "target",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "rt/req",
+        "cli cpu",
+        "srv cpu"
     );
     let per_round = outcome.rounds.len() > 1;
     let rows = outcome
@@ -220,7 +233,7 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
             .map_or_else(|| "-".to_owned(), |rt| format!("{rt:.4}"));
         let _ = writeln!(
             out,
-            "{:<14} {:>9} {:>10.0} {:>8} {:>8} {:>8} {:>9} {:>8}  {}",
+            "{:<14} {:>9} {:>10.0} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8.2} {:>8.2}  {}",
             name,
             t.requests,
             t.rps,
@@ -229,6 +242,8 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
             ms(t.p99_us),
             ms(t.max_us),
             rt,
+            t.cores.client,
+            t.cores.server,
             t.outcomes
         );
     }
@@ -342,6 +357,10 @@ pub fn median(rounds: Vec<&TargetFigures>) -> TargetFigures {
         failures: rounds.iter().map(|r| r.failures).sum(),
         outcomes: format!("{} rounds", rounds.len()),
         round_trips,
+        cores: CoresUsed {
+            client: mid(rounds.iter().map(|r| r.cores.client).collect()),
+            server: mid(rounds.iter().map(|r| r.cores.server).collect()),
+        },
     }
 }
 
@@ -356,7 +375,7 @@ async fn game_target(
     let label = format!("{}_r{round}", repo.as_str());
     let (database_url, _schema) = fresh_database(dir, &label, args.postgres.as_deref())?;
     let server = start_server(binary, dir, repo, database_url, args.persist_interval_ms).await?;
-    let result = game_target_load(server.addr(), repo, args).await;
+    let result = game_target_load(server.addr(), server.pid().ok(), repo, args).await;
     let exit = server.stop(Duration::from_secs(30)).await;
     let (measured, round_trips, body, mix) = result?;
     exit?;
@@ -369,6 +388,7 @@ async fn game_target(
 
 async fn game_target_load(
     addr: SocketAddr,
+    server_pid: Option<u32>,
     repo: Repo,
     args: &LoadArgs,
 ) -> anyhow::Result<(Measured, Option<RoundTrips>, Vec<u8>, Option<MixRoundTrips>)> {
@@ -383,7 +403,7 @@ async fn game_target_load(
     );
     let idle = idle_window(repo, Duration::from_secs(args.duration_secs));
     let (measured, round_trips) =
-        closed_loop_counting(addr, Some(hammer.cookie.clone()), args, idle).await;
+        closed_loop_counting(addr, server_pid, Some(hammer.cookie.clone()), args, idle).await;
     let mix = if repo == Repo::Cached {
         let players = player::register_many(addr, "mixer", MIX_PLAYERS).await?;
         let mix_duration = Duration::from_secs(args.mix_secs);
@@ -429,7 +449,8 @@ async fn minimal_target(dir: &Path, body: &[u8], args: &LoadArgs) -> anyhow::Res
     server
         .wait_ready("/healthz", Duration::from_secs(30))
         .await?;
-    let (measured, _) = closed_loop_counting(addr, None, args, Duration::ZERO).await;
+    let pid = server.pid().ok();
+    let (measured, _) = closed_loop_counting(addr, pid, None, args, Duration::ZERO).await;
     server.stop(Duration::from_secs(10)).await?;
     Ok(TargetFigures::of("minimal", &measured, None))
 }
@@ -451,6 +472,7 @@ mod tests {
             failures: 0,
             outcomes: String::new(),
             round_trips,
+            cores: CoresUsed::default(),
         }
     }
 

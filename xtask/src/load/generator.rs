@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 use crate::aim::{COLLECT_ATTEMPT_RANGE, heading, nearest_collectable, ship_position};
 use crate::api::{Answer, Api, decode};
 use crate::http_client::{Connection, Reply, TransportError};
+use crate::load::cpu::CoresUsed;
 use crate::load::report::Recorder;
 use crate::player::{Player, REQUEST_TIMEOUT};
 
@@ -43,6 +44,8 @@ pub struct Measured {
     pub recorder: Recorder,
     /// Length of the measured window.
     pub elapsed: Duration,
+    /// Cores the client and the server used meanwhile (filled in by the caller).
+    pub cores: CoresUsed,
 }
 
 /// Route label of the closed loop's requests.
@@ -85,6 +88,7 @@ pub async fn closed_loop(load: &ClosedLoop) -> Measured {
     Measured {
         recorder,
         elapsed: finished.saturating_duration_since(measure_from),
+        cores: CoresUsed::default(),
     }
 }
 
@@ -157,6 +161,7 @@ pub async fn players(load: &Players) -> Measured {
     Measured {
         recorder,
         elapsed: start.elapsed(),
+        cores: CoresUsed::default(),
     }
 }
 

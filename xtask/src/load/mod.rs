@@ -2,6 +2,7 @@
 //! generator; `--compare` runs the cached / db / minimal comparison instead.
 
 pub mod compare;
+pub mod cpu;
 pub mod generator;
 pub mod postgres;
 pub mod report;
@@ -207,7 +208,7 @@ async fn single(binary: &Path, args: &LoadArgs) -> anyhow::Result<()> {
     )
     .await?;
     let addr = server.addr();
-    let result = measure(addr, repo, args).await;
+    let result = measure(addr, server.pid().ok(), repo, args).await;
     let exit = server.stop(Duration::from_secs(30)).await;
     let (measured, round_trips) = result?;
     println!(
@@ -219,6 +220,12 @@ async fn single(binary: &Path, args: &LoadArgs) -> anyhow::Result<()> {
         crate::machine::describe(),
     );
     print!("{}", route_table(&measured.recorder, measured.elapsed));
+    println!(
+        "cores used while measuring: load generator {:.2}, server {:.2} (of {})",
+        measured.cores.client,
+        measured.cores.server,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let requests = measured.recorder.total().attempts();
     match round_trips {
         Some(rt) => println!("database round-trips: {}", rt.describe(requests)),
@@ -240,6 +247,7 @@ pub fn idle_window(repo: Repo, measured: Duration) -> Duration {
 /// Registers the players, runs the chosen shape, and counts round-trips around it.
 async fn measure(
     addr: SocketAddr,
+    server_pid: Option<u32>,
     repo: Repo,
     args: &LoadArgs,
 ) -> anyhow::Result<(Measured, Option<RoundTrips>)> {
@@ -247,7 +255,7 @@ async fn measure(
     match args.mode {
         Mode::Max => {
             let hammer = player::register(addr, "hammer").await?;
-            Ok(closed_loop_counting(addr, Some(hammer.cookie), args, idle).await)
+            Ok(closed_loop_counting(addr, server_pid, Some(hammer.cookie), args, idle).await)
         }
         Mode::Players => {
             let players = player::register_many(addr, "player", args.players).await?;
@@ -258,7 +266,8 @@ async fn measure(
                 duration: args.duration(),
                 seed: args.seed,
             };
-            Ok(round_trips::around(addr, idle, generator::players(&load)).await)
+            let load = with_cores(server_pid, generator::players(&load));
+            Ok(round_trips::around(addr, idle, load).await)
         }
     }
 }
@@ -267,6 +276,7 @@ async fn measure(
 /// counted around it net of an `idle` window (`None` when the target has no counter).
 pub async fn closed_loop_counting(
     addr: SocketAddr,
+    server_pid: Option<u32>,
     cookie: Option<String>,
     args: &LoadArgs,
     idle: Duration,
@@ -285,5 +295,21 @@ pub async fn closed_loop_counting(
         duration: args.duration(),
         ..load
     };
-    round_trips::around(addr, idle, generator::closed_loop(&measured)).await
+    round_trips::around(
+        addr,
+        idle,
+        with_cores(server_pid, generator::closed_loop(&measured)),
+    )
+    .await
+}
+
+/// Runs a load and records the cores the client and the server used meanwhile.
+pub async fn with_cores(
+    server_pid: Option<u32>,
+    load: impl std::future::Future<Output = Measured>,
+) -> Measured {
+    let window = cpu::CpuWindow::start(server_pid);
+    let mut measured = load.await;
+    measured.cores = window.finish();
+    measured
 }

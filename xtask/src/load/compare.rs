@@ -74,6 +74,11 @@ impl TargetFigures {
         }
     }
 
+    /// Server CPU time per request, µs (cores used × 10⁶ / requests per second).
+    pub fn server_us_per_request(&self) -> f64 {
+        self.cores.server * 1e6 / self.rps.max(1e-9)
+    }
+
     /// Net round-trips per request.
     pub fn round_trips_per_request(&self) -> Option<f64> {
         self.round_trips.map(|rt| rt.per_request(self.requests))
@@ -203,7 +208,7 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<14} {:>9} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8}  outcomes",
+        "{:<14} {:>9} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>11}  outcomes",
         "target",
         "requests",
         "req/s",
@@ -213,7 +218,8 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
         "max ms",
         "rt/req",
         "cli cpu",
-        "srv cpu"
+        "srv cpu",
+        "srv µs/req"
     );
     let per_round = outcome.rounds.len() > 1;
     let rows = outcome
@@ -233,7 +239,7 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
             .map_or_else(|| "-".to_owned(), |rt| format!("{rt:.4}"));
         let _ = writeln!(
             out,
-            "{:<14} {:>9} {:>10.0} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8.2} {:>8.2}  {}",
+            "{:<14} {:>9} {:>10.0} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8.2} {:>8.2} {:>11.1}  {}",
             name,
             t.requests,
             t.rps,
@@ -244,6 +250,7 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
             rt,
             t.cores.client,
             t.cores.server,
+            t.server_us_per_request(),
             t.outcomes
         );
     }

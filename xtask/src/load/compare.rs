@@ -281,6 +281,19 @@ pub fn render(outcome: &CompareOutcome, args: &LoadArgs) -> String {
             mix.round_trips.describe(mix.requests)
         );
     }
+    let client_limit = 0.9 * args.client_threads.max(1) as f64;
+    for t in outcome
+        .targets
+        .iter()
+        .filter(|t| t.cores.client >= client_limit)
+    {
+        let _ = writeln!(
+            out,
+            "note: on {} the load generator was saturated ({:.2} cores for {} thread(s)): \
+             its requests/s are the client's ceiling, the server could do more",
+            t.name, t.cores.client, args.client_threads
+        );
+    }
     for t in outcome.targets.iter().filter(|t| t.failures > 0) {
         let _ = writeln!(
             out,

@@ -25,6 +25,24 @@ pub fn nearest_collectable(world: &WorldReply, ship_id: ObjectId) -> Option<(Spa
         .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// Every collectable object within `range` of the ship, nearest first.
+pub fn collectables_within(world: &WorldReply, ship_id: ObjectId, range: f64) -> Vec<SpaceObject> {
+    let size = world.world_size;
+    let now = world.current_time;
+    let Some(ship_at) = ship_position(world, ship_id) else {
+        return Vec::new();
+    };
+    let mut near: Vec<(f64, SpaceObject)> = world
+        .space_objects
+        .iter()
+        .filter(|o| o.kind != ObjectKind::PlayerShip)
+        .map(|o| (size.distance(ship_at, o.position_at(now, size)), *o))
+        .filter(|(distance, _)| *distance <= range)
+        .collect();
+    near.sort_by(|a, b| a.0.total_cmp(&b.0));
+    near.into_iter().map(|(_, o)| o).collect()
+}
+
 /// The object to steer towards: of the collectables the ship can catch (escape pods
 /// outrun a new ship), the `rank`-th nearest (wrapping), so players spread out instead of
 /// all chasing the same one.
@@ -101,6 +119,12 @@ mod tests {
         let (target, distance) = nearest_collectable(&world, 1).expect("a target");
         assert_eq!((target.id, distance), (4, 25.0));
         assert!(nearest_collectable(&world, 99).is_none());
+        let near: Vec<_> = collectables_within(&world, 1, 100.0)
+            .iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(near, vec![4, 3]);
+        assert!(collectables_within(&world, 1, 50.0).len() == 1);
         let chase = |rank| chase_target(&world, 1, rank).map(|o| o.id);
         assert_eq!((chase(0), chase(1), chase(2)), (Some(4), Some(3), Some(4)));
     }

@@ -183,16 +183,7 @@ impl ServerProcess {
 
     /// Sends `signal` (`KILL`, `TERM`) with `kill(1)`.
     pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
-        let pid = self.pid()?;
-        let status = std::process::Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(pid.to_string())
-            .status()
-            .context("running kill")?;
-        if !status.success() {
-            bail!("kill -{signal} {pid} failed ({status})");
-        }
-        Ok(())
+        send_signal(self.pid()?, signal)
     }
 
     /// Waits for the child to exit, at most `timeout`.
@@ -219,6 +210,62 @@ impl ServerProcess {
     /// The last `lines` lines of the child's log.
     pub fn log_tail(&self, lines: usize) -> String {
         log_tail(&self.log_path, lines)
+    }
+}
+
+/// Sends `signal` (`KILL`, `TERM`) to `pid` with `kill(1)` (blocks until `kill` exits).
+pub fn send_signal(pid: u32, signal: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .context("running kill")?;
+    if !status.success() {
+        bail!("kill -{signal} {pid} failed ({status})");
+    }
+    Ok(())
+}
+
+/// A signal ready to go: a shell already waiting to run its `kill` builtin, so firing
+/// costs a pipe write instead of starting a process (milliseconds, long enough for a
+/// request in flight to finish first).
+pub struct ArmedSignal {
+    shell: std::process::Child,
+    description: String,
+}
+
+impl ArmedSignal {
+    /// Prepares `kill -<signal> <pid>`.
+    pub fn arm(pid: u32, signal: &str) -> anyhow::Result<ArmedSignal> {
+        let description = format!("kill -{signal} {pid}");
+        let shell = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("read go && {description}"))
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .context("starting sh for the signal")?;
+        Ok(ArmedSignal { shell, description })
+    }
+
+    /// Sends the signal and waits until it has been sent.
+    pub fn fire(mut self) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let mut stdin = self.shell.stdin.take().context("sh has no stdin")?;
+        stdin.write_all(b"go\n")?;
+        drop(stdin);
+        let status = self.shell.wait()?;
+        if !status.success() {
+            bail!("{} failed ({status})", self.description);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ArmedSignal {
+    fn drop(&mut self) {
+        // Unfired: closing stdin makes `read` fail, so the shell exits without signalling.
+        drop(self.shell.stdin.take());
+        let _ = self.shell.wait();
     }
 }
 

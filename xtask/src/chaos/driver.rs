@@ -3,16 +3,18 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use game_domain::space_object::SpaceObject;
+
 use crate::aim::{
-    COLLECT_ATTEMPT_RANGE, chase_target, heading, nearest_collectable, ship_position,
+    COLLECT_ATTEMPT_RANGE, chase_target, collectables_within, heading, ship_position,
 };
-use crate::api::Answer;
+use crate::api::{Answer, Api};
 use crate::chaos::ledger::{Ack, PlayerLedger, Unknown};
 use crate::player::Player;
 
@@ -30,10 +32,14 @@ pub struct Drive {
     pub addr: SocketAddr,
     /// Set when the cycle's signal has been sent.
     pub stop: Arc<AtomicBool>,
+    /// Collects on their way right now (all players), for a signal aimed at one.
+    pub collects_in_flight: Arc<AtomicUsize>,
     /// Hard stop even if `stop` is never set.
     pub deadline: Instant,
     /// Seed of the pauses.
     pub seed: u64,
+    /// Pause between a player's iterations, ms (uniform in this range).
+    pub pause_ms: std::ops::RangeInclusive<u64>,
 }
 
 /// Players steer towards one of this many nearest catchable objects, by index.
@@ -41,6 +47,46 @@ const CHASE_SPREAD: usize = 3;
 
 /// Upper bound on one player's loop iterations in a cycle.
 const MAX_ITERATIONS: usize = 100_000;
+
+/// Collects `targets` one by one, recording each outcome. True if one got no response
+/// (the player then stops: one open question per player and cycle keeps the check exact).
+async fn collect_all(
+    api: &mut Api,
+    player: usize,
+    targets: &[SpaceObject],
+    in_flight: &AtomicUsize,
+    ledger: &mut PlayerLedger,
+) -> bool {
+    for target in targets {
+        let sent = Instant::now();
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        let result = api.collect(target.id).await;
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        match result {
+            Ok(Answer::Ok(reply)) => ledger.acks.push(Ack {
+                player,
+                object: target.id,
+                kind: reply.object_type,
+                reward: reply.iron_reward,
+                sent,
+                acked: Instant::now(),
+            }),
+            Ok(Answer::Refused(..)) => ledger.refused += 1,
+            Err(error) if error.outcome_unknown() => {
+                ledger.unknown = Some(Unknown {
+                    player,
+                    object: target.id,
+                    kind: target.kind,
+                    sent,
+                });
+                return true;
+            }
+            // Not sent: the server is gone; the next world read finds out.
+            Err(_) => return false,
+        }
+    }
+    false
+}
 
 /// Runs the player until `stop`, the deadline, or its first unanswered collect.
 pub async fn drive(drive: Drive) -> PlayerLedger {
@@ -60,32 +106,12 @@ pub async fn drive(drive: Drive) -> PlayerLedger {
                 continue;
             }
         };
-        let Some((target, distance)) = nearest_collectable(&world, ship_id) else {
-            break;
-        };
-        if distance <= COLLECT_ATTEMPT_RANGE {
-            let sent = Instant::now();
-            match api.collect(target.id).await {
-                Ok(Answer::Ok(reply)) => ledger.acks.push(Ack {
-                    player: drive.index,
-                    object: target.id,
-                    kind: reply.object_type,
-                    reward: reply.iron_reward,
-                    sent,
-                    acked: Instant::now(),
-                }),
-                Ok(Answer::Refused(..)) => ledger.refused += 1,
-                Err(error) if error.outcome_unknown() => {
-                    ledger.unknown = Some(Unknown {
-                        player: drive.index,
-                        object: target.id,
-                        kind: target.kind,
-                        sent,
-                    });
-                    // One open question per player and cycle keeps the check exact.
-                    break;
-                }
-                Err(_) => {}
+        let in_range = collectables_within(&world, ship_id, COLLECT_ATTEMPT_RANGE);
+        if !in_range.is_empty() {
+            // A greedy player takes everything in range, nearest first.
+            let in_flight = &drive.collects_in_flight;
+            if collect_all(&mut api, drive.index, &in_range, in_flight, &mut ledger).await {
+                break;
             }
         } else if let Some((from, goal)) = ship_position(&world, ship_id).zip(chase_target(
             &world,
@@ -98,7 +124,7 @@ pub async fn drive(drive: Drive) -> PlayerLedger {
             // A lost or unanswered navigation changes nothing the check looks at.
             let _ = api.navigate(MAX_SPEED, angle).await;
         }
-        let pause = rng.random_range(10..60);
+        let pause = rng.random_range(drive.pause_ms.clone());
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
     ledger

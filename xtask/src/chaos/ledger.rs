@@ -47,6 +47,9 @@ pub struct PlayerLedger {
     pub refused: u64,
     /// Other requests sent (world reads, navigation).
     pub other_requests: u64,
+    /// Collects without response that were sent after SIGKILL had been delivered, so
+    /// certainly not applied (not counted as unknown).
+    pub unanswered_after_kill: u64,
 }
 
 /// The iron a collect of `kind` can earn (SPEC §1): inclusive bounds.

@@ -9,9 +9,10 @@ pub mod ledger;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -21,7 +22,7 @@ use rand::{Rng, SeedableRng};
 use crate::api::Answer;
 use crate::load::server_binary;
 use crate::player::{self, Player};
-use crate::server_process::{GameServerConfig, Repo, ServerProcess};
+use crate::server_process::{ArmedSignal, GameServerConfig, Repo, ServerProcess};
 use check::{Carried, CycleOutcome, Observed, Rules};
 use ledger::PlayerLedger;
 
@@ -65,6 +66,19 @@ pub struct ChaosArgs {
     /// Longest load before the signal, ms.
     #[arg(long, default_value_t = 4_000)]
     pub max_run_ms: u64,
+    /// Shortest pause between a player's requests, ms.
+    #[arg(long, default_value_t = 10)]
+    pub min_pause_ms: u64,
+    /// Longest pause between a player's requests, ms (small values leave more requests
+    /// in flight at the signal, exercising the unknown-outcome check).
+    #[arg(long, default_value_t = 60)]
+    pub max_pause_ms: u64,
+    /// Share of cycles whose signal, once the run time is up, is sent the moment a collect
+    /// is in flight (collects are a small share of requests, so a plain random moment
+    /// almost never lands next to one). On this machine the collect is usually answered
+    /// just before the signal lands, which tests the freshest acknowledgements.
+    #[arg(long, default_value_t = 0.5)]
+    pub aim_at_collects: f64,
     /// Seed of the signal timing and the players' pauses (default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -121,6 +135,10 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.min_run_ms <= args.max_run_ms,
         "--min-run-ms must not exceed --max-run-ms"
+    );
+    anyhow::ensure!(
+        args.min_pause_ms <= args.max_pause_ms,
+        "--min-pause-ms must not exceed --max-pause-ms"
     );
     let binary = server_binary()?;
     let seed = args.seed.unwrap_or_else(clock_seed);
@@ -248,8 +266,16 @@ async fn drill(
             break;
         }
         let run_for = Duration::from_millis(rng.random_range(args.min_run_ms..=args.max_run_ms));
-        let (ledgers, signal_at, exit) =
-            play_then_signal(&mut server, &players, signal, run_for, seed, cycle).await?;
+        let plan = CyclePlan {
+            cycle,
+            signal,
+            run_for,
+            aim_at_collect: rng.random_bool(args.aim_at_collects.clamp(0.0, 1.0)),
+            seed,
+            pause_ms: args.min_pause_ms..=args.max_pause_ms,
+        };
+        let (ledgers, signal_at, caught, exit) =
+            play_then_signal(&mut server, &players, &plan).await?;
         if signal == Signal::Term && !exit.success() {
             summary.violations.push(format!(
                 "cycle {cycle}: after SIGTERM the server exited with {exit}"
@@ -265,15 +291,7 @@ async fn drill(
             graceful: signal == Signal::Term,
         };
         let outcome = check::check(&carried, &ledgers, &observed, &rules);
-        print_cycle(
-            cycle,
-            args.cycles,
-            signal,
-            run_for,
-            restart_took,
-            &outcome,
-            &ledgers,
-        );
+        print_cycle(&plan, args.cycles, caught, restart_took, &outcome, &ledgers);
         summary.cycles = cycle;
         summary.acks += outcome.acks;
         summary.lost += outcome.lost_acks;
@@ -305,18 +323,32 @@ async fn drill(
     Ok(summary)
 }
 
-/// Drives load for `run_for`, sends `signal`, stops the players and reaps the server.
-/// Returns each player's ledger (unknowns that certainly never reached a live server
-/// removed), when the signal had been delivered, and the exit status.
+/// One cycle's plan: how long to play, which signal, and how.
+#[derive(Debug, Clone)]
+struct CyclePlan {
+    cycle: u32,
+    signal: Signal,
+    run_for: Duration,
+    /// After `run_for`, wait (up to [`AIM_TIMEOUT`]) until a collect is in flight.
+    aim_at_collect: bool,
+    seed: u64,
+    pause_ms: RangeInclusive<u64>,
+}
+
+/// How long an aimed signal waits for a collect in flight before it fires anyway.
+const AIM_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Drives load, sends the signal, stops the players and reaps the server. Returns each
+/// player's ledger (unknowns that certainly never reached a live server removed), when
+/// the signal had been delivered, whether it caught a collect in flight, and the exit
+/// status.
 async fn play_then_signal(
     server: &mut ServerProcess,
     players: &[Player],
-    signal: Signal,
-    run_for: Duration,
-    seed: u64,
-    cycle: u32,
-) -> anyhow::Result<(Vec<PlayerLedger>, Instant, std::process::ExitStatus)> {
+    plan: &CyclePlan,
+) -> anyhow::Result<(Vec<PlayerLedger>, Instant, bool, std::process::ExitStatus)> {
     let stop = Arc::new(AtomicBool::new(false));
+    let in_flight = Arc::new(AtomicUsize::new(0));
     let drivers: Vec<_> = players
         .iter()
         .enumerate()
@@ -326,14 +358,34 @@ async fn play_then_signal(
                 player: player.clone(),
                 addr: server.addr(),
                 stop: stop.clone(),
-                deadline: Instant::now() + run_for + Duration::from_secs(30),
-                seed: seed.wrapping_add(u64::from(cycle) * 1_000 + index as u64),
+                collects_in_flight: in_flight.clone(),
+                deadline: Instant::now() + plan.run_for + AIM_TIMEOUT + EXIT_TIMEOUT,
+                seed: plan
+                    .seed
+                    .wrapping_add(u64::from(plan.cycle) * 1_000 + index as u64),
+                pause_ms: plan.pause_ms.clone(),
             }))
         })
         .collect();
-    tokio::time::sleep(run_for).await;
-    server.signal(signal.name())?;
-    let signal_at = Instant::now();
+    // The signal is timed on its own OS thread: a tokio timer would fire on the same tick
+    // as the players' pauses end, so the kill would always find them between requests.
+    let pid = server.pid()?;
+    let (name, run_for, aim) = (plan.signal.name(), plan.run_for, plan.aim_at_collect);
+    let watched = in_flight.clone();
+    let armed = ArmedSignal::arm(pid, name)?;
+    let (signal_at, caught) = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(run_for);
+        let mut caught = false;
+        if aim {
+            let give_up = Instant::now() + AIM_TIMEOUT;
+            while !caught && Instant::now() < give_up {
+                caught = watched.load(Ordering::SeqCst) > 0;
+                std::thread::yield_now();
+            }
+        }
+        armed.fire().map(|()| (Instant::now(), caught))
+    })
+    .await??;
     stop.store(true, Ordering::SeqCst);
     let exit = server.wait_exit(EXIT_TIMEOUT).await?;
     let mut ledgers = Vec::with_capacity(drivers.len());
@@ -342,12 +394,13 @@ async fn play_then_signal(
             .await
             .context("a player did not stop")??;
         // After SIGKILL has been delivered nothing more is applied.
-        if signal == Signal::Kill && ledger.unknown.is_some_and(|u| u.sent >= signal_at) {
+        if plan.signal == Signal::Kill && ledger.unknown.is_some_and(|u| u.sent >= signal_at) {
             ledger.unknown = None;
+            ledger.unanswered_after_kill += 1;
         }
         ledgers.push(ledger);
     }
-    Ok((ledgers, signal_at, exit))
+    Ok((ledgers, signal_at, caught, exit))
 }
 
 /// How long to wait between start attempts while the killed server's lease is held.
@@ -427,15 +480,26 @@ async fn observe(
 }
 
 fn print_cycle(
-    cycle: u32,
+    plan: &CyclePlan,
     cycles: u32,
-    signal: Signal,
-    run_for: Duration,
+    caught: bool,
     restart_took: Duration,
     outcome: &CycleOutcome,
     ledgers: &[PlayerLedger],
 ) {
+    let cycle = plan.cycle;
+    let aimed = match (plan.aim_at_collect, caught) {
+        (false, _) => "",
+        (true, true) => " (aimed: a collect was in flight)",
+        (true, false) => " (aimed, but no collect came)",
+    };
     let refused: u64 = ledgers.iter().map(|l| l.refused).sum();
+    let late: u64 = ledgers.iter().map(|l| l.unanswered_after_kill).sum();
+    let late = if late > 0 {
+        format!(" (+{late} sent after the kill, ignored)")
+    } else {
+        String::new()
+    };
     let undecided = if outcome.undecided_acks > 0 {
         format!(
             " ({} of them zero-reward, possibly lost)",
@@ -448,10 +512,10 @@ fn print_cycle(
         format!(", oldest lost acknowledged {d:.2?} before the signal")
     });
     println!(
-        "cycle {cycle:>3}/{cycles} SIG{} after {:.2?}: {} acked collects ({} durable{undecided}, {} lost{oldest}), \
-         {} unanswered ({} applied), {refused} refused, {} objects, restart {:.2?}{}",
-        signal.name(),
-        run_for,
+        "cycle {cycle:>3}/{cycles} SIG{} after {:.2?}{aimed}: {} acked collects ({} durable{undecided}, {} lost{oldest}), \
+         {} unanswered ({} applied){late}, {refused} refused, {} objects, restart {:.2?}{}",
+        plan.signal.name(),
+        plan.run_for,
         outcome.acks,
         outcome.durable_acks,
         outcome.lost_acks,

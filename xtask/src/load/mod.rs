@@ -3,10 +3,12 @@
 
 pub mod compare;
 pub mod cpu;
+pub mod figures;
 pub mod generator;
 pub mod postgres;
 pub mod report;
 pub mod round_trips;
+pub mod verdict;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

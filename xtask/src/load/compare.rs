@@ -41,10 +41,7 @@ pub async fn run(binary: &Path, args: &LoadArgs) -> anyhow::Result<CompareOutcom
         );
         mix = match (mix, round_mix) {
             (Some(a), Some(b)) => Some(MixRoundTrips {
-                round_trips: RoundTrips {
-                    during: a.round_trips.during + b.round_trips.during,
-                    idle: a.round_trips.idle + b.round_trips.idle,
-                },
+                round_trips: a.round_trips.add(b.round_trips),
                 requests: a.requests + b.requests,
             }),
             (a, b) => a.or(b),

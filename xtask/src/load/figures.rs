@@ -91,10 +91,7 @@ pub fn median(rounds: Vec<&TargetFigures>) -> TargetFigures {
         .iter()
         .map(|r| r.round_trips)
         .collect::<Option<Vec<_>>>()
-        .map(|all| RoundTrips {
-            during: all.iter().map(|r| r.during).sum(),
-            idle: all.iter().map(|r| r.idle).sum(),
-        });
+        .and_then(|all| all.into_iter().reduce(RoundTrips::add));
     TargetFigures {
         name: first.name,
         requests: rounds.iter().map(|r| r.requests).sum(),
@@ -121,7 +118,11 @@ pub mod test_support {
 
     /// Figures with the given throughput, p99 and round-trips (the rest 1 or empty).
     pub fn figures(name: &'static str, rps: f64, p99_us: u64, rt: Option<f64>) -> TargetFigures {
-        let round_trips = rt.map(|during| RoundTrips { during, idle: 0.0 });
+        let round_trips = rt.map(|during| RoundTrips {
+            during,
+            idle: 0.0,
+            windows: 1,
+        });
         TargetFigures {
             name,
             requests: 1,

@@ -2,7 +2,8 @@
 //!
 //! The counter also ticks without any request (lease renewals every few seconds, id-block
 //! reservations), so a measurement can be preceded by an idle window of the same length
-//! whose count is subtracted.
+//! whose count is subtracted. Two equally long windows can still differ by one periodic
+//! tick, so a net count up to one idle tick per window is background, not requests.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +20,8 @@ pub struct RoundTrips {
     pub during: f64,
     /// Counter increase in an equally long idle window (0 if none was taken).
     pub idle: f64,
+    /// How many measurement windows were added up.
+    pub windows: u32,
 }
 
 impl RoundTrips {
@@ -32,13 +35,36 @@ impl RoundTrips {
         self.net() / requests.max(1) as f64
     }
 
+    /// How much of `net` can still be background: one idle tick (the idle count per
+    /// window, at least 1) per window.
+    pub fn background_tolerance(&self) -> f64 {
+        let windows = f64::from(self.windows.max(1));
+        windows * (self.idle / windows).ceil().max(1.0)
+    }
+
+    /// True if the requests caused no round-trip beyond what background work explains.
+    pub fn none_from_requests(&self) -> bool {
+        self.net() <= self.background_tolerance()
+    }
+
+    /// Both counts of two measurements together.
+    pub fn add(self, other: RoundTrips) -> RoundTrips {
+        RoundTrips {
+            during: self.during + other.during,
+            idle: self.idle + other.idle,
+            windows: self.windows + other.windows,
+        }
+    }
+
     /// `during − idle = net` for reports.
     pub fn describe(&self, requests: u64) -> String {
         format!(
-            "{} during load − {} in an idle window as long = {} over {requests} requests = {:.5} per request",
+            "{} during load − {} in idle windows as long = {} (background tolerance {}) over \
+             {requests} requests = {:.5} per request",
             self.during,
             self.idle,
             self.net(),
+            self.background_tolerance(),
             self.per_request(requests)
         )
     }
@@ -72,6 +98,7 @@ pub async fn around<T>(
         .map(|((before, idle), after)| RoundTrips {
             during: after - before,
             idle,
+            windows: 1,
         });
     (result, counted)
 }
@@ -85,14 +112,44 @@ mod tests {
         let rt = RoundTrips {
             during: 7.0,
             idle: 4.0,
+            windows: 1,
         };
         assert_eq!(rt.net(), 3.0);
         assert_eq!(rt.per_request(1_000), 0.003);
+        assert!(rt.none_from_requests(), "3 ≤ one idle tick of 4");
         let quiet = RoundTrips {
             during: 2.0,
             idle: 4.0,
+            windows: 1,
         };
         assert_eq!(quiet.net(), 0.0);
-        assert!(quiet.describe(10).contains("= 0 over 10 requests"));
+        assert!(
+            quiet
+                .describe(10)
+                .contains("= 0 (background tolerance 4) over 10 requests")
+        );
+    }
+
+    #[test]
+    fn one_extra_tick_per_window_is_background_more_is_not() {
+        let lucky = RoundTrips {
+            during: 1.0,
+            idle: 0.0,
+            windows: 1,
+        };
+        assert!(lucky.none_from_requests());
+        let three_rounds = lucky.add(lucky).add(RoundTrips {
+            during: 3.0,
+            idle: 2.0,
+            windows: 1,
+        });
+        assert_eq!((three_rounds.net(), three_rounds.windows), (3.0, 3));
+        assert!(three_rounds.none_from_requests());
+        let per_request = RoundTrips {
+            during: 640.0,
+            idle: 1.0,
+            windows: 1,
+        };
+        assert!(!per_request.none_from_requests());
     }
 }

@@ -55,6 +55,10 @@ async fn the_use_cases_run_on_the_database() {
             SessionToken::issue(&mut mirror, DEMO, now, SESSION_TTL_MS).token
         );
         assert_eq!(game.authenticate(Some(&token)).await.unwrap(), DEMO);
+        // The login itself wrote the update: the stored row moved, not only what a later
+        // user-stats computes (which brings stats up to date on its own).
+        let stored = t.db.load_user(DEMO).await.unwrap().unwrap();
+        assert_eq!((stored.iron, stored.last_updated), (1005.0, T0_S + 5));
         assert_eq!(
             game_error(game.login("a", "wrong").await),
             GameError::InvalidCredentials

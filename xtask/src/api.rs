@@ -1,4 +1,4 @@
-//! The game's HTTP API (SPEC §2) as typed calls over one [`Connection`].
+//! The game's HTTP API (docs/http-api.md) as typed calls over one [`Connection`].
 
 use game_domain::geometry::WorldSize;
 use game_domain::space_object::{ObjectId, ObjectKind, SpaceObject};

@@ -16,7 +16,7 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-/// The session cookie's name (SPEC §2).
+/// The session cookie's name (docs/http-api.md, The session cookie).
 pub const SESSION_COOKIE: &str = "spacewars-session";
 
 /// A response: status and whole body.

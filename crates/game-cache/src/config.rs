@@ -6,7 +6,7 @@ use game_domain::geometry::WorldSize;
 
 use crate::error::CacheError;
 
-/// The shortest accepted persist interval (SPEC §3.2).
+/// The shortest accepted persist interval (docs/persistence.md, Write-behind).
 pub const MIN_PERSIST_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How the cache behaves: flush cadence, memory bounds, id reservation and retry back-off.

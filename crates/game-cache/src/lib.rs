@@ -1,4 +1,4 @@
-//! game-cache: the write-behind repository `CachedRepo` (SPEC §3).
+//! game-cache: the write-behind repository `CachedRepo` (docs/persistence.md).
 //!
 //! The world is loaded at start, users on demand; units of work run over memory behind
 //! the ordered locks of `game-locks` (world → user → store) and mark what they changed
@@ -14,7 +14,7 @@
 //!
 //! # Promises and where they are kept
 //!
-//! | SPEC §3 | how |
+//! | promise (docs/persistence.md) | how |
 //! | --- | --- |
 //! | 1 hot path without the database | everything a unit of work reads is in memory once cached; object ids come from a reserved block |
 //! | 2 write-behind | units of work mark users and objects (upserted / deleted) dirty; the flush task writes them as one `Batch` |

@@ -5,7 +5,7 @@ use thiserror::Error;
 /// A broken game rule or bad input: the player's fault, never the server's.
 ///
 /// Each variant maps to an HTTP status, a stable snake_case code and a human message
-/// (its `Display`), as listed in SPEC §2.
+/// (its `Display`), as listed in docs/http-api.md, Errors.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum GameError {
     /// Registration with a name that exists.

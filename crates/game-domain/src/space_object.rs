@@ -179,8 +179,8 @@ mod tests {
 
     #[test]
     fn matches_the_original_server() {
-        // From shared/reference/original-responses/world.json: the seed asteroid at (100,150),
-        // speed 10, angle 0, shows x = 168.2333… after 8.188 s.
+        // As the original (JavaScript) server answered `GET /api/world`: the seed asteroid at
+        // (100,150), speed 10, angle 0, shows x = 168.2333… after 8.188 s.
         let position = moving(100.0, 150.0, 10.0, 0.0).position_at(8_188, SIZE);
         assert_close(position, (168.23333333333335, 150.0));
     }

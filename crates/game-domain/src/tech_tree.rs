@@ -24,7 +24,7 @@ pub enum ValueIncrease {
     Constant(f64),
 }
 
-/// The fixed description of a research: the table of SPEC §1.
+/// The fixed description of a research: its row of the table in docs/rules.md, Research.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResearchSpec {
     /// Which research this is.

@@ -83,8 +83,8 @@ impl Database {
         .await
     }
 
-    /// Takes the one-owner lease for `ttl` (SPEC §3.8), renewed in the background every
-    /// `ttl / 3` while the returned guard lives.
+    /// Takes the one-owner lease for `ttl` (docs/persistence.md, One owner), renewed in
+    /// the background every `ttl / 3` while the returned guard lives.
     ///
     /// Fails with [`StoreError::LeaseHeld`] while another owner's lease is unexpired;
     /// takes over an expired one. Expiry uses each process's own clock (Unix ms), so

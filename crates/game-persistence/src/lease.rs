@@ -1,5 +1,6 @@
-//! The one-owner lease (SPEC §3.8): a row naming the server process that owns the
-//! database, kept alive by a background task, checked by every write-behind batch.
+//! The one-owner lease (docs/persistence.md, One owner): a row naming the server process
+//! that owns the database, kept alive by a background task, checked by every write-behind
+//! batch.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! The demo world an empty database starts with (SPEC §1).
+//! The demo world an empty database starts with (docs/rules.md, The demo world).
 
 use game_domain::accounts::NewUser;
 use game_domain::seed::demo_objects;

@@ -87,7 +87,7 @@ pub enum ServerError {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
-    /// Another server process owns the database (SPEC §3.8).
+    /// Another server process owns the database (docs/persistence.md, One owner).
     #[error(
         "the database is in use by another server process ({owner}); its lease expires at \
          {expires_ms} (Unix ms) unless renewed. Stop that server, or wait for the lease to \

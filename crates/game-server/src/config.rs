@@ -8,8 +8,8 @@ use clap::{Parser, ValueEnum};
 use game_domain::geometry::WorldSize;
 use thiserror::Error;
 
-/// Shortest accepted persist interval (SPEC §3.2): the cache's own minimum, in the flag's
-/// unit, so the two checks cannot drift apart.
+/// Shortest accepted persist interval (docs/persistence.md, Write-behind): the cache's own
+/// minimum, in the flag's unit, so the two checks cannot drift apart.
 pub const MIN_PERSIST_INTERVAL_MS: u64 = game_cache::MIN_PERSIST_INTERVAL.as_millis() as u64;
 
 /// The server's configuration. Every flag can also be given as an environment variable.

@@ -1,12 +1,12 @@
 //! The drill's invariants after a restart, checked against what the players saw.
 //!
-//! The promise (SPEC §3.4, §3.6) is that the database equals the state after a prefix of
-//! the acknowledged operations. Each player sends one request at a time, so its durable
-//! collects must be a prefix of its own acknowledged collects, followed (only if all of them
-//! are durable) by its unknown-outcome attempt. A player's durable rewards are
-//! `iron − (last_updated − created_s)` (income is exactly 1 iron/s: the drill triggers no
-//! research), so the check finds the prefix length `k` whose rewards add up to exactly that
-//! and agrees with which objects are still in the world:
+//! The promise (docs/persistence.md, promises 4 and 6) is that the database equals the
+//! state after a prefix of the acknowledged operations. Each player sends one request at a
+//! time, so its durable collects must be a prefix of its own acknowledged collects,
+//! followed (only if all of them are durable) by its unknown-outcome attempt. A player's
+//! durable rewards are `iron − (last_updated − created_s)` (income is exactly 1 iron/s: the
+//! drill triggers no research), so the check finds the prefix length `k` whose rewards add
+//! up to exactly that and agrees with which objects are still in the world:
 //! - a durable collect's object is gone (no reward credited for an object still present);
 //! - a lost collect of an object that was durable when the cycle began is still there
 //!   (an object that was spawned in this cycle may itself be lost, so its absence proves

@@ -52,7 +52,7 @@ pub struct PlayerLedger {
     pub unanswered_after_kill: u64,
 }
 
-/// The iron a collect of `kind` can earn (SPEC §1): inclusive bounds.
+/// The iron a collect of `kind` can earn (docs/rules.md, Collecting): inclusive bounds.
 pub fn reward_bounds(kind: ObjectKind) -> (u32, u32) {
     match kind {
         ObjectKind::Asteroid => (50, 250),

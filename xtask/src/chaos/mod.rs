@@ -17,7 +17,7 @@ use anyhow::bail;
 
 use crate::load::server_binary;
 
-/// Objects the demo world starts with (SPEC §1).
+/// Objects the demo world starts with (docs/rules.md, The demo world).
 pub const DEMO_OBJECTS: usize = 9;
 /// How long a stopped server may take to exit.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,4 +1,5 @@
-//! SPEC §3.9: bounded memory without losing or going back on anything.
+//! docs/persistence.md, promise 9: bounded memory without losing or going back on
+//! anything.
 
 use std::sync::Arc;
 use std::time::Instant;

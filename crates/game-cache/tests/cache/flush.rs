@@ -1,5 +1,5 @@
-//! SPEC §3.2–3.7: write-behind on a timer, no lost update, consistent cuts, failing
-//! databases, graceful shutdown, and the task's lifetime.
+//! docs/persistence.md, promises 2–7: write-behind on a timer, no lost update,
+//! consistent cuts, failing databases, graceful shutdown, and the task's lifetime.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! SPEC §3.1: once warm, gameplay never reaches the database.
+//! docs/persistence.md, promise 1: once warm, gameplay never reaches the database.
 
 use game_domain::AppError;
 use game_domain::accounts::SessionView;

@@ -76,7 +76,8 @@ async fn an_empty_database_is_seeded_with_the_demo_world() {
         let mut expected = vec![ship];
         expected.extend((2..).zip(demo_objects(T0)).map(|(id, o)| o.with_id(id)));
         assert_eq!(world, expected, "on {}", t.test_db.backend());
-        // Spot-check against SPEC §1 literally, not only against the domain's table.
+        // Spot-check against the figures of docs/rules.md literally, not only against the
+        // domain's table.
         assert_eq!(
             (
                 world[1].kind,

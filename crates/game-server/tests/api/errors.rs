@@ -1,4 +1,5 @@
-//! Every error rule of SPEC §2: status, message and code, and never a 500.
+//! Every error rule of docs/http-api.md, Errors: status, message and code, and never a
+//! 500.
 
 use std::time::Duration;
 

@@ -12,14 +12,21 @@ fn cargo_program() -> String {
 
 /// Runs one cargo command in the workspace root, failing if it fails.
 pub fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    cargo_with_env(&[], args)
+}
+
+/// Like [`cargo`], with the environment variables `env` set for the command.
+pub fn cargo_with_env(env: &[(&str, &str)], args: &[&str]) -> anyhow::Result<()> {
     let cargo = cargo_program();
     let status = Command::new(&cargo)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(workspace_root())
         .status()
         .with_context(|| format!("could not run {cargo} {}", args.join(" ")))?;
     if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
+        let env: String = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
+        bail!("`{env}cargo {}` failed ({status})", args.join(" "));
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! `cargo xtask ci`: the checks CI runs.
 
-use crate::cargo::cargo;
+use crate::cargo::{cargo, cargo_with_env};
 
-/// Runs the same checks as `.ci/run`: format, clippy with `-D warnings`, the whole test suite.
+/// Runs the same checks as `.ci/run`: format, clippy with `-D warnings`, the API docs with
+/// `-D warnings` (broken intra-doc links fail), the whole test suite.
 pub fn run() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
@@ -13,6 +14,10 @@ pub fn run() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ])?;
+    cargo_with_env(
+        &[("RUSTDOCFLAGS", "-D warnings")],
+        &["doc", "--workspace", "--no-deps"],
+    )?;
     cargo(&["test", "--workspace"])?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Developer tasks: `cargo xtask <task>`.
 //!
-//! - `ci`: the checks CI runs (format, clippy with `-D warnings`, the whole test suite).
+//! - `ci`: the checks CI runs (format, clippy and docs with `-D warnings`, the whole test
+//!   suite).
 //! - `load`: the release server under a Rust load generator (`--mode players|max`,
 //!   `--compare` for cached vs db vs a minimal hyper server).
 //! - `bench`: criterion benchmarks of the hot paths, then the compare load run.
@@ -39,7 +40,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// fmt check, clippy -D warnings, all tests (what CI runs).
+    /// fmt check, clippy and docs with -D warnings, all tests (what CI runs).
     Ci,
     /// Load the release server: players polling, or a closed loop; --compare for the
     /// cached / db / minimal comparison.

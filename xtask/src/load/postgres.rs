@@ -66,7 +66,7 @@ fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// True if the URL's host is 127.0.0.1, localhost or [::1].
+/// True if the URL's host is `127.0.0.1`, `localhost` or `[::1]`.
 fn is_loopback_url(url: &str) -> bool {
     let Some(rest) = url.split_once("://").map(|(_, rest)| rest) else {
         return false;

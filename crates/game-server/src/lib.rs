@@ -1,5 +1,5 @@
-//! The Spacewars HTTP server (SPEC §2): configuration, wiring, routes, sessions,
-//! metrics and graceful shutdown, on hyper 1.
+//! The Spacewars HTTP server (docs/http-api.md): configuration, wiring, routes, sessions,
+//! metrics, graceful shutdown and the embedded web client, on hyper 1.
 //!
 //! The binary only parses [`Config`] and calls [`run`] with the OS signal future; tests
 //! use [`Server::bind`] to learn the bound address and pass their own shutdown future.
@@ -15,6 +15,7 @@
 //! - [`response`]: JSON responses, API errors, body limits and parsing.
 //! - [`metrics`]: the Prometheus text page.
 //! - [`shutdown`]: the signal future and the in-flight request tracker.
+//! - [`web`]: the browser client, embedded static files served at `/`.
 
 pub mod app;
 pub mod backend;
@@ -27,6 +28,7 @@ pub mod router;
 pub mod serve;
 pub mod session;
 pub mod shutdown;
+pub mod web;
 
 pub use app::{Dependencies, Server, ServerError, run};
 pub use config::{Config, RepoKind, Switch};

@@ -2,8 +2,9 @@
 //! down, routing, the time limit, metrics and the access log line.
 //!
 //! Shutdown runs in two phases once the shutdown future resolves:
-//! 1. the listener closes and [`Lifecycle::start_shutdown`] turns every new request,
-//!    including those on open keep-alive connections, into 503 `shutting_down`
+//! 1. the listener closes and
+//!    [`Lifecycle::start_shutdown`](crate::shutdown::Lifecycle::start_shutdown) turns every
+//!    new request, including those on open keep-alive connections, into 503 `shutting_down`
 //!    (`Connection: close`); requests already running finish (bounded by the grace period);
 //! 2. every connection is told to close (idle ones close at once).
 
@@ -26,6 +27,7 @@ use crate::handlers;
 use crate::response::{ApiError, Body, MAX_BODY_BYTES};
 use crate::router;
 use crate::shutdown::InFlight;
+use crate::web;
 
 /// How long a client may take to send a request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -104,7 +106,11 @@ async fn answer<R: Backend>(
 ) -> Response<Body> {
     let started = Instant::now();
     let method = request.method().clone();
-    let path_label = router::Route::from_path(request.uri().path()).map_or(UNMATCHED, |r| r.path());
+    let path = request.uri().path();
+    let path_label = router::Route::from_path(path)
+        .map(|route| route.path())
+        .or_else(|| web::find(path).map(|_| web::METRICS_LABEL))
+        .unwrap_or(UNMATCHED);
     let response = match app.lifecycle.begin() {
         None => {
             let mut response = ApiError::shutting_down().into_response();
@@ -133,6 +139,9 @@ async fn dispatch<R: Backend>(
     request: Request<hyper::body::Incoming>,
     in_flight: InFlight,
 ) -> Response<Body> {
+    if let Some(asset) = web::find(request.uri().path()) {
+        return web::respond(asset, request.method(), request.headers());
+    }
     let route = match router::route(request.method(), request.uri().path()) {
         Ok(route) => route,
         Err(error) => return error.into_response(),

@@ -194,6 +194,21 @@ impl TestServer {
         setup.start_on(db, clock, seed, |_| {}).await
     }
 
+    /// Stops (asserting a clean stop) and keeps what a restart on the same address needs:
+    /// clients (a browser) keep their URL across [`Stopped::start_again`].
+    pub async fn stop_for_restart(mut self) -> Stopped {
+        self.shutdown_and_wait().await.expect("clean stop");
+        let stopped = Stopped {
+            setup: self.setup,
+            db: self.db.clone(),
+            clock: self.clock.clone(),
+            seed: self.seed + 1,
+            addr: self.addr,
+        };
+        drop(self);
+        stopped
+    }
+
     /// Advances the clock.
     pub fn advance_ms(&self, ms: i64) {
         self.clock.advance_ms(ms);
@@ -250,6 +265,27 @@ pub fn assert_json(actual: &Value, expected: &Value) {
         json_eq(actual, expected),
         "\nactual:   {actual}\nexpected: {expected}"
     );
+}
+
+/// A server stopped by [`TestServer::stop_for_restart`].
+pub struct Stopped {
+    setup: Setup,
+    db: Arc<TestDatabase>,
+    clock: ManualClock,
+    seed: u64,
+    addr: SocketAddr,
+}
+
+impl Stopped {
+    /// Starts the server again on the same database, clock and address.
+    pub async fn start_again(self) -> TestServer {
+        let addr = self.addr;
+        self.setup
+            .start_on(self.db, self.clock, self.seed, |config| {
+                config.listen = addr
+            })
+            .await
+    }
 }
 
 /// Generates, for each listed `async fn name(setup: Setup)`, one test per setup:

@@ -1,8 +1,11 @@
 //! Integration tests over real TCP against the real server, started in-process on port 0
 //! (or as the real binary, for the restart test), on SQLite and, when
 //! `SPACEWARS_TEST_PG_URL` is set, on a fresh PostgreSQL schema; each with `--repo cached`
-//! and `--repo db`.
+//! and `--repo db`. The browser tests drive real headless Chromium through chromedriver
+//! when `SPACEWARS_TEST_CHROMEDRIVER` names it (`.ci/run` sets it), and say they skipped
+//! otherwise.
 
+mod browser;
 mod client;
 mod concurrency;
 mod endpoints;
@@ -10,3 +13,4 @@ mod errors;
 mod harness;
 mod lifecycle;
 mod restart;
+mod static_files;

@@ -5,8 +5,10 @@
 
 mod client;
 mod concurrency;
+mod connections;
 mod endpoints;
 mod errors;
 mod harness;
 mod lifecycle;
+mod limits;
 mod restart;

@@ -76,6 +76,8 @@ impl GameServerConfig {
             ("--argon2-memory-kib", "64"),
             ("--argon2-iterations", "1"),
             ("--argon2-parallelism", "1"),
+            // The drills and the load test log in and register from one address.
+            ("--rate-limits", "off"),
         ] {
             args.push(flag.to_owned());
             args.push(value.to_owned());

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use game_domain::user::{User, UserId};
+use game_domain::username::username_key;
 
 #[derive(Debug)]
 struct Entry {
@@ -26,6 +27,7 @@ struct Entry {
 pub(crate) struct UserTable {
     cap: usize,
     entries: HashMap<UserId, Entry>,
+    /// By [`username_key`]: names are unique without regard to case.
     by_name: HashMap<String, UserId>,
     /// Clean users, least recently used first. Dirty users are left out (they cannot be
     /// evicted), so an evicting pass does not step over them again and again.
@@ -87,9 +89,9 @@ impl UserTable {
         }
     }
 
-    /// The id of the cached user with this name.
+    /// The id of the cached user whose name has the key of `username`.
     pub(crate) fn id_by_name(&self, username: &str) -> Option<UserId> {
-        self.by_name.get(username).copied()
+        self.by_name.get(&username_key(username)).copied()
     }
 
     /// True if `user` differs from the cached value of the same id.
@@ -104,7 +106,7 @@ impl UserTable {
             return cached;
         }
         let tick = self.bump();
-        self.by_name.insert(user.username.clone(), user.id);
+        self.by_name.insert(username_key(&user.username), user.id);
         self.recency.insert(tick, user.id);
         self.entries.insert(
             user.id,
@@ -178,7 +180,7 @@ impl UserTable {
         for (tick, id) in &victims {
             self.recency.remove(tick);
             if let Some(entry) = self.entries.remove(id) {
-                self.by_name.remove(&entry.user.username);
+                self.by_name.remove(&username_key(&entry.user.username));
             }
         }
         self.evictions += victims.len() as u64;

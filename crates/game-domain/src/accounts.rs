@@ -9,26 +9,16 @@ use crate::space_object::{ObjectKind, ObjectState};
 use crate::tech_tree::TechTree;
 use crate::user::UserId;
 
-/// Longest accepted username, in characters.
-pub const MAX_USERNAME_CHARS: usize = 32;
+pub use crate::username::{MAX_USERNAME_CHARS, canonical_username, username_key};
+
 /// Longest accepted password, in bytes (bounds the hashing work a request can cause).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Where every new ship starts.
 pub const SPAWN_POINT: (f64, f64) = (250.0, 250.0);
 
-/// Checks a username: 1–32 characters, no control characters.
+/// Checks a username by the rules of [`crate::username`] (its NFC form is what counts).
 pub fn validate_username(username: &str) -> Result<(), GameError> {
-    let chars = username.chars().count();
-    if chars == 0 {
-        return Err(GameError::InvalidUsername("must not be empty"));
-    }
-    if chars > MAX_USERNAME_CHARS {
-        return Err(GameError::InvalidUsername("at most 32 characters"));
-    }
-    if username.chars().any(char::is_control) {
-        return Err(GameError::InvalidUsername("no control characters"));
-    }
-    Ok(())
+    canonical_username(username).map(drop)
 }
 
 /// Checks a password: not empty, at most 1024 bytes.
@@ -183,19 +173,29 @@ mod tests {
 
     #[test]
     fn usernames_are_one_to_32_printable_characters() {
+        use crate::username::UsernameProblem;
         assert!(validate_username("a").is_ok());
         assert!(validate_username(&"é".repeat(32)).is_ok());
         assert_eq!(
             validate_username(""),
-            Err(GameError::InvalidUsername("must not be empty"))
+            Err(GameError::InvalidUsername(UsernameProblem::Empty))
         );
         assert_eq!(
             validate_username(&"x".repeat(33)),
-            Err(GameError::InvalidUsername("at most 32 characters"))
+            Err(GameError::InvalidUsername(UsernameProblem::TooLong))
         );
         assert_eq!(
-            validate_username("a\nb"),
-            Err(GameError::InvalidUsername("no control characters"))
+            validate_username(
+                "a
+b"
+            ),
+            Err(GameError::InvalidUsername(
+                UsernameProblem::ForbiddenCharacter
+            ))
+        );
+        assert_eq!(
+            GameError::InvalidUsername(UsernameProblem::TooLong).to_string(),
+            "Invalid username: at most 32 characters"
         );
     }
 

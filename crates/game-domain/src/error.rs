@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::username::UsernameProblem;
+
 /// A broken game rule or bad input: the player's fault, never the server's.
 ///
 /// Each variant maps to an HTTP status, a stable snake_case code and a human message
@@ -11,9 +13,9 @@ pub enum GameError {
     /// Registration with a name that exists.
     #[error("Username taken")]
     UsernameTaken,
-    /// Username outside 1–32 characters or containing control characters.
-    #[error("Invalid username: {0}")]
-    InvalidUsername(&'static str),
+    /// A username the rules of [`crate::username`] refuse; the code names the rule.
+    #[error("Invalid username: {}", .0.message())]
+    InvalidUsername(UsernameProblem),
     /// Password empty or too long.
     #[error("Invalid password: {0}")]
     InvalidPassword(&'static str),
@@ -75,7 +77,7 @@ impl GameError {
     pub fn code(&self) -> &'static str {
         match self {
             GameError::UsernameTaken => "username_taken",
-            GameError::InvalidUsername(_) => "invalid_username",
+            GameError::InvalidUsername(problem) => problem.code(),
             GameError::InvalidPassword(_) => "invalid_password",
             GameError::InvalidCredentials => "invalid_credentials",
             GameError::NotAuthenticated => "not_authenticated",
@@ -106,6 +108,10 @@ pub enum AppError {
     /// The repository is shutting down and accepts no more work.
     #[error("shutting down")]
     ShuttingDown,
+    /// A bounded resource (password hashing) is full, or the request's deadline passed
+    /// while it waited its turn; the player may retry shortly.
+    #[error("busy")]
+    Busy,
 }
 
 impl AppError {

@@ -9,9 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rand::rngs::StdRng;
 
-use crate::accounts::{
-    NewUser, SessionToken, SessionView, hash_token, validate_password, validate_username,
-};
+use crate::accounts::{NewUser, SessionToken, SessionView, hash_token, validate_password};
 use crate::clock::Clock;
 use crate::collect::{CollectOutcome, CollectRoll, collect};
 use crate::error::{AppError, GameError};
@@ -20,6 +18,7 @@ use crate::repository::Repository;
 use crate::space_object::ObjectId;
 use crate::tech_tree::ResearchType;
 use crate::user::{UserId, UserStats};
+use crate::username::canonical_username;
 use crate::views::{ShipStats, TechTreeView, WorldView};
 
 /// Default session lifetime: 24 hours.
@@ -33,7 +32,15 @@ pub trait PasswordHasher: Send + Sync {
 
     /// True if `password` matches `hash`. With no hash it does the same amount of work and
     /// answers false, so an unknown user cannot be told from a wrong password by timing.
-    async fn verify(&self, password: &str, hash: Option<&str>) -> bool;
+    /// Fails only when the work could not be done ([`AppError::Busy`] when the hasher is
+    /// saturated).
+    async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AppError>;
+
+    /// True if `hash` was made with other cost parameters than new hashes get: a
+    /// successful login then stores a fresh hash of the password.
+    fn needs_rehash(&self, _hash: &str) -> bool {
+        false
+    }
 }
 
 /// The game: a repository plus the injected clock, RNG and password hasher.
@@ -67,39 +74,47 @@ impl<R: Repository> Game<R> {
         &self.repo
     }
 
-    /// Creates a player with a ship and logs it in; returns the session token.
+    /// Creates a player with a ship and logs it in; returns the session token. The name is
+    /// stored in its NFC form and must be unique without regard to case.
     pub async fn register(&self, username: &str, password: &str) -> Result<String, AppError> {
-        validate_username(username)?;
+        let username = canonical_username(username)?;
         validate_password(password)?;
         let hash = self.hasher.hash(password).await?;
         let user = self
             .repo
-            .create_user(NewUser::register(
-                username.to_owned(),
-                hash,
-                self.clock.now_ms(),
-            ))
+            .create_user(NewUser::register(username, hash, self.clock.now_ms()))
             .await?;
         self.open_session(user.id).await
     }
 
     /// Checks credentials, brings the player's stats up to date, and returns a new token.
-    /// An unknown user and a wrong password fail alike.
+    /// An unknown user and a wrong password fail alike. The name is matched by its NFC
+    /// form without regard to case. A hash made with older cost parameters is replaced by
+    /// a fresh one (best effort: if hashing is busy, the next login tries again).
     pub async fn login(&self, username: &str, password: &str) -> Result<String, AppError> {
-        let user = if validate_username(username).is_ok() && validate_password(password).is_ok() {
-            self.repo.find_user_by_name(username).await?
-        } else {
-            None
+        let user = match canonical_username(username) {
+            Ok(name) if validate_password(password).is_ok() => {
+                self.repo.find_user_by_name(&name).await?
+            }
+            _ => None,
         };
         let hash = user.as_ref().map(|u| u.password_hash.as_str());
-        let matches = self.hasher.verify(password, hash).await;
+        let matches = self.hasher.verify(password, hash).await?;
         let Some(user) = user.filter(|_| matches) else {
             return Err(GameError::InvalidCredentials.into());
+        };
+        let rehashed = if self.hasher.needs_rehash(&user.password_hash) {
+            self.hasher.hash(password).await.ok()
+        } else {
+            None
         };
         let clock = self.clock.clone();
         self.repo
             .with_user(user.id, move |u| {
                 u.update_stats(clock.now_s());
+                if let Some(hash) = rehashed {
+                    u.password_hash = hash;
+                }
                 Ok(())
             })
             .await?;

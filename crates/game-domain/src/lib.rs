@@ -9,7 +9,8 @@
 //! - [`tech_tree`]: the three researches and their cost, duration and effect formulas.
 //! - [`user`]: players, iron accrual and research progress.
 //! - [`collect`], [`navigate`]: the two world-changing actions.
-//! - [`accounts`]: username rules, a new player's start, session tokens.
+//! - [`accounts`]: a new player's start, session tokens.
+//! - [`username`]: username rules: NFC form, forbidden characters, the case-free key.
 //! - [`seed`]: the demo world.
 //! - [`world`]: the object collection and a unit of work's change set.
 //! - [`views`]: wire read models combining several values.
@@ -30,6 +31,7 @@ pub mod seed;
 pub mod space_object;
 pub mod tech_tree;
 pub mod user;
+pub mod username;
 pub mod views;
 pub mod world;
 

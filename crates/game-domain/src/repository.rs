@@ -23,10 +23,12 @@ pub trait Repository: Send + Sync + 'static {
     fn world_size(&self) -> WorldSize;
 
     /// Creates a user and its ship, durably, assigning both ids.
-    /// Fails with [`GameError::UsernameTaken`] if the name exists.
+    /// Fails with [`GameError::UsernameTaken`] if a name with the same
+    /// [`crate::username::username_key`] exists.
     async fn create_user(&self, new_user: NewUser) -> Result<User, AppError>;
 
-    /// The user with this exact name, if any.
+    /// The user whose name has the same [`crate::username::username_key`] as `username`
+    /// (an NFC name, matched without regard to case), if any.
     async fn find_user_by_name(&self, username: &str) -> Result<Option<User>, AppError>;
 
     /// Stores a new session, durably.

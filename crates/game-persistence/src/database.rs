@@ -54,7 +54,10 @@ impl Database {
         let counter = round_trips.clone();
         let pool = run_blocking(move || {
             let pool = connection::pool(target, counter)?;
-            migrations::run_pending(&mut *pool.get()?)?;
+            let mut conn = pool.get()?;
+            migrations::run_pending(&mut conn)?;
+            crate::queries::users::backfill_keys(&mut conn)?;
+            drop(conn);
             Ok::<_, StoreError>(pool)
         })
         .await?;

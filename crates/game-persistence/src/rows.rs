@@ -36,6 +36,46 @@ pub(crate) struct UserRow {
     pub ship_id: i64,
 }
 
+/// The columns of [`UserRow`], in its order (every column but `username_key`, which only
+/// inserts and name lookups use).
+pub(crate) type UserColumns = (
+    users::id,
+    users::username,
+    users::password_hash,
+    users::iron,
+    users::last_updated,
+    users::iron_harvesting_level,
+    users::ship_speed_level,
+    users::afterburner_level,
+    users::active_research_type,
+    users::active_research_remaining,
+    users::ship_id,
+);
+
+/// The selection that loads a [`UserRow`].
+pub(crate) const USER_COLUMNS: UserColumns = (
+    users::id,
+    users::username,
+    users::password_hash,
+    users::iron,
+    users::last_updated,
+    users::iron_harvesting_level,
+    users::ship_speed_level,
+    users::afterburner_level,
+    users::active_research_type,
+    users::active_research_remaining,
+    users::ship_id,
+);
+
+/// A new `users` row: the row and its uniqueness key.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub(crate) struct NewUserRow {
+    #[diesel(embed)]
+    pub row: UserRow,
+    pub username_key: String,
+}
+
 /// A `space_objects` row.
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = space_objects)]

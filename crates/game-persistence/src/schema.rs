@@ -25,6 +25,8 @@ diesel::table! {
         active_research_remaining -> Nullable<Double>,
         /// The player's ship in `space_objects`.
         ship_id -> BigInt,
+        /// NFC lower-cased name, unique (NULL only for legacy case-duplicates).
+        username_key -> Nullable<Text>,
     }
 }
 

@@ -21,9 +21,11 @@ use tokio::net::TcpListener;
 
 use crate::backend::Backend;
 use crate::config::{Config, ConfigError, RepoKind, Switch};
+use crate::limits::hash_pool::HashPool;
+use crate::limits::{Limits, raise_open_file_limit};
 use crate::metrics::HttpMetrics;
 use crate::password::{Argon2Hasher, HashError};
-use crate::serve::serve;
+use crate::serve::{Listeners, serve};
 use crate::shutdown::Lifecycle;
 
 /// The state every request handler sees.
@@ -38,17 +40,20 @@ pub struct App<R> {
     pub secure_cookies: bool,
     /// Per-request time limit.
     pub request_timeout: Duration,
+    /// Rate limits, connection caps, the hashing pool (SPEC §5).
+    pub limits: Arc<Limits>,
 }
 
 impl<R: Backend> App<R> {
     /// The handlers' state around `game`.
-    pub fn new(game: Game<R>, config: &Config) -> App<R> {
+    pub fn new(game: Game<R>, config: &Config, limits: Arc<Limits>) -> App<R> {
         App {
             game,
             http_metrics: HttpMetrics::default(),
             lifecycle: Arc::new(Lifecycle::default()),
             secure_cookies: config.secure_cookies,
             request_timeout: config.request_timeout(),
+            limits,
         }
     }
 }
@@ -108,6 +113,9 @@ pub enum ServerError {
     /// Password hashing could not be set up.
     #[error("password hashing: {0}")]
     Hash(#[from] HashError),
+    /// The password hashing threads could not be started.
+    #[error("cannot start the password hashing threads: {0}")]
+    HashThreads(std::io::Error),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -138,6 +146,7 @@ impl From<StoreError> for ServerError {
 /// A server whose start-up is complete and whose listener is open.
 pub struct Server {
     listener: TcpListener,
+    ops_listener: Option<TcpListener>,
     local_addr: SocketAddr,
     running: Running,
     lease: LeaseGuard,
@@ -157,7 +166,12 @@ impl Server {
     pub async fn bind(config: Config, deps: Dependencies) -> Result<Server, ServerError> {
         config.validate()?;
         tracing::info!("effective configuration: {config}");
-        let hasher = Argon2Hasher::new(config.argon2_params()?).await?;
+        raise_open_file_limit();
+        let pool = HashPool::new(config.limits.hash_threads(), config.limits.hash_queue)
+            .map_err(ServerError::HashThreads)?;
+        let limits =
+            Arc::new(Limits::new(&config.limits, pool.clone()).map_err(ConfigError::from)?);
+        let hasher = Argon2Hasher::new(config.argon2_params()?, pool).await?;
         let db = Database::connect(&config.database_url).await?;
         let lease = db.acquire_lease(&lease_owner(&config), LEASE_TTL).await?;
         let now_ms = deps.clock.now_ms();
@@ -188,11 +202,11 @@ impl Server {
                 let repo =
                     CachedRepo::start(Arc::new(db), cache_config, deps.clock.clone()).await?;
                 let game = Game::new(repo, deps.clock, rng, hasher);
-                Running::Cached(Arc::new(App::new(game, &config)))
+                Running::Cached(Arc::new(App::new(game, &config, limits)))
             }
             RepoKind::Db => {
                 let game = Game::new(DbRepo::new(db, world_size), deps.clock, rng, hasher);
-                Running::Db(Arc::new(App::new(game, &config)))
+                Running::Db(Arc::new(App::new(game, &config, limits)))
             }
         };
         let listener =
@@ -207,8 +221,21 @@ impl Server {
             source,
         })?;
         tracing::info!(%local_addr, "listening");
+        let ops_listener = match config.limits.ops_listen {
+            Some(addr) => {
+                let ops = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ServerError::Bind { addr, source })?;
+                if let Ok(ops_addr) = ops.local_addr() {
+                    tracing::info!(%ops_addr, "operations endpoints listening");
+                }
+                Some(ops)
+            }
+            None => None,
+        };
         Ok(Server {
             listener,
+            ops_listener,
             local_addr,
             running,
             lease,
@@ -221,11 +248,17 @@ impl Server {
         self.local_addr
     }
 
+    /// The address of the operations listener (`--ops-listen`), if there is one.
+    pub fn ops_addr(&self) -> Option<SocketAddr> {
+        self.ops_listener.as_ref()?.local_addr().ok()
+    }
+
     /// Serves until `shutdown` resolves (or the lease is lost), then drains in-flight
     /// requests, makes the final flush and releases the lease.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let Server {
             listener,
+            ops_listener,
             running,
             lease,
             grace,
@@ -238,8 +271,8 @@ impl Server {
             }
         };
         let flushed = match running {
-            Running::Cached(app) => serve_then_stop(listener, app, stop, grace).await,
-            Running::Db(app) => serve_then_stop(listener, app, stop, grace).await,
+            Running::Cached(app) => serve_then_stop(listener, ops_listener, app, stop, grace).await,
+            Running::Db(app) => serve_then_stop(listener, ops_listener, app, stop, grace).await,
         };
         if lease.is_lost() {
             return Err(ServerError::LeaseLost);
@@ -253,11 +286,18 @@ impl Server {
 
 async fn serve_then_stop<R: Backend>(
     listener: TcpListener,
+    ops_listener: Option<TcpListener>,
     app: Arc<App<R>>,
     stop: impl Future<Output = ()>,
     grace: Duration,
 ) -> Result<(), String> {
-    serve(listener, app.clone(), stop, grace).await;
+    let sweeper = app.limits.spawn_sweeper();
+    let listeners = Listeners {
+        game: listener,
+        ops: ops_listener,
+    };
+    serve(listeners, app.clone(), stop, grace).await;
+    sweeper.abort();
     app.game.repo().shutdown().await
 }
 

@@ -8,6 +8,8 @@ use clap::{Parser, ValueEnum};
 use game_domain::geometry::WorldSize;
 use thiserror::Error;
 
+use crate::limits::config::{LimitsConfig, LimitsError};
+
 /// Shortest accepted persist interval (docs/persistence.md, Write-behind): the cache's own
 /// minimum, in the flag's unit, so the two checks cannot drift apart.
 pub const MIN_PERSIST_INTERVAL_MS: u64 = game_cache::MIN_PERSIST_INTERVAL.as_millis() as u64;
@@ -87,6 +89,10 @@ pub struct Config {
     /// before the final flush runs anyway.
     #[arg(long, env = "SPACEWARS_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+
+    /// Limits under hostile load: hashing pool, rate limits, connection caps (SPEC §5).
+    #[command(flatten)]
+    pub limits: LimitsConfig,
 }
 
 /// Which repository the game runs on.
@@ -128,6 +134,9 @@ pub enum ConfigError {
     /// An empty database URL.
     #[error("--database-url must not be empty")]
     DatabaseUrl,
+    /// A limit out of range.
+    #[error(transparent)]
+    Limits(#[from] LimitsError),
 }
 
 impl Default for Config {
@@ -150,6 +159,7 @@ impl Default for Config {
             argon2_parallelism: argon2::Params::DEFAULT_P_COST,
             request_timeout_ms: 10_000,
             shutdown_grace_ms: 10_000,
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -171,6 +181,7 @@ impl Config {
         if self.database_url.trim().is_empty() {
             return Err(ConfigError::DatabaseUrl);
         }
+        self.limits.validate()?;
         Ok(())
     }
 
@@ -229,7 +240,7 @@ impl fmt::Display for Config {
             f,
             "listen={} database_url={} repo={:?} persist_interval_ms={} max_cached_users={} \
              demo_user={:?} secure_cookies={} world={}x{} argon2(m_kib={}, t={}, p={}) \
-             request_timeout_ms={} shutdown_grace_ms={} log_level={}",
+             request_timeout_ms={} shutdown_grace_ms={} log_level={} {}",
             self.listen,
             self.redacted_database_url(),
             self.repo,
@@ -245,6 +256,7 @@ impl fmt::Display for Config {
             self.request_timeout_ms,
             self.shutdown_grace_ms,
             self.log_level,
+            self.limits,
         )
     }
 }

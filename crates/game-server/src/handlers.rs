@@ -1,9 +1,13 @@
 //! One handler per endpoint, each thin: parse the request, call a use case of
 //! [`game_domain::game::Game`], answer JSON. Rules and their errors live in the domain.
 
+use std::net::IpAddr;
+use std::time::Instant;
+
 use game_domain::navigate::NavigateRequest;
 use game_domain::space_object::ObjectId;
 use game_domain::user::UserId;
+use game_domain::username::username_key;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
@@ -12,7 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::backend::Backend;
+use crate::limits::client::RequestInfo;
+use crate::limits::rate::RateLimited;
 use crate::metrics::{self, Exposition};
+use crate::password::with_deadline;
 use crate::response::{ApiError, Body, json, parse_json, read_body};
 use crate::router::Route;
 use crate::session;
@@ -61,22 +68,27 @@ pub async fn handle<R: Backend>(
     let headers = &parts.headers;
     match route {
         Route::Register => {
+            let client = client_address(app, &parts);
+            app.limits.rates.check_register(client).map_err(limited)?;
             let credentials: Credentials =
                 parse_json(&read_body(body, app.request_timeout).await?)?;
-            let token = game
-                .register(&credentials.username, &credentials.password)
-                .await?;
+            let register = game.register(&credentials.username, &credentials.password);
+            let token = with_deadline(deadline(app, &parts), register).await?;
             Ok(with_cookie(
                 json(&SUCCESS),
                 session::set_cookie(&token, app.secure_cookies),
             ))
         }
         Route::Login => {
+            let client = client_address(app, &parts);
+            let rates = &app.limits.rates;
+            rates.check_login_address(client).map_err(limited)?;
             let credentials: Credentials =
                 parse_json(&read_body(body, app.request_timeout).await?)?;
-            let token = game
-                .login(&credentials.username, &credentials.password)
-                .await?;
+            let account = username_key(&credentials.username);
+            rates.check_login_account(&account).map_err(limited)?;
+            let login = game.login(&credentials.username, &credentials.password);
+            let token = with_deadline(deadline(app, &parts), login).await?;
             Ok(with_cookie(
                 json(&SUCCESS),
                 session::set_cookie(&token, app.secure_cookies),
@@ -141,6 +153,28 @@ pub async fn handle<R: Backend>(
     }
 }
 
+/// The client address the rate limits count by.
+fn client_address<R>(app: &App<R>, parts: &hyper::http::request::Parts) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<RequestInfo>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.peer.ip());
+    app.limits.client_address(&parts.headers, peer)
+}
+
+/// When the request's time is up: its start plus the request timeout.
+fn deadline<R>(app: &App<R>, parts: &hyper::http::request::Parts) -> Instant {
+    let started = parts
+        .extensions
+        .get::<RequestInfo>()
+        .map_or_else(Instant::now, |info| info.started);
+    started + app.request_timeout
+}
+
+fn limited(refused: RateLimited) -> ApiError {
+    ApiError::rate_limited(refused.retry_after)
+}
+
 async fn authenticate<R: Backend>(app: &App<R>, headers: &HeaderMap) -> Result<UserId, ApiError> {
     Ok(app.game.authenticate(session::token(headers)).await?)
 }
@@ -169,6 +203,7 @@ fn metrics_page<R: Backend>(app: &App<R>) -> Response<Body> {
         app.lifecycle.in_flight(),
     );
     app.game.repo().write_metrics(&mut out);
+    app.limits.write_metrics(&mut out);
     let mut response = Response::new(Full::new(Bytes::from(out.finish())));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -12,6 +12,7 @@
 //! - [`handlers`]: one thin handler per endpoint.
 //! - [`session`]: the session cookie.
 //! - [`password`]: argon2id hashing off the async workers.
+//! - [`limits`]: staying up under hostile load: hashing pool, rate limits, connection caps.
 //! - [`response`]: JSON responses, API errors, body limits and parsing.
 //! - [`metrics`]: the Prometheus text page.
 //! - [`shutdown`]: the signal future and the in-flight request tracker.
@@ -21,6 +22,7 @@ pub mod app;
 pub mod backend;
 pub mod config;
 pub mod handlers;
+pub mod limits;
 pub mod metrics;
 pub mod password;
 pub mod response;

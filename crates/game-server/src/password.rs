@@ -1,8 +1,21 @@
-//! Password hashing with argon2id, run on the blocking pool so it never stalls the async
-//! workers.
+//! Password hashing with argon2id on the bounded [`HashPool`], never on the async workers
+//! nor on tokio's shared blocking pool.
+//!
+//! Every job carries the request's deadline (set by the handler with [`with_deadline`]):
+//! a job still waiting when it passes is dropped unhashed. A full queue is
+//! [`AppError::Busy`] (503 `busy`).
+//!
+//! Login timing: an unknown name is verified against a dummy hash made with the current
+//! parameters. A wrong password against a hash made with older, cheaper parameters is
+//! answered no sooner than a verification at the current parameters takes (the rest is
+//! an async sleep, not work), so failed logins cost the same whether or not the name
+//! exists; a successful login replaces such a hash ([`PasswordHasher::needs_rehash`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
+use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
@@ -10,10 +23,31 @@ use game_domain::AppError;
 use game_domain::game::PasswordHasher;
 use thiserror::Error;
 
-/// Hashing failed (bad parameters, or the blocking task died).
+use crate::limits::hash_pool::{HashPool, PoolError};
+
+/// Hashing failed (bad parameters, the pool refused or its threads are gone).
 #[derive(Debug, Error)]
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
+
+tokio::task_local! {
+    /// The deadline of the request being handled, for the hashing jobs it queues.
+    static DEADLINE: Instant;
+}
+
+/// Runs `future` (a handler) with `deadline` as the deadline of the hashing it causes.
+pub async fn with_deadline<F: Future>(deadline: Instant, future: F) -> F::Output {
+    DEADLINE.scope(deadline, future).await
+}
+
+/// How long a job may wait when no request deadline is set (start-up seeding, tests).
+const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+fn deadline() -> Instant {
+    DEADLINE
+        .try_with(|deadline| *deadline)
+        .unwrap_or_else(|_| Instant::now() + DEFAULT_WAIT)
+}
 
 /// Argon2id hashing in PHC format with configured cost parameters.
 ///
@@ -27,24 +61,62 @@ pub struct Argon2Hasher {
 #[derive(Debug)]
 struct Inner {
     params: Params,
+    pool: HashPool,
     /// A hash (with the configured cost) made at start: verifying against it costs what a
-    /// real verification costs, so an unknown username cannot be told apart by timing. Its
-    /// password does not matter: a verification without a real hash always answers false.
+    /// real verification costs. Its password does not matter: a verification without a
+    /// real hash always answers false.
     dummy_hash: String,
+    /// Recent duration of one verification at the configured cost, in ns (a moving
+    /// average), the floor of a failed login.
+    current_cost_ns: AtomicU64,
 }
 
 impl Argon2Hasher {
-    /// A hasher with `params`; computes the dummy hash (on the blocking pool).
-    pub async fn new(params: Params) -> Result<Argon2Hasher, HashError> {
-        let dummy_hash = hash_blocking(params.clone(), b"no such user".to_vec()).await?;
+    /// A hasher with `params` running on `pool`; computes the dummy hash.
+    pub async fn new(params: Params, pool: HashPool) -> Result<Argon2Hasher, HashError> {
+        let started = Instant::now();
+        let dummy_hash = hash_on(&pool, params.clone(), b"no such user".to_vec()).await?;
+        let cost = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         Ok(Argon2Hasher {
-            inner: Arc::new(Inner { params, dummy_hash }),
+            inner: Arc::new(Inner {
+                params,
+                pool,
+                dummy_hash,
+                current_cost_ns: AtomicU64::new(cost),
+            }),
         })
     }
 
     /// Hashes `password` (used for seeding the demo user and by registration).
     pub async fn hash_password(&self, password: &str) -> Result<String, HashError> {
-        hash_blocking(self.inner.params.clone(), password.as_bytes().to_vec()).await
+        let password = password.as_bytes().to_vec();
+        hash_on(&self.inner.pool, self.inner.params.clone(), password).await
+    }
+
+    /// The pool the hashing runs on.
+    pub fn pool(&self) -> &HashPool {
+        &self.inner.pool
+    }
+
+    fn is_current(&self, hash: &str) -> bool {
+        let Ok(phc) = PasswordHash::new(hash) else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(&phc) else {
+            return false;
+        };
+        let current = &self.inner.params;
+        phc.algorithm.as_str() == "argon2id"
+            && params.m_cost() == current.m_cost()
+            && params.t_cost() == current.t_cost()
+            && params.p_cost() == current.p_cost()
+    }
+
+    fn record_current_cost(&self, took: Duration) {
+        let took = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let cost = &self.inner.current_cost_ns;
+        let old = cost.load(Ordering::Relaxed);
+        cost.store(old / 4 * 3 + took / 4, Ordering::Relaxed);
     }
 }
 
@@ -52,38 +124,77 @@ fn argon2id(params: Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-async fn hash_blocking(params: Params, password: Vec<u8>) -> Result<String, HashError> {
-    tokio::task::spawn_blocking(move || {
+fn pool_error(error: PoolError) -> HashError {
+    HashError(error.to_string())
+}
+
+async fn hash_on(pool: &HashPool, params: Params, password: Vec<u8>) -> Result<String, HashError> {
+    pool.run(deadline(), move || {
         argon2id(params)
             .hash_password(&password)
             .map(|hash| hash.to_string())
             .map_err(|e| HashError(e.to_string()))
     })
     .await
-    .map_err(|e| HashError(e.to_string()))?
+    .map_err(pool_error)?
+}
+
+fn app_error(error: PoolError) -> AppError {
+    match error {
+        PoolError::Busy | PoolError::Expired => AppError::Busy,
+        PoolError::Gone => AppError::storage(pool_error(error)),
+    }
 }
 
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &str) -> Result<String, AppError> {
-        self.hash_password(password)
-            .await
-            .map_err(AppError::storage)
-    }
-
-    async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
-        let known = hash.is_some();
-        let hash = hash.unwrap_or(&self.inner.dummy_hash).to_owned();
         let password = password.as_bytes().to_vec();
         let params = self.inner.params.clone();
-        let matches = tokio::task::spawn_blocking(move || {
-            argon2id(params)
-                .verify_password(&password, hash.as_str())
-                .is_ok()
-        })
-        .await
-        .unwrap_or(false);
-        known && matches
+        let hashed = self
+            .inner
+            .pool
+            .run(deadline(), move || {
+                argon2id(params)
+                    .hash_password(&password)
+                    .map(|hash| hash.to_string())
+                    .map_err(|e| HashError(e.to_string()))
+            })
+            .await
+            .map_err(app_error)?;
+        hashed.map_err(AppError::storage)
+    }
+
+    async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AppError> {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or(&self.inner.dummy_hash).to_owned();
+        let current = self.is_current(&hash);
+        let password = password.as_bytes().to_vec();
+        let params = self.inner.params.clone();
+        let (matches, took) = self
+            .inner
+            .pool
+            .run(deadline(), move || {
+                let started = Instant::now();
+                let matches = argon2id(params)
+                    .verify_password(&password, hash.as_str())
+                    .is_ok();
+                (matches, started.elapsed())
+            })
+            .await
+            .map_err(app_error)?;
+        if current {
+            self.record_current_cost(took);
+        } else if !matches {
+            // An older (cheaper) hash: answer no sooner than a current one would.
+            let floor = Duration::from_nanos(self.inner.current_cost_ns.load(Ordering::Relaxed));
+            tokio::time::sleep(floor.saturating_sub(took)).await;
+        }
+        Ok(known && matches)
+    }
+
+    fn needs_rehash(&self, hash: &str) -> bool {
+        !self.is_current(hash)
     }
 }
 
@@ -95,22 +206,44 @@ mod tests {
         Params::new(256, 1, 1, None).expect("light params")
     }
 
+    async fn hasher(params: Params) -> Argon2Hasher {
+        let pool = HashPool::new(1, 4).expect("pool");
+        Argon2Hasher::new(params, pool).await.expect("hasher")
+    }
+
     #[tokio::test]
     async fn hashes_are_salted_argon2id_and_verify() {
-        let hasher = Argon2Hasher::new(light()).await.expect("hasher");
+        let hasher = hasher(light()).await;
         let one = hasher.hash("hunter2").await.expect("hash");
         let two = hasher.hash("hunter2").await.expect("hash");
         assert!(one.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{one}");
         assert_ne!(one, two, "each hash has its own salt");
-        assert!(hasher.verify("hunter2", Some(&one)).await);
-        assert!(!hasher.verify("hunter3", Some(&one)).await);
-        assert!(!hasher.verify("hunter2", Some("not a phc string")).await);
+        assert!(hasher.verify("hunter2", Some(&one)).await.expect("verify"));
+        assert!(!hasher.verify("hunter3", Some(&one)).await.expect("verify"));
+        let garbage = hasher.verify("hunter2", Some("not a phc string")).await;
+        assert!(!garbage.expect("verify"));
     }
 
     #[tokio::test]
     async fn verify_without_a_hash_is_false_even_for_the_dummy_password() {
-        let hasher = Argon2Hasher::new(light()).await.expect("hasher");
-        assert!(!hasher.verify("", None).await);
-        assert!(!hasher.verify("a", None).await);
+        let hasher = hasher(light()).await;
+        assert!(!hasher.verify("", None).await.expect("verify"));
+        assert!(!hasher.verify("a", None).await.expect("verify"));
+        assert!(!hasher.verify("no such user", None).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn hashes_with_other_parameters_need_a_rehash() {
+        let old = hasher(light()).await.hash("pw").await.expect("hash");
+        let new = hasher(Params::new(512, 1, 1, None).expect("params")).await;
+        assert!(new.needs_rehash(&old));
+        assert!(new.verify("pw", Some(&old)).await.expect("verify"));
+        let fresh = new.hash("pw").await.expect("hash");
+        assert!(
+            fresh.starts_with("$argon2id$v=19$m=512,t=1,p=1$"),
+            "{fresh}"
+        );
+        assert!(!new.needs_rehash(&fresh));
+        assert!(new.needs_rehash("not a phc string"));
     }
 }

@@ -83,6 +83,8 @@ pub struct ApiError {
     pub message: String,
     /// For 405: the methods the path accepts.
     pub allow: Option<&'static str>,
+    /// For 429 and 503 `busy`: seconds after which a retry may succeed (`Retry-After`).
+    pub retry_after_s: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -99,6 +101,7 @@ impl ApiError {
             code,
             message: message.into(),
             allow: None,
+            retry_after_s: None,
         }
     }
 
@@ -164,6 +167,33 @@ impl ApiError {
         )
     }
 
+    /// 429 when a rate limit refused the request; retry after `retry_after` (rounded up
+    /// to whole seconds, at least 1).
+    pub fn rate_limited(retry_after: Duration) -> ApiError {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        ApiError {
+            retry_after_s: Some(seconds.max(1)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests, try again later",
+            )
+        }
+    }
+
+    /// 503 when password hashing is saturated (its queue is full, or the request's
+    /// deadline passed while it waited); retry after a second.
+    pub fn busy() -> ApiError {
+        ApiError {
+            retry_after_s: Some(1),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Server busy, try again shortly",
+            )
+        }
+    }
+
     /// 503 for a request over the time limit.
     pub fn timeout() -> ApiError {
         ApiError::new(
@@ -215,6 +245,11 @@ impl ApiError {
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -232,6 +267,7 @@ impl From<AppError> for ApiError {
                 ApiError::storage_unavailable()
             }
             AppError::ShuttingDown => ApiError::shutting_down(),
+            AppError::Busy => ApiError::busy(),
         }
     }
 }
@@ -318,6 +354,12 @@ mod tests {
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[header::ALLOW], "GET");
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let limited = ApiError::rate_limited(Duration::from_millis(12_001)).into_response();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "13");
+        let busy = ApiError::from(AppError::Busy).into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
         let game: ApiError = AppError::from(game_domain::GameError::ObjectTooFar).into();
         assert_eq!(
             (game.status, game.code, game.message.as_str()),

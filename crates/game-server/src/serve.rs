@@ -3,14 +3,17 @@
 //!
 //! Shutdown runs in two phases once the shutdown future resolves:
 //! 1. the listener closes and
-//!    [`Lifecycle::start_shutdown`](crate::shutdown::Lifecycle::start_shutdown) turns every
-//!    new request, including those on open keep-alive connections, into 503 `shutting_down`
-//!    (`Connection: close`); requests already running finish (bounded by the grace period);
+//!    [`Lifecycle::start_shutdown`](crate::shutdown::Lifecycle::start_shutdown) turns
+//!    every new request, including those on open keep-alive connections, into 503
+//!    `shutting_down` (`Connection: close`); requests already running finish (bounded by
+//!    the grace period);
 //! 2. every connection is told to close (idle ones close at once).
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hyper::header::{self, HeaderValue};
@@ -19,52 +22,55 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::app::App;
 use crate::backend::Backend;
 use crate::handlers;
+use crate::limits::client::RequestInfo;
+use crate::limits::connections::Slot;
 use crate::response::{ApiError, Body, MAX_BODY_BYTES};
 use crate::router;
 use crate::shutdown::InFlight;
 use crate::web;
 
-/// How long a client may take to send a request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long idle connections get to close in phase 2.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Metrics label of requests that matched no route.
 const UNMATCHED: &str = "unmatched";
 
-/// Serves `listener` until `shutdown` resolves, then drains (see the module docs).
+/// The sockets the server accepts on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Game traffic (and every route), under the connection caps.
+    pub game: TcpListener,
+    /// `--ops-listen`: `/healthz`, `/readyz` and `/metrics` only, outside the caps.
+    pub ops: Option<TcpListener>,
+}
+
+/// Serves `listeners` until `shutdown` resolves, then drains (see the module docs).
 pub async fn serve<R: Backend>(
-    listener: TcpListener,
+    listeners: Listeners,
     app: Arc<App<R>>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
+    let Listeners {
+        game: listener,
+        ops,
+    } = listeners;
     let connections = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let app = app.clone();
-                    let service = service_fn(move |request| {
-                        let app = app.clone();
-                        async move { Ok::<_, Infallible>(answer(app, request).await) }
-                    });
-                    let connection = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_READ_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = connections.watch(connection);
-                    tokio::spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(%error, "connection ended with an error");
-                        }
-                    });
+                Ok((stream, peer)) => {
+                    // Over a cap: closed at once, before hyper sees it.
+                    let Ok(slot) = app.limits.connections.admit(peer.ip()) else {
+                        drop(stream);
+                        continue;
+                    };
+                    spawn_connection(stream, peer, &app, &connections, Some(slot));
                 }
                 Err(error) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -72,9 +78,13 @@ pub async fn serve<R: Backend>(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
+            Ok((stream, peer)) = accept_ops(ops.as_ref()) => {
+                spawn_connection(stream, peer, &app, &connections, None);
+            }
             () = &mut shutdown => break,
         }
     }
+    drop(ops);
     drop(listener);
     app.lifecycle.start_shutdown();
     tracing::info!(
@@ -97,6 +107,74 @@ pub async fn serve<R: Backend>(
     {
         tracing::warn!("some connections did not close in time");
     }
+}
+
+/// Accepts on the operations listener; never resolves without one.
+async fn accept_ops(ops: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match ops {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Serves one connection in its own task. `slot` is its place under the connection caps
+/// (`None` on the operations listener, which serves only the operations routes). A
+/// connection must send its first request head within the first-request timeout; later
+/// heads, and idle keep-alive time, get the keep-alive timeout.
+fn spawn_connection<R: Backend>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: &Arc<App<R>>,
+    connections: &GracefulShutdown,
+    slot: Option<Slot>,
+) {
+    let _ = stream.set_nodelay(true);
+    let ops_only = slot.is_none();
+    let first_seen = Arc::new(AtomicBool::new(false));
+    let seen = first_seen.clone();
+    let service_app = app.clone();
+    let service = service_fn(move |mut request: Request<hyper::body::Incoming>| {
+        seen.store(true, Ordering::Relaxed);
+        let app = service_app.clone();
+        request.extensions_mut().insert(RequestInfo {
+            peer,
+            started: Instant::now(),
+        });
+        async move {
+            if ops_only && !is_ops_path(request.uri().path()) {
+                return Ok::<_, Infallible>(ApiError::not_found().into_response());
+            }
+            Ok::<_, Infallible>(answer(app, request).await)
+        }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(app.limits.keep_alive_timeout)
+        .serve_connection(TokioIo::new(stream), service);
+    let connection = connections.watch(connection);
+    let first_request_timeout = app.limits.first_request_timeout;
+    tokio::spawn(async move {
+        let _slot = slot;
+        let no_first_request = async {
+            tokio::time::sleep(first_request_timeout).await;
+            if first_seen.load(Ordering::Relaxed) {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            ended = connection => if let Err(error) = ended {
+                tracing::debug!(%error, "connection ended with an error");
+            },
+            () = no_first_request => tracing::debug!(%peer, "closed: no request head in time"),
+        }
+    });
+}
+
+fn is_ops_path(path: &str) -> bool {
+    matches!(
+        router::Route::from_path(path),
+        Some(router::Route::Healthz | router::Route::Readyz | router::Route::Metrics)
+    )
 }
 
 /// Answers one request; never fails (every error becomes a JSON response).

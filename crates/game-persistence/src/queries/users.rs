@@ -5,11 +5,12 @@ use diesel::result::{DatabaseErrorKind, Error};
 use diesel::upsert::excluded;
 use game_domain::space_object::SpaceObject;
 use game_domain::user::{User, UserId};
+use game_domain::username::username_key;
 
 use super::MAX_BIND_PARAMS;
 use crate::connection::{AnyConnection, on_backend};
 use crate::error::StoreError;
-use crate::rows::{ObjectRow, UserRow};
+use crate::rows::{NewUserRow, ObjectRow, USER_COLUMNS, UserRow};
 use crate::schema::{space_objects, users};
 
 /// Columns of a `users` row (bind parameters per row of a multi-row insert).
@@ -17,17 +18,25 @@ const COLUMNS: usize = 11;
 
 /// One user by id.
 pub(crate) fn find(conn: &mut AnyConnection, id: UserId) -> Result<Option<User>, StoreError> {
-    let row: Option<UserRow> = users::table.find(id).first(conn).optional()?;
+    let row: Option<UserRow> = users::table
+        .find(id)
+        .select(USER_COLUMNS)
+        .first(conn)
+        .optional()?;
     row.map(User::try_from).transpose()
 }
 
-/// One user by exact name.
+/// The user whose name has the key of `username` (or, for a legacy row without a key, the
+/// same exact name); an exact match wins.
 pub(crate) fn find_by_name(
     conn: &mut AnyConnection,
     username: &str,
 ) -> Result<Option<User>, StoreError> {
+    let key = username_key(username);
     let row: Option<UserRow> = users::table
-        .filter(users::username.eq(username))
+        .filter(users::username_key.eq(key).or(users::username.eq(username)))
+        .order_by(users::username.eq(username).desc())
+        .select(USER_COLUMNS)
         .first(conn)
         .optional()?;
     row.map(User::try_from).transpose()
@@ -41,7 +50,7 @@ pub(crate) fn find_for_update(
     conn: &mut AnyConnection,
     id: UserId,
 ) -> Result<Option<User>, StoreError> {
-    let query = users::table.find(id);
+    let query = users::table.find(id).select(USER_COLUMNS);
     let row: Option<UserRow> = match conn {
         AnyConnection::Sqlite(c) => query.first(c).optional()?,
         AnyConnection::Pg(c) => query.for_update().first(c).optional()?,
@@ -57,15 +66,20 @@ pub(crate) fn find_with_ship(
     let row: Option<(UserRow, ObjectRow)> = users::table
         .inner_join(space_objects::table.on(space_objects::id.eq(users::ship_id)))
         .filter(users::id.eq(id))
+        .select((USER_COLUMNS, space_objects::all_columns))
         .first(conn)
         .optional()?;
     row.map(|(user, ship)| Ok((User::try_from(user)?, SpaceObject::try_from(ship)?)))
         .transpose()
 }
 
-/// Inserts a new user; a taken name is [`StoreError::UsernameTaken`].
+/// Inserts a new user with its name's key; a taken name (or key) is
+/// [`StoreError::UsernameTaken`].
 pub(crate) fn insert(conn: &mut AnyConnection, user: &User) -> Result<(), StoreError> {
-    let row = UserRow::try_from(user)?;
+    let row = NewUserRow {
+        row: UserRow::try_from(user)?,
+        username_key: username_key(&user.username),
+    };
     match diesel::insert_into(users::table).values(&row).execute(conn) {
         Ok(_) => Ok(()),
         Err(error) if is_username_conflict(&error) => Err(StoreError::UsernameTaken),
@@ -120,6 +134,29 @@ fn is_username_conflict(error: &Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// Fills in `username_key` for rows that have none (databases from before the column),
+/// one statement per row; a row whose key another row has already keeps NULL. Returns
+/// how many rows got their key.
+pub(crate) fn backfill_keys(conn: &mut AnyConnection) -> Result<usize, StoreError> {
+    let missing: Vec<(i64, String)> = users::table
+        .filter(users::username_key.is_null())
+        .select((users::id, users::username))
+        .order_by(users::id)
+        .load(conn)?;
+    let mut filled = 0;
+    for (id, username) in missing {
+        let update = diesel::update(users::table.find(id))
+            .set(users::username_key.eq(username_key(&username)))
+            .execute(conn);
+        match update {
+            Ok(_) => filled += 1,
+            Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(filled)
 }
 
 /// Number of users.

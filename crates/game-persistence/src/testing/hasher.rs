@@ -16,7 +16,7 @@ impl PasswordHasher for PlainHasher {
         Ok(format!("plain${password}"))
     }
 
-    async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
-        hash == Some(format!("plain${password}").as_str())
+    async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AppError> {
+        Ok(hash == Some(format!("plain${password}").as_str()))
     }
 }

@@ -24,7 +24,12 @@ async fn users_are_created_once_per_name_and_found_by_id_and_name() {
             t.db.find_user_by_name("alice").await.unwrap(),
             Some(created.clone())
         );
-        assert_eq!(t.db.find_user_by_name("Alice").await.unwrap(), None);
+        // Names are found by their case-free key (SPEC §5).
+        assert_eq!(
+            t.db.find_user_by_name("ALICE").await.unwrap(),
+            Some(created.clone())
+        );
+        assert_eq!(t.db.find_user_by_name("alice2").await.unwrap(), None);
         assert_eq!(t.db.load_user(99).await.unwrap(), None);
         assert_eq!(
             t.db.load_world().await.unwrap(),

@@ -28,12 +28,12 @@ async fn migrations_create_the_schema_once() {
             1
         );
         assert_eq!(t.test_db.count("lease"), 1);
-        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 1);
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 2);
 
         t.db.seed_if_empty(None, T0).await.unwrap();
         // Connecting again applies nothing and keeps the data.
         let again = Database::connect(t.test_db.url()).await.unwrap();
-        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 1);
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 2);
         assert_eq!(again.load_world().await.unwrap().len(), 9);
     })
     .await;
@@ -141,6 +141,48 @@ async fn without_the_demo_user_only_the_nine_objects_are_seeded() {
         assert_eq!(t.test_db.count("users"), 0);
         assert!(!t.db.seed_if_empty(None, T0).await.unwrap());
         assert_eq!(t.db.load_world().await.unwrap().len(), 9);
+    })
+    .await;
+}
+
+/// A `users` row as a database from before the key column holds it (no key).
+fn legacy_user(id: i64, username: &str) -> String {
+    format!(
+        "INSERT INTO users (id, username, password_hash, iron, last_updated, \
+         iron_harvesting_level, ship_speed_level, afterburner_level, ship_id) \
+         VALUES ({id}, '{username}', 'h', 0, 0, 1, 1, 1, {})",
+        100 + id
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_users_get_their_name_key_at_the_next_start() {
+    on_each_backend(async |t| {
+        // As if written before the migration: no keys, and two names equal but for case.
+        t.test_db.execute(&legacy_user(1, "Bob"));
+        t.test_db.execute(&legacy_user(2, "bob"));
+        t.test_db.execute(&legacy_user(3, "\u{c9}mile"));
+        let null_keys = "(SELECT count(*) FROM users WHERE username_key IS NULL)";
+        assert_eq!(t.test_db.scalar(null_keys), 3);
+        let again = Database::connect(t.test_db.url()).await.unwrap();
+        // The older "Bob" owns the key; the younger "bob" keeps NULL and its exact name.
+        assert_eq!(t.test_db.scalar(null_keys), 1);
+        assert_eq!(
+            t.test_db
+                .scalar("(SELECT id FROM users WHERE username_key = 'bob')"),
+            1
+        );
+        let id = |user: Option<User>| user.map(|u| u.id);
+        assert_eq!(id(again.find_user_by_name("bob").await.unwrap()), Some(2));
+        assert_eq!(id(again.find_user_by_name("Bob").await.unwrap()), Some(1));
+        assert_eq!(id(again.find_user_by_name("BOB").await.unwrap()), Some(1));
+        assert_eq!(
+            id(again.find_user_by_name("\u{e9}MILE").await.unwrap()),
+            Some(3)
+        );
+        // A third start changes nothing.
+        drop(Database::connect(t.test_db.url()).await.unwrap());
+        assert_eq!(t.test_db.scalar(null_keys), 1);
     })
     .await;
 }

@@ -124,9 +124,9 @@ async fn account_errors(setup: Setup) {
     assert_eq!(reply.error(), err(400, "Username taken", "username_taken"));
 
     for (username, password, code) in [
-        ("", "pw", "invalid_username"),
-        (&*"x".repeat(33), "pw", "invalid_username"),
-        ("tab\there", "pw", "invalid_username"),
+        ("", "pw", "username_empty"),
+        (&*"x".repeat(33), "pw", "username_too_long"),
+        ("tab\there", "pw", "username_forbidden_character"),
         ("fine", "", "invalid_password"),
         ("fine", &*"p".repeat(1025), "invalid_password"),
     ] {

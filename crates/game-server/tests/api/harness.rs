@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use game_domain::clock::ManualClock;
 use game_persistence::testing::TestDatabase;
-use game_server::{Config, Dependencies, RepoKind, Server, ServerError};
+use game_server::limits::LimitsConfig;
+use game_server::{Config, Dependencies, RepoKind, Server, ServerError, Switch};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -58,7 +59,9 @@ fn init_logging() {
     }
 }
 
-/// The configuration tests run with: port 0, light argon2, the given database and repo.
+/// The configuration tests run with: port 0, light argon2, the given database and repo,
+/// and no rate limits (every test client logs in from 127.0.0.1; the limits' own tests
+/// turn them on).
 pub fn test_config(url: &str, repo: RepoKind) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
@@ -67,6 +70,10 @@ pub fn test_config(url: &str, repo: RepoKind) -> Config {
         argon2_memory_kib: 256,
         argon2_iterations: 1,
         argon2_parallelism: 1,
+        limits: LimitsConfig {
+            rate_limits: Switch::Off,
+            ..LimitsConfig::default()
+        },
         ..Config::default()
     }
 }
@@ -75,6 +82,8 @@ pub fn test_config(url: &str, repo: RepoKind) -> Config {
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where the operations listener listens (`--ops-listen`), if configured.
+    pub ops_addr: Option<SocketAddr>,
     /// Its clock; move it to make time pass.
     pub clock: ManualClock,
     /// Which setup it runs.
@@ -114,12 +123,14 @@ impl Setup {
         };
         let server = Server::bind(config, deps).await.expect("server starts");
         let addr = server.local_addr();
+        let ops_addr = server.ops_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async {
             let _ = stopped.await;
         }));
         TestServer {
             addr,
+            ops_addr,
             clock,
             setup: self,
             stop: Some(stop),
@@ -182,7 +193,12 @@ impl TestServer {
     /// Stops (asserting a clean stop) and starts a new server on the same database with
     /// the same clock, as a restart would. The new process draws other random numbers
     /// (the same seed would issue the same session tokens again).
-    pub async fn restart(mut self) -> TestServer {
+    pub async fn restart(self) -> TestServer {
+        self.restart_with(|_| {}).await
+    }
+
+    /// Like [`TestServer::restart`], with a changed configuration.
+    pub async fn restart_with(mut self, change: impl FnOnce(&mut Config)) -> TestServer {
         self.shutdown_and_wait().await.expect("clean stop");
         let (setup, db, clock, seed) = (
             self.setup,
@@ -191,7 +207,7 @@ impl TestServer {
             self.seed + 1,
         );
         drop(self);
-        setup.start_on(db, clock, seed, |_| {}).await
+        setup.start_on(db, clock, seed, change).await
     }
 
     /// Stops (asserting a clean stop) and keeps what a restart on the same address needs:

@@ -8,9 +8,11 @@
 mod browser;
 mod client;
 mod concurrency;
+mod connections;
 mod endpoints;
 mod errors;
 mod harness;
 mod lifecycle;
+mod limits;
 mod restart;
 mod static_files;

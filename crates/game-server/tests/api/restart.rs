@@ -40,6 +40,8 @@ fn args(url: &str, repo: RepoKind) -> Vec<String> {
         "256",
         "--argon2-iterations",
         "1",
+        "--rate-limits",
+        "off",
     ]
     .iter()
     .map(|s| (*s).to_owned())

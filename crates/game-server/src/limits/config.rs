@@ -1,0 +1,207 @@
+//! The flags of SPEC §5 (hashing pool, rate limits, connection caps), flattened into
+//! [`crate::Config`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use clap::Args;
+use thiserror::Error;
+
+use crate::config::Switch;
+
+/// Limits under hostile load; every flag also reads `SPACEWARS_<FLAG>`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct LimitsConfig {
+    /// Threads hashing passwords (argon2); 0 means one per CPU core.
+    #[arg(long, env = "SPACEWARS_HASH_THREADS", default_value_t = 0)]
+    pub hash_threads: usize,
+
+    /// Password hashes that may wait for a thread; more are refused at once with 503
+    /// `busy`.
+    #[arg(long, env = "SPACEWARS_HASH_QUEUE", default_value_t = 16)]
+    pub hash_queue: usize,
+
+    /// Rate limits on login and registration (429 `rate_limited`); `off` for load tests
+    /// and test suites that run from one address.
+    #[arg(long, env = "SPACEWARS_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
+    pub rate_limits: Switch,
+
+    /// Logins per minute from one client address (also the burst).
+    #[arg(
+        long,
+        env = "SPACEWARS_LOGIN_PER_ADDRESS_PER_MIN",
+        default_value_t = 30
+    )]
+    pub login_per_address_per_min: u32,
+
+    /// Logins per minute for one account, whoever sends them (also the burst).
+    #[arg(long, env = "SPACEWARS_LOGIN_PER_ACCOUNT_PER_MIN", default_value_t = 5)]
+    pub login_per_account_per_min: u32,
+
+    /// Registrations per minute from one client address (also the burst).
+    #[arg(
+        long,
+        env = "SPACEWARS_REGISTER_PER_ADDRESS_PER_MIN",
+        default_value_t = 3
+    )]
+    pub register_per_address_per_min: u32,
+
+    /// Take the client address from the last `X-Forwarded-For` hop (set this only behind
+    /// a reverse proxy that appends it; otherwise clients could choose their address).
+    #[arg(long, env = "SPACEWARS_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
+    /// Open connections at most; more are closed at once.
+    #[arg(long, env = "SPACEWARS_MAX_CONNECTIONS", default_value_t = 2_000)]
+    pub max_connections: usize,
+
+    /// Open connections at most from one client address; more are closed at once.
+    #[arg(
+        long,
+        env = "SPACEWARS_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64
+    )]
+    pub max_connections_per_address: usize,
+
+    /// A new connection must send its first request head within this many milliseconds.
+    #[arg(
+        long,
+        env = "SPACEWARS_FIRST_REQUEST_TIMEOUT_MS",
+        default_value_t = 5_000
+    )]
+    pub first_request_timeout_ms: u64,
+
+    /// An idle keep-alive connection is closed after this many milliseconds (also the
+    /// time a later request head may take).
+    #[arg(
+        long,
+        env = "SPACEWARS_KEEP_ALIVE_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub keep_alive_timeout_ms: u64,
+
+    /// A second listener for `/healthz`, `/readyz` and `/metrics` only, outside the
+    /// connection caps, so probes get through while game traffic is at its cap.
+    #[arg(long, env = "SPACEWARS_OPS_LISTEN")]
+    pub ops_listen: Option<SocketAddr>,
+}
+
+/// A limit out of range.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum LimitsError {
+    /// A rate of zero (use `--rate-limits off` instead).
+    #[error("{0} must be at least 1 (turn rate limits off with --rate-limits off)")]
+    ZeroRate(&'static str),
+    /// A connection cap of zero.
+    #[error("{0} must be at least 1")]
+    ZeroCap(&'static str),
+    /// A zero timeout.
+    #[error("{0} must be at least 1")]
+    ZeroTimeout(&'static str),
+}
+
+impl Default for LimitsConfig {
+    fn default() -> LimitsConfig {
+        LimitsConfig {
+            hash_threads: 0,
+            hash_queue: 16,
+            rate_limits: Switch::On,
+            login_per_address_per_min: 30,
+            login_per_account_per_min: 5,
+            register_per_address_per_min: 3,
+            trust_forwarded_for: false,
+            max_connections: 2_000,
+            max_connections_per_address: 64,
+            first_request_timeout_ms: 5_000,
+            keep_alive_timeout_ms: 30_000,
+            ops_listen: None,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// Checks every value.
+    pub fn validate(&self) -> Result<(), LimitsError> {
+        self.rates()?;
+        if self.max_connections == 0 {
+            return Err(LimitsError::ZeroCap("--max-connections"));
+        }
+        if self.max_connections_per_address == 0 {
+            return Err(LimitsError::ZeroCap("--max-connections-per-address"));
+        }
+        if self.first_request_timeout_ms == 0 {
+            return Err(LimitsError::ZeroTimeout("--first-request-timeout-ms"));
+        }
+        if self.keep_alive_timeout_ms == 0 {
+            return Err(LimitsError::ZeroTimeout("--keep-alive-timeout-ms"));
+        }
+        Ok(())
+    }
+
+    /// Hashing threads: the flag, or the number of cores for 0.
+    pub fn hash_threads(&self) -> usize {
+        match self.hash_threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+
+    /// The three rates per minute, in the order login per address, login per account,
+    /// register per address.
+    pub fn rates(&self) -> Result<[NonZeroU32; 3], LimitsError> {
+        let rate = |value: u32, flag: &'static str| {
+            NonZeroU32::new(value).ok_or(LimitsError::ZeroRate(flag))
+        };
+        Ok([
+            rate(
+                self.login_per_address_per_min,
+                "--login-per-address-per-min",
+            )?,
+            rate(
+                self.login_per_account_per_min,
+                "--login-per-account-per-min",
+            )?,
+            rate(
+                self.register_per_address_per_min,
+                "--register-per-address-per-min",
+            )?,
+        ])
+    }
+
+    /// Time for a new connection's first request head.
+    pub fn first_request_timeout(&self) -> Duration {
+        Duration::from_millis(self.first_request_timeout_ms)
+    }
+
+    /// Idle time after which a keep-alive connection is closed.
+    pub fn keep_alive_timeout(&self) -> Duration {
+        Duration::from_millis(self.keep_alive_timeout_ms)
+    }
+}
+
+impl fmt::Display for LimitsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "hash_threads={} hash_queue={} rate_limits={:?} login_per_address_per_min={} \
+             login_per_account_per_min={} register_per_address_per_min={} \
+             trust_forwarded_for={} max_connections={} max_connections_per_address={} \
+             first_request_timeout_ms={} keep_alive_timeout_ms={} ops_listen={}",
+            self.hash_threads(),
+            self.hash_queue,
+            self.rate_limits,
+            self.login_per_address_per_min,
+            self.login_per_account_per_min,
+            self.register_per_address_per_min,
+            self.trust_forwarded_for,
+            self.max_connections,
+            self.max_connections_per_address,
+            self.first_request_timeout_ms,
+            self.keep_alive_timeout_ms,
+            self.ops_listen
+                .map_or_else(|| "none".to_owned(), |addr| addr.to_string()),
+        )
+    }
+}

@@ -33,6 +33,10 @@ pub struct CacheConfig {
     /// at least 100 ms). The first retry waits `min(persist_interval, 1 s)`, each further
     /// failure doubles the wait up to this cap.
     pub max_backoff: Duration,
+    /// Object changes the world's change log keeps for deltas and stream resumption
+    /// (default 65,536, about 4 MiB; at least 1). A client further behind gets a full
+    /// snapshot instead of a delta.
+    pub world_log_capacity: usize,
 }
 
 impl Default for CacheConfig {
@@ -44,6 +48,7 @@ impl Default for CacheConfig {
             max_cached_sessions: 20_000,
             id_block_size: 1_000,
             max_backoff: Duration::from_secs(30),
+            world_log_capacity: 65_536,
         }
     }
 }
@@ -77,6 +82,9 @@ impl CacheConfig {
         }
         if self.max_cached_sessions == 0 {
             return invalid("max_cached_sessions", "must be at least 1".into());
+        }
+        if self.world_log_capacity == 0 {
+            return invalid("world_log_capacity", "must be at least 1".into());
         }
         if self.id_block_size < 2 {
             return invalid(

@@ -43,7 +43,7 @@ use game_locks::{
     User as UserLevel, World as WorldLevel,
 };
 use game_persistence::Store;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -116,6 +116,9 @@ pub(crate) struct Inner {
     config: CacheConfig,
     clock: Arc<dyn Clock>,
     world: OrderedRwLock<WorldLevel, World>,
+    /// The world's version, published inside the world's write critical section (so in
+    /// commit order) for whoever streams changes.
+    world_version: watch::Sender<u64>,
     user_locks: MutexRegistry<UserLevel, UserId>,
     dirty: OrderedMutex<StoreLevel, DirtyState>,
     users: Mutex<UserTable>,
@@ -161,7 +164,18 @@ impl CachedRepo {
     ) -> Result<CachedRepo, CacheError> {
         config.validate()?;
         let objects = store.load_world().await?;
-        let world = World::new(config.world_size, objects);
+        // Versions count from the start time × 1000, so a version from before a restart is
+        // older than (or unknown to) this process and gets a full snapshot, never a delta of
+        // another history (that would take over 1,000 commits per millisecond of uptime).
+        let base_version = u64::try_from(clock.now_ms())
+            .unwrap_or(0)
+            .saturating_mul(1_000);
+        let world = World::versioned(
+            config.world_size,
+            objects,
+            base_version,
+            config.world_log_capacity,
+        );
         let first_id = store.reserve_object_ids(config.id_block_size).await?;
         let mut ids = IdBlocks::default();
         ids.add(first_id, config.id_block_size);
@@ -182,6 +196,7 @@ impl CachedRepo {
             config,
             clock,
             world: OrderedRwLock::new(world),
+            world_version: watch::channel(base_version).0,
             user_locks: MutexRegistry::new(),
             dirty: OrderedMutex::new(DirtyState::default()),
             flush_serial: tokio::sync::Mutex::new(()),
@@ -279,6 +294,12 @@ impl CachedRepo {
             user_locks: inner.user_locks.stats(),
             store_lock: inner.dirty.stats(),
         }
+    }
+
+    /// The world's version as it advances: a receiver sees every commit's version, in
+    /// commit order (the latest one when several come together).
+    pub fn world_versions(&self) -> watch::Receiver<u64> {
+        self.inner.world_version.subscribe()
     }
 
     /// The effective configuration.
@@ -542,6 +563,7 @@ impl Repository for CachedRepo {
             let mut root = LockCtx::root();
             let (mut world, _ctx) = inner.world.write(&mut root).await;
             world.insert(ship);
+            inner.world_version.send_replace(world.version());
         }
         let mut users = inner.users();
         // Cache it unless an eviction happened since the store call: then someone may have
@@ -731,6 +753,7 @@ impl Repository for CachedRepo {
             .collect();
         let (mut dirty, _ctx) = inner.dirty.lock(&mut user_ctx).await;
         world.apply(&changes, &spawned);
+        inner.world_version.send_replace(world.version());
         let mut mark = dirty.mark();
         for object in changes.updated.iter().chain(&spawned) {
             mark.upsert(*object);

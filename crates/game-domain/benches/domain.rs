@@ -59,11 +59,7 @@ fn world_view(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("positions+json", n), &world, |b, world| {
             b.iter(|| {
-                let view = WorldView {
-                    world_size: world.size(),
-                    space_objects: world.snapshot_at(black_box(now)),
-                    current_time: now,
-                };
+                let view = WorldView::of(&world.snapshot(), black_box(now), None);
                 black_box(serde_json::to_vec(&view).expect("serialises"))
             })
         });

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rand::rngs::StdRng;
 
-use crate::accounts::{NewUser, SessionToken, SessionView, hash_token, validate_password};
+use crate::accounts::{NewUser, Session, SessionToken, SessionView, hash_token, validate_password};
 use crate::clock::Clock;
 use crate::collect::{CollectOutcome, CollectRoll, collect};
 use crate::error::{AppError, GameError};
@@ -19,7 +19,8 @@ use crate::space_object::ObjectId;
 use crate::tech_tree::ResearchType;
 use crate::user::{UserId, UserStats};
 use crate::username::canonical_username;
-use crate::views::{ShipStats, TechTreeView, WorldView};
+use crate::views::{ShipStats, TechTreeView, WorldDeltaView, WorldSync, WorldView};
+use crate::world_history::Version;
 
 /// Default session lifetime: 24 hours.
 pub const SESSION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
@@ -128,12 +129,22 @@ impl<R: Repository> Game<R> {
 
     /// The user a token authenticates, or [`GameError::NotAuthenticated`].
     pub async fn authenticate(&self, token: Option<&str>) -> Result<UserId, AppError> {
+        Ok(self.authenticate_session(token).await?.user_id)
+    }
+
+    /// The valid session a token stands for, or [`GameError::NotAuthenticated`].
+    pub async fn authenticate_session(&self, token: Option<&str>) -> Result<Session, AppError> {
         let token = token.ok_or(GameError::NotAuthenticated)?;
         let session = self.repo.find_session(&hash_token(token)).await?;
         match session {
-            Some(session) if session.is_valid_at(self.clock.now_ms()) => Ok(session.user_id),
+            Some(session) if session.is_valid_at(self.clock.now_ms()) => Ok(session),
             _ => Err(GameError::NotAuthenticated.into()),
         }
+    }
+
+    /// The game's clock, now (Unix ms).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Who is logged in with `token`, if anyone.
@@ -160,17 +171,36 @@ impl<R: Repository> Game<R> {
 
     /// Every object, positioned as of now.
     pub async fn world(&self) -> Result<WorldView, AppError> {
-        let clock = self.clock.clone();
-        self.repo
-            .view_world(move |world| {
-                let now_ms = clock.now_ms();
-                WorldView {
-                    world_size: world.size(),
-                    space_objects: world.snapshot_at(now_ms),
-                    current_time: now_ms,
-                }
+        // The world lock is held only for the O(1) snapshot; positioning every object
+        // happens after it is released.
+        let snapshot = self.repo.view_world(|world| world.snapshot()).await?;
+        Ok(WorldView::of(&snapshot, self.clock.now_ms(), None))
+    }
+
+    /// What changed in the world after version `since`: the stored states changed and
+    /// the ids removed, or the whole world (marked full) when `since` is too old or
+    /// unknown here.
+    pub async fn world_since(&self, since: Version) -> Result<WorldSync, AppError> {
+        let answer = self
+            .repo
+            .view_world(move |world| match world.changes_since(since) {
+                Some(delta) => Ok((delta, world.version(), world.size())),
+                None => Err(world.snapshot()),
             })
-            .await
+            .await?;
+        let now_ms = self.clock.now_ms();
+        Ok(match answer {
+            Ok((delta, version, world_size)) => WorldSync::Delta(WorldDeltaView {
+                world_size,
+                version,
+                since,
+                full: false,
+                upserted: delta.upserted,
+                removed: delta.removed,
+                current_time: now_ms,
+            }),
+            Err(snapshot) => WorldSync::Full(WorldView::of(&snapshot, now_ms, Some(true))),
+        })
     }
 
     /// The player's iron and income, after accounting for the time since the last update.

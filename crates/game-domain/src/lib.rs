@@ -12,7 +12,8 @@
 //! - [`accounts`]: a new player's start, session tokens.
 //! - [`username`]: username rules: NFC form, forbidden characters, the case-free key.
 //! - [`seed`]: the demo world.
-//! - [`world`]: the object collection and a unit of work's change set.
+//! - [`world`]: the object collection, its cheap snapshots and a unit of work's change set.
+//! - [`world_history`]: the world's version and its bounded log of changes, for deltas.
 //! - [`views`]: wire read models combining several values.
 //! - [`error`]: rule errors with their HTTP status and code; use-case errors.
 //! - [`repository`]: the storage boundary.
@@ -34,6 +35,7 @@ pub mod user;
 pub mod username;
 pub mod views;
 pub mod world;
+pub mod world_history;
 
 pub use error::{AppError, GameError};
 pub use repository::Repository;

@@ -3,10 +3,12 @@
 use serde::Serialize;
 
 use crate::geometry::WorldSize;
-use crate::space_object::SpaceObject;
+use crate::space_object::{ObjectId, SpaceObject};
 use crate::tech_tree::{ResearchSpec, ResearchType, TechTree, ValueIncrease};
+use crate::world::WorldSnapshot;
+use crate::world_history::Version;
 
-/// Body of `GET /api/world`.
+/// Body of `GET /api/world`, and of a `?since=` question answered in full.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorldView {
@@ -16,6 +18,57 @@ pub struct WorldView {
     pub space_objects: Vec<SpaceObject>,
     /// Unix ms the positions refer to.
     pub current_time: i64,
+    /// The world version shown (0 when the repository keeps no versions).
+    pub version: Version,
+    /// `Some(true)` when this answers a `since` question that could not be answered with
+    /// changes (the version was too old or unknown); absent on a plain world read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full: Option<bool>,
+}
+
+/// Body of `GET /api/world?since=V` when the changes after `V` are known: the stored
+/// states (not positions at `current_time`) of the objects added or changed, and the ids
+/// removed. Applied to the world as of `since`, it gives the world as of `version`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorldDeltaView {
+    /// The world's dimensions.
+    pub world_size: WorldSize,
+    /// The version these changes lead to.
+    pub version: Version,
+    /// The version they start from.
+    pub since: Version,
+    /// Always `false`: this is a delta.
+    pub full: bool,
+    /// Objects added or changed, as stored states.
+    pub upserted: Vec<SpaceObject>,
+    /// Ids of objects that left the world.
+    pub removed: Vec<ObjectId>,
+    /// The server's time (Unix ms) when answering.
+    pub current_time: i64,
+}
+
+/// The answer to "what changed since version V?".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum WorldSync {
+    /// Only the changes.
+    Delta(WorldDeltaView),
+    /// The whole world (marked `full`), because V was too old or unknown.
+    Full(WorldView),
+}
+
+impl WorldView {
+    /// The world of `snapshot` with positions as of `now_ms`.
+    pub fn of(snapshot: &WorldSnapshot, now_ms: i64, full: Option<bool>) -> WorldView {
+        WorldView {
+            world_size: snapshot.size(),
+            space_objects: snapshot.at(now_ms),
+            current_time: now_ms,
+            version: snapshot.version(),
+            full,
+        }
+    }
 }
 
 /// Body of `GET /api/ship-stats`.

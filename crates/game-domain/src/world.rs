@@ -1,23 +1,105 @@
-//! The world of space objects, and the change set a unit of work builds over part of it.
+//! The world of space objects, its version and change log, and the change set a unit of
+//! work builds over part of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use imbl::OrdMap;
+
 use crate::geometry::WorldSize;
 use crate::space_object::{ObjectId, ObjectState, SpaceObject};
+use crate::world_history::{Delta, ObjectChange, Version, WorldHistory};
 
-/// All space objects, ordered by id.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// All space objects, ordered by id; with a version and a log of recent changes when
+/// the world is kept in memory ([`World::versioned`]).
+///
+/// The objects live in a persistent map: [`World::snapshot`] is an O(1) copy that shares
+/// structure with the world, so a reader holds the world lock only for that copy, never
+/// while it positions or serialises thousands of objects.
+#[derive(Debug, Clone)]
 pub struct World {
     size: WorldSize,
-    objects: BTreeMap<ObjectId, SpaceObject>,
+    objects: OrdMap<ObjectId, SpaceObject>,
+    /// `None` for a world read afresh from a database for one unit of work: it has no
+    /// past, so every "since" question is answered with a full snapshot.
+    history: Option<WorldHistory>,
+}
+
+impl PartialEq for World {
+    fn eq(&self, other: &World) -> bool {
+        self.size == other.size && self.objects == other.objects
+    }
+}
+
+impl Default for World {
+    fn default() -> World {
+        World::new(WorldSize::DEFAULT, [])
+    }
+}
+
+/// An immutable copy of the world's objects at one version (cheap: structure is shared).
+#[derive(Debug, Clone)]
+pub struct WorldSnapshot {
+    size: WorldSize,
+    version: Version,
+    objects: OrdMap<ObjectId, SpaceObject>,
+}
+
+impl WorldSnapshot {
+    /// The world's dimensions.
+    pub fn size(&self) -> WorldSize {
+        self.size
+    }
+
+    /// The version this snapshot shows (0 for an unversioned world).
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// True when it holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The stored states, in id order.
+    pub fn objects(&self) -> impl Iterator<Item = &SpaceObject> {
+        self.objects.values()
+    }
+
+    /// Every object with its position advanced to `now_ms`, in id order.
+    pub fn at(&self, now_ms: i64) -> Vec<SpaceObject> {
+        self.objects
+            .values()
+            .map(|o| o.at(now_ms, self.size))
+            .collect()
+    }
 }
 
 impl World {
-    /// A world of `size` holding `objects`.
+    /// An unversioned world of `size` holding `objects` (see [`World::versioned`]).
     pub fn new(size: WorldSize, objects: impl IntoIterator<Item = SpaceObject>) -> World {
         World {
             size,
             objects: objects.into_iter().map(|o| (o.id, o)).collect(),
+            history: None,
+        }
+    }
+
+    /// A world that counts versions from `base` and keeps its last `log_capacity` object
+    /// changes, for deltas.
+    pub fn versioned(
+        size: WorldSize,
+        objects: impl IntoIterator<Item = SpaceObject>,
+        base: Version,
+        log_capacity: usize,
+    ) -> World {
+        World {
+            history: Some(WorldHistory::new(base, log_capacity)),
+            ..World::new(size, objects)
         }
     }
 
@@ -42,26 +124,48 @@ impl World {
     }
 
     /// All objects in id order.
-    pub fn objects(&self) -> impl ExactSizeIterator<Item = &SpaceObject> {
+    pub fn objects(&self) -> impl Iterator<Item = &SpaceObject> {
         self.objects.values()
     }
 
-    /// Adds or replaces an object.
-    pub fn insert(&mut self, object: SpaceObject) {
-        self.objects.insert(object.id, object);
+    /// The current version (0 for an unversioned world).
+    pub fn version(&self) -> Version {
+        self.history.as_ref().map_or(0, WorldHistory::version)
     }
 
-    /// Removes an object.
+    /// What changed after version `since`; `None` when that is unknown here (older than
+    /// the log, newer than the world, or an unversioned world).
+    pub fn changes_since(&self, since: Version) -> Option<Delta> {
+        self.history.as_ref()?.since(since)
+    }
+
+    /// An O(1) immutable copy of the objects at the current version.
+    pub fn snapshot(&self) -> WorldSnapshot {
+        WorldSnapshot {
+            size: self.size,
+            version: self.version(),
+            objects: self.objects.clone(),
+        }
+    }
+
+    /// Adds or replaces an object (one commit).
+    pub fn insert(&mut self, object: SpaceObject) {
+        self.objects.insert(object.id, object);
+        self.record(vec![ObjectChange::Upsert(object)]);
+    }
+
+    /// Removes an object (one commit, if it was there).
     pub fn remove(&mut self, id: ObjectId) -> Option<SpaceObject> {
-        self.objects.remove(&id)
+        let removed = self.objects.remove(&id);
+        if removed.is_some() {
+            self.record(vec![ObjectChange::Remove(id)]);
+        }
+        removed
     }
 
     /// Every object with its position advanced to `now_ms`.
     pub fn snapshot_at(&self, now_ms: i64) -> Vec<SpaceObject> {
-        self.objects
-            .values()
-            .map(|o| o.at(now_ms, self.size))
-            .collect()
+        self.snapshot().at(now_ms)
     }
 
     /// The objects a unit of work may touch, copied into a transaction.
@@ -72,13 +176,26 @@ impl World {
         )
     }
 
-    /// Applies a committed transaction's changes (after ids were given to spawned objects).
+    /// Applies a committed transaction's changes (after ids were given to spawned objects)
+    /// as one commit.
     pub fn apply(&mut self, changes: &WorldChanges, spawned: &[SpaceObject]) {
+        let mut logged =
+            Vec::with_capacity(changes.removed.len() + changes.updated.len() + spawned.len());
         for id in &changes.removed {
-            self.objects.remove(id);
+            if self.objects.remove(id).is_some() {
+                logged.push(ObjectChange::Remove(*id));
+            }
         }
         for object in changes.updated.iter().chain(spawned) {
             self.objects.insert(object.id, *object);
+            logged.push(ObjectChange::Upsert(*object));
+        }
+        self.record(logged);
+    }
+
+    fn record(&mut self, changes: Vec<ObjectChange>) {
+        if let Some(history) = &mut self.history {
+            history.record(changes);
         }
     }
 }

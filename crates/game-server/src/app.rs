@@ -27,6 +27,8 @@ use crate::metrics::HttpMetrics;
 use crate::password::{Argon2Hasher, HashError};
 use crate::serve::{Listeners, serve};
 use crate::shutdown::Lifecycle;
+use crate::world_stream::StreamHub;
+use crate::world_stream::hub::broadcast_changes;
 
 /// The state every request handler sees.
 pub struct App<R> {
@@ -42,6 +44,8 @@ pub struct App<R> {
     pub request_timeout: Duration,
     /// Rate limits, connection caps, the hashing pool (SPEC §5).
     pub limits: Arc<Limits>,
+    /// The world event streams.
+    pub streams: StreamHub,
 }
 
 impl<R: Backend> App<R> {
@@ -54,6 +58,7 @@ impl<R: Backend> App<R> {
             secure_cookies: config.secure_cookies,
             request_timeout: config.request_timeout(),
             limits,
+            streams: StreamHub::new(config.sync.stream_limits()),
         }
     }
 }
@@ -197,6 +202,7 @@ impl Server {
                     world_size,
                     persist_interval: config.persist_interval(),
                     max_cached_users: config.max_cached_users,
+                    world_log_capacity: config.sync.world_log_capacity,
                     ..CacheConfig::default()
                 };
                 let repo =
@@ -292,6 +298,11 @@ async fn serve_then_stop<R: Backend>(
     grace: Duration,
 ) -> Result<(), String> {
     let sweeper = app.limits.spawn_sweeper();
+    // Only a repository that versions its world can stream it; the task ends when the
+    // hub closes at shutdown.
+    if let Some(versions) = app.game.repo().world_versions() {
+        tokio::spawn(broadcast_changes(app.clone(), versions));
+    }
     let listeners = Listeners {
         game: listener,
         ops: ops_listener,

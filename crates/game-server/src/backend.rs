@@ -6,6 +6,7 @@ use game_cache::CachedRepo;
 use game_domain::Repository;
 use game_locks::LevelStats;
 use game_persistence::{DbRepo, Store};
+use tokio::sync::watch;
 
 use crate::metrics::Exposition;
 
@@ -20,10 +21,18 @@ pub trait Backend: Repository {
 
     /// Stops background work and writes everything pending (the final flush).
     async fn shutdown(&self) -> Result<(), String>;
+
+    /// The world's version as it advances, when the repository keeps versions (the
+    /// event stream needs them); `None` otherwise.
+    fn world_versions(&self) -> Option<watch::Receiver<u64>>;
 }
 
 #[async_trait]
 impl Backend for CachedRepo {
+    fn world_versions(&self) -> Option<watch::Receiver<u64>> {
+        Some(CachedRepo::world_versions(self))
+    }
+
     async fn check_ready(&self) -> Result<(), String> {
         // The world is loaded before `start` returns, so a running cache is a loaded one.
         if self.is_shut_down() {
@@ -124,6 +133,12 @@ impl Backend for CachedRepo {
 
 #[async_trait]
 impl Backend for DbRepo {
+    fn world_versions(&self) -> Option<watch::Receiver<u64>> {
+        // Every unit of work reads the world afresh from the database: no versions, so
+        // clients poll `/api/world` instead of streaming.
+        None
+    }
+
     async fn check_ready(&self) -> Result<(), String> {
         self.database().ping().await.map_err(|e| e.to_string())
     }

@@ -9,6 +9,7 @@ use game_domain::geometry::WorldSize;
 use thiserror::Error;
 
 use crate::limits::config::{LimitsConfig, LimitsError};
+use crate::world_stream::config::{SyncConfig, SyncConfigError};
 
 /// Shortest accepted persist interval (docs/persistence.md, Write-behind): the cache's own
 /// minimum, in the flag's unit, so the two checks cannot drift apart.
@@ -93,6 +94,10 @@ pub struct Config {
     /// Limits under hostile load: hashing pool, rate limits, connection caps (SPEC §5).
     #[command(flatten)]
     pub limits: LimitsConfig,
+
+    /// World sync: the change log and the event streams.
+    #[command(flatten)]
+    pub sync: SyncConfig,
 }
 
 /// Which repository the game runs on.
@@ -137,6 +142,9 @@ pub enum ConfigError {
     /// A limit out of range.
     #[error(transparent)]
     Limits(#[from] LimitsError),
+    /// A world sync size out of range.
+    #[error(transparent)]
+    Sync(#[from] SyncConfigError),
 }
 
 impl Default for Config {
@@ -160,6 +168,7 @@ impl Default for Config {
             request_timeout_ms: 10_000,
             shutdown_grace_ms: 10_000,
             limits: LimitsConfig::default(),
+            sync: SyncConfig::default(),
         }
     }
 }
@@ -182,6 +191,7 @@ impl Config {
             return Err(ConfigError::DatabaseUrl);
         }
         self.limits.validate()?;
+        self.sync.validate()?;
         Ok(())
     }
 
@@ -240,7 +250,7 @@ impl fmt::Display for Config {
             f,
             "listen={} database_url={} repo={:?} persist_interval_ms={} max_cached_users={} \
              demo_user={:?} secure_cookies={} world={}x{} argon2(m_kib={}, t={}, p={}) \
-             request_timeout_ms={} shutdown_grace_ms={} log_level={} {}",
+             request_timeout_ms={} shutdown_grace_ms={} log_level={} {} {}",
             self.listen,
             self.redacted_database_url(),
             self.repo,
@@ -257,6 +267,7 @@ impl fmt::Display for Config {
             self.shutdown_grace_ms,
             self.log_level,
             self.limits,
+            self.sync,
         )
     }
 }

@@ -4,12 +4,12 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
+use game_domain::accounts::hash_token;
 use game_domain::navigate::NavigateRequest;
 use game_domain::space_object::ObjectId;
 use game_domain::user::UserId;
 use game_domain::username::username_key;
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -20,9 +20,10 @@ use crate::limits::client::RequestInfo;
 use crate::limits::rate::RateLimited;
 use crate::metrics::{self, Exposition};
 use crate::password::with_deadline;
-use crate::response::{ApiError, Body, json, parse_json, read_body};
+use crate::response::{ApiError, Body, full, json, parse_json, read_body};
 use crate::router::Route;
 use crate::session;
+use crate::world_stream;
 
 /// `{username, password}` of register and login.
 #[derive(Debug, Deserialize)]
@@ -97,6 +98,7 @@ pub async fn handle<R: Backend>(
         Route::Logout => {
             if let Some(token) = session::token(headers) {
                 game.logout(token).await?;
+                app.streams.close_session(&hash_token(token));
             }
             Ok(with_cookie(
                 json(&SUCCESS),
@@ -106,7 +108,21 @@ pub async fn handle<R: Backend>(
         Route::Session => Ok(json(&game.session(session::token(headers)).await?)),
         Route::World => {
             authenticate(app, headers).await?;
-            Ok(json(&game.world().await?))
+            match since(parts.uri.query())? {
+                Some(version) => Ok(json(&game.world_since(version).await?)),
+                None => Ok(json(&game.world().await?)),
+            }
+        }
+        Route::WorldEvents => {
+            let last_event_id = headers
+                .get("last-event-id")
+                .and_then(|value| value.to_str().ok());
+            world_stream::open::open(
+                app,
+                session::token(headers),
+                world_stream::event::last_event_id(last_event_id),
+            )
+            .await
         }
         Route::UserStats => {
             let user = authenticate(app, headers).await?;
@@ -179,6 +195,24 @@ async fn authenticate<R: Backend>(app: &App<R>, headers: &HeaderMap) -> Result<U
     Ok(app.game.authenticate(session::token(headers)).await?)
 }
 
+/// The `since` query parameter of `/api/world`: absent, or a whole number.
+fn since(query: Option<&str>) -> Result<Option<u64>, ApiError> {
+    let Some(value) = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("since="))
+    else {
+        return Ok(None);
+    };
+    value.parse().map(Some).map_err(|_| {
+        ApiError::new(
+            hyper::StatusCode::BAD_REQUEST,
+            "invalid_since",
+            "since must be a world version (a whole number)",
+        )
+    })
+}
+
 /// An integer `objectId`; anything else (absent, null, float, string) is the original's
 /// "Missing or invalid object ID".
 fn object_id(value: Option<serde_json::Value>) -> Result<ObjectId, ApiError> {
@@ -204,7 +238,8 @@ fn metrics_page<R: Backend>(app: &App<R>) -> Response<Body> {
     );
     app.game.repo().write_metrics(&mut out);
     app.limits.write_metrics(&mut out);
-    let mut response = Response::new(Full::new(Bytes::from(out.finish())));
+    app.streams.write_metrics(&mut out);
+    let mut response = Response::new(full(out.finish()));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(metrics::CONTENT_TYPE),

@@ -17,6 +17,7 @@
 //! - [`metrics`]: the Prometheus text page.
 //! - [`shutdown`]: the signal future and the in-flight request tracker.
 //! - [`web`]: the browser client, embedded static files served at `/`.
+//! - [`world_stream`]: `/api/world/events`, the world pushed as Server-Sent Events.
 
 pub mod app;
 pub mod backend;
@@ -31,6 +32,7 @@ pub mod serve;
 pub mod session;
 pub mod shutdown;
 pub mod web;
+pub mod world_stream;
 
 pub use app::{Dependencies, Server, ServerError, run};
 pub use config::{Config, RepoKind, Switch};

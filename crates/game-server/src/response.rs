@@ -6,18 +6,25 @@
 use std::time::Duration;
 
 use game_domain::AppError;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
+
+use crate::world_stream::EventBody;
 use serde::de::DeserializeOwned;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The body type of every response.
-pub type Body = Full<Bytes>;
+/// The body type of every response: a whole buffer, or a world event stream.
+pub type Body = Either<Full<Bytes>, EventBody>;
+
+/// A whole-buffer body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Either::Left(Full::new(bytes.into()))
+}
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -66,7 +73,7 @@ impl serde_json::ser::Formatter for JsNumbers {
 }
 
 fn with_json_body(status: StatusCode, bytes: Vec<u8>) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    let mut response = Response::new(full(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, JSON);
     response

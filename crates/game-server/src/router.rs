@@ -15,8 +15,10 @@ pub enum Route {
     Logout,
     /// `GET /api/session`
     Session,
-    /// `GET /api/world`
+    /// `GET /api/world` (optionally `?since=V`)
     World,
+    /// `GET /api/world/events`
+    WorldEvents,
     /// `GET /api/user-stats`
     UserStats,
     /// `GET /api/ship-stats`
@@ -39,12 +41,13 @@ pub enum Route {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 14] = [
+    pub const ALL: [Route; 15] = [
         Route::Register,
         Route::Login,
         Route::Logout,
         Route::Session,
         Route::World,
+        Route::WorldEvents,
         Route::UserStats,
         Route::ShipStats,
         Route::TechTree,
@@ -64,6 +67,7 @@ impl Route {
             Route::Logout => "/api/logout",
             Route::Session => "/api/session",
             Route::World => "/api/world",
+            Route::WorldEvents => "/api/world/events",
             Route::UserStats => "/api/user-stats",
             Route::ShipStats => "/api/ship-stats",
             Route::TechTree => "/api/techtree",

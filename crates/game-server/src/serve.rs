@@ -87,6 +87,9 @@ pub async fn serve<R: Backend>(
     drop(ops);
     drop(listener);
     app.lifecycle.start_shutdown();
+    // Event streams never finish on their own: end them now, so their connections close
+    // with the others instead of holding the drain.
+    app.streams.close_all();
     tracing::info!(
         in_flight = app.lifecycle.in_flight(),
         "shutting down: listener closed, draining requests"

@@ -8,13 +8,12 @@
 
 use std::sync::LazyLock;
 
-use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
-use crate::response::{ApiError, Body};
+use crate::response::{ApiError, Body, full};
 
 /// The policy every static answer carries: nothing but this origin's own files and API,
 /// no inline script or style, no plugins, no framing, forms post only here.
@@ -102,11 +101,11 @@ pub fn respond(index: usize, method: &Method, headers: &HeaderMap) -> Response<B
         .flat_map(|value| value.split(','))
         .any(|tag| tag.trim() == "*" || tag.trim().as_bytes() == etag.as_bytes());
     let mut response = if unchanged {
-        let mut response = Response::new(Full::new(Bytes::new()));
+        let mut response = Response::new(full(Bytes::new()));
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
     } else {
-        let mut response = Response::new(Full::new(Bytes::from_static(asset.body)));
+        let mut response = Response::new(full(Bytes::from_static(asset.body)));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(asset.content_type),

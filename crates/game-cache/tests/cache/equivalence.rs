@@ -15,6 +15,7 @@ use game_domain::game::Game;
 use game_domain::geometry::WorldSize;
 use game_domain::navigate::NavigateRequest;
 use game_domain::user::UserId;
+use game_domain::views::WorldView;
 use game_domain::{AppError, Repository};
 use game_persistence::{DbRepo, Store};
 use proptest::prelude::*;
@@ -155,7 +156,11 @@ impl<R: Repository> Side<R> {
                 let object = ids[rank % ids.len()];
                 answer(game.collect(self.players[self.player(p)].1, object).await)
             }
-            Op::World => answer(game.world().await),
+            // Only the cache keeps world versions (the database repository reports 0).
+            Op::World => answer(game.world().await.map(|world| WorldView {
+                version: 0,
+                ..world
+            })),
         }
     }
 }

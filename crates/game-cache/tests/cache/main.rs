@@ -8,3 +8,4 @@ mod eviction;
 mod flush;
 mod hot_path;
 mod races;
+mod snapshots;

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
-use crate::harness::{SEED, Setup, T0, assert_json, each_setup};
+use crate::harness::{SEED, Setup, T0, assert_json, each_setup, start_version};
 
 each_setup!(
     session_lifecycle_register_login_logout,
@@ -24,8 +24,9 @@ each_setup!(
     health_readiness_and_metrics,
 );
 
-/// The demo world (ship 1 at the spawn point, objects 2 to 10) as of `now_ms`.
-fn demo_world(now_ms: i64) -> Value {
+/// The demo world (ship 1 at the spawn point, objects 2 to 10) as of `now_ms`, at the
+/// version a server of `setup` starts with (nothing changed yet).
+fn demo_world(setup: Setup, now_ms: i64) -> Value {
     let size = WorldSize::DEFAULT;
     let ship = ObjectState {
         kind: ObjectKind::PlayerShip,
@@ -44,6 +45,8 @@ fn demo_world(now_ms: i64) -> Value {
         world_size: size,
         space_objects,
         current_time: now_ms,
+        version: start_version(setup),
+        full: None,
     })
     .expect("json")
 }
@@ -159,7 +162,7 @@ async fn world_is_the_demo_world_moving_with_time(setup: Setup) {
     let reply = demo.get("/api/world").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
-    assert_json(&reply.json(), &demo_world(T0));
+    assert_json(&reply.json(), &demo_world(setup, T0));
     assert_json(
         &reply.json()["worldSize"],
         &json!({"width": 500, "height": 500}),
@@ -167,7 +170,7 @@ async fn world_is_the_demo_world_moving_with_time(setup: Setup) {
 
     server.advance_ms(6_000);
     let world = demo.get("/api/world").await.json();
-    assert_json(&world, &demo_world(T0 + 6_000));
+    assert_json(&world, &demo_world(setup, T0 + 6_000));
     // Asteroid 2 (100, 150), speed 10 heading 0°: 6 s at 10 · 50 / 60 units/s = 50 units.
     assert_json(
         &world["spaceObjects"][1],

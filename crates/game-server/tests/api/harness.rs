@@ -20,6 +20,15 @@ pub const T0: i64 = 1_800_000_000_000;
 /// The seed of the server's RNG.
 pub const SEED: u64 = 42;
 
+/// The world version a fresh server of `setup` starts at: the cache counts from its start
+/// time × 1000; the database repository keeps no versions (always 0).
+pub fn start_version(setup: Setup) -> u64 {
+    match setup.repo {
+        RepoKind::Cached => T0 as u64 * 1_000,
+        RepoKind::Db => 0,
+    }
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbKind {

@@ -28,6 +28,7 @@ export const api = {
   register: (username, password) => call('POST', '/api/register', { username, password }),
   logout: () => call('POST', '/api/logout'),
   world: () => call('GET', '/api/world'),
+  worldSince: (version) => call('GET', `/api/world?since=${encodeURIComponent(version)}`),
   userStats: () => call('GET', '/api/user-stats'),
   shipStats: () => call('GET', '/api/ship-stats'),
   techTree: () => call('GET', '/api/techtree'),

@@ -116,6 +116,8 @@ window.spacewarsTest = Object.freeze({
       maxSpeed: state.maxSpeed,
       research: state.research ? { ...state.research } : null,
       lastSyncServerTime: state.lastSyncServerTime,
+      version: state.version,
+      syncMode: state.syncMode,
       syncCount: state.syncCount,
       connected: state.connected,
       message: els.message.textContent,

@@ -14,8 +14,12 @@ export const state = {
   objects: new Map(),
   /** Server clock minus this page's clock, in ms; null before the first sync. */
   clockOffset: null,
-  /** `currentTime` of the last world answer. */
+  /** `currentTime` of the last world answer or event. */
   lastSyncServerTime: null,
+  /** The world version the page's objects show (null before the first). */
+  version: null,
+  /** 'stream' while the push stream delivers the world, else 'poll'. */
+  syncMode: 'poll',
   /** How many syncs completed since sign-in. */
   syncCount: 0,
   /** False while the server cannot be reached. */
@@ -50,10 +54,19 @@ export function observeServerTime(serverMs, sentAt, receivedAt) {
   }
 }
 
-/** Takes a `/api/world` answer as the new known world. */
+/**
+ * Takes a world answer or event: a whole world (`spaceObjects`, replacing what is known)
+ * or a delta (`upserted` stored states and `removed` ids, applied to what is known).
+ */
 export function applyWorld(world) {
   state.worldSize = world.worldSize;
-  state.objects = new Map(world.spaceObjects.map((object) => [object.id, object]));
+  if (world.spaceObjects) {
+    state.objects = new Map(world.spaceObjects.map((object) => [object.id, object]));
+  } else {
+    for (const id of world.removed) state.objects.delete(id);
+    for (const object of world.upserted) state.objects.set(object.id, object);
+  }
+  state.version = world.version ?? null;
   state.lastSyncServerTime = world.currentTime;
 }
 
@@ -107,6 +120,8 @@ export function reset() {
     shipId: null,
     objects: new Map(),
     lastSyncServerTime: null,
+    version: null,
+    syncMode: 'poll',
     syncCount: 0,
     connected: true,
     techTree: null,

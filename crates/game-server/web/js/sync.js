@@ -1,33 +1,81 @@
-// Keeps the page's state in step with the server by polling every few seconds. A failed
-// poll marks the page disconnected and the next one tries again, so the page recovers by
-// itself when the server comes back; a 401 means the session is gone.
+// Keeps the page's state in step with the server. The world comes from the push stream
+// (`/api/world/events`: a snapshot, then deltas, resumed by the browser after a cut) when
+// the server offers it; otherwise, and while the stream is down, from polling
+// `/api/world?since=<version>` every few seconds. The player's own figures (iron, ship,
+// research) are polled alongside. A failed poll marks the page disconnected and the next
+// one tries again, so the page recovers by itself; a 401 means the session is gone.
 
 import { api } from './api.js';
 import { applyTechTree, applyUserStats, applyWorld, observeServerTime, state } from './state.js';
 
-/** How often the world is polled. */
+/** How often the server is polled. */
 export const POLL_INTERVAL_MS = 3000;
+/** How long to wait before trying the stream again after the server refused it. */
+const STREAM_RETRY_MS = 30000;
 
 /**
- * A poller. `onSignedOut` runs when the server no longer knows the session; `onChange`
- * after every poll, successful or not.
+ * A synchroniser. `onSignedOut` runs when the server no longer knows the session;
+ * `onChange` after every poll or event.
  */
 export function createSync({ onSignedOut, onChange }) {
   let timer = null;
   let running = false;
   let current = null;
+  let source = null;
+  let streamRetry = null;
+
+  function onWorldEvent(event) {
+    const world = JSON.parse(event.data);
+    const now = Date.now();
+    observeServerTime(world.currentTime, now, now);
+    applyWorld(world);
+    state.syncMode = 'stream';
+    state.connected = true;
+    state.syncCount += 1;
+    onChange();
+  }
+
+  function openStream() {
+    if (!running || source || typeof EventSource === 'undefined') return;
+    source = new EventSource('/api/world/events');
+    source.addEventListener('snapshot', onWorldEvent);
+    source.addEventListener('delta', onWorldEvent);
+    source.onerror = () => {
+      // The browser reconnects by itself (resuming with Last-Event-ID) unless the server
+      // refused the stream; either way, poll the world until events flow again.
+      state.syncMode = 'poll';
+      if (source && source.readyState === EventSource.CLOSED) {
+        closeStream();
+        streamRetry = setTimeout(openStream, STREAM_RETRY_MS);
+      }
+    };
+  }
+
+  function closeStream() {
+    if (source) source.close();
+    source = null;
+    clearTimeout(streamRetry);
+    state.syncMode = 'poll';
+  }
+
+  async function pollWorld() {
+    const sentAt = Date.now();
+    const world = state.version === null ? await api.world() : await api.worldSince(state.version);
+    const receivedAt = Date.now();
+    if (world.ok) {
+      observeServerTime(world.data.currentTime, sentAt, receivedAt);
+      applyWorld(world.data);
+    }
+    return world;
+  }
 
   async function poll() {
-    const sentAt = Date.now();
-    const world = await api.world();
-    const receivedAt = Date.now();
+    const world = state.syncMode === 'stream' ? { ok: true, status: 200 } : await pollWorld();
     if (world.status === 401) return onSignedOut();
     if (!world.ok) {
       state.connected = false;
       return onChange();
     }
-    observeServerTime(world.data.currentTime, sentAt, receivedAt);
-    applyWorld(world.data);
     const [stats, ship, tree] = await Promise.all([api.userStats(), api.shipStats(), api.techTree()]);
     if ([stats, ship, tree].some((answer) => answer.status === 401)) return onSignedOut();
     state.connected = stats.ok && ship.ok && tree.ok;
@@ -35,6 +83,7 @@ export function createSync({ onSignedOut, onChange }) {
     if (ship.ok) state.maxSpeed = ship.data.maxSpeed;
     if (tree.ok) applyTechTree(tree.data);
     state.syncCount += 1;
+    if (state.connected && !source) openStream();
     return onChange();
   }
 
@@ -58,6 +107,7 @@ export function createSync({ onSignedOut, onChange }) {
     stop() {
       running = false;
       clearTimeout(timer);
+      closeStream();
     },
     syncNow,
   };

@@ -12,3 +12,4 @@ mod harness;
 mod lifecycle;
 mod limits;
 mod restart;
+mod sessions;

@@ -86,6 +86,30 @@ impl Database {
         .await
     }
 
+    /// The server's secret named `name` (hex), made from 32 random bytes at the first call
+    /// on this database and the same ever after, for every process.
+    pub async fn server_key(&self, name: &str) -> Result<String, StoreError> {
+        let name = name.to_owned();
+        let bytes: [u8; 32] = {
+            use rand::{Rng, SeedableRng};
+            rand::rngs::StdRng::from_os_rng().random()
+        };
+        let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.write(Write::Transaction, move |conn| {
+            crate::queries::keys::get_or_insert(conn, &name, &fresh)
+        })
+        .await
+    }
+
+    /// Deletes revoked sessions and those expired at `now_ms`, in one statement; returns
+    /// how many.
+    pub async fn delete_dead_sessions(&self, now_ms: i64) -> Result<usize, StoreError> {
+        self.write(Write::Statement, move |conn| {
+            crate::queries::sessions::delete_dead(conn, now_ms)
+        })
+        .await
+    }
+
     /// Takes the one-owner lease for `ttl` (docs/persistence.md, One owner), renewed in
     /// the background every `ttl / 3` while the returned guard lives.
     ///

@@ -90,4 +90,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Named secrets of the server (`session`: the session token MAC key), hex.
+    server_keys (name) {
+        /// What the secret is for.
+        name -> Text,
+        /// The secret, hex.
+        secret -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(users, space_objects);

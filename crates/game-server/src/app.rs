@@ -26,6 +26,7 @@ use crate::limits::{Limits, raise_open_file_limit};
 use crate::metrics::HttpMetrics;
 use crate::password::{Argon2Hasher, HashError};
 use crate::serve::{Listeners, serve};
+use crate::session::SessionKeys;
 use crate::shutdown::Lifecycle;
 use crate::world_stream::StreamHub;
 use crate::world_stream::hub::broadcast_changes;
@@ -46,11 +47,18 @@ pub struct App<R> {
     pub limits: Arc<Limits>,
     /// The world event streams.
     pub streams: StreamHub,
+    /// Signs session cookies and checks them before any lookup.
+    pub sessions: SessionKeys,
 }
 
 impl<R: Backend> App<R> {
     /// The handlers' state around `game`.
-    pub fn new(game: Game<R>, config: &Config, limits: Arc<Limits>) -> App<R> {
+    pub fn new(
+        game: Game<R>,
+        config: &Config,
+        limits: Arc<Limits>,
+        sessions: SessionKeys,
+    ) -> App<R> {
         App {
             game,
             http_metrics: HttpMetrics::default(),
@@ -59,6 +67,7 @@ impl<R: Backend> App<R> {
             request_timeout: config.request_timeout(),
             limits,
             streams: StreamHub::new(config.sync.stream_limits()),
+            sessions,
         }
     }
 }
@@ -155,6 +164,7 @@ pub struct Server {
     local_addr: SocketAddr,
     running: Running,
     lease: LeaseGuard,
+    session_sweep: tokio::task::JoinHandle<()>,
     grace: Duration,
 }
 
@@ -190,6 +200,12 @@ impl Server {
         if db.seed_if_empty(demo_user, now_ms).await? {
             tracing::info!(demo_user = ?config.demo_user, "seeded an empty database");
         }
+        let sessions = SessionKeys::new(db.server_key("session").await?.as_bytes());
+        let session_sweep = spawn_session_sweep(
+            db.clone(),
+            deps.clock.clone(),
+            config.limits.session_sweep(),
+        );
         let world_size = config.world_size()?;
         let rng = match deps.rng_seed {
             Some(seed) => StdRng::seed_from_u64(seed),
@@ -208,11 +224,11 @@ impl Server {
                 let repo =
                     CachedRepo::start(Arc::new(db), cache_config, deps.clock.clone()).await?;
                 let game = Game::new(repo, deps.clock, rng, hasher);
-                Running::Cached(Arc::new(App::new(game, &config, limits)))
+                Running::Cached(Arc::new(App::new(game, &config, limits, sessions)))
             }
             RepoKind::Db => {
                 let game = Game::new(DbRepo::new(db, world_size), deps.clock, rng, hasher);
-                Running::Db(Arc::new(App::new(game, &config, limits)))
+                Running::Db(Arc::new(App::new(game, &config, limits, sessions)))
             }
         };
         let listener =
@@ -245,6 +261,7 @@ impl Server {
             local_addr,
             running,
             lease,
+            session_sweep,
             grace: config.shutdown_grace(),
         })
     }
@@ -267,6 +284,7 @@ impl Server {
             ops_listener,
             running,
             lease,
+            session_sweep,
             grace,
             ..
         } = self;
@@ -280,6 +298,7 @@ impl Server {
             Running::Cached(app) => serve_then_stop(listener, ops_listener, app, stop, grace).await,
             Running::Db(app) => serve_then_stop(listener, ops_listener, app, stop, grace).await,
         };
+        session_sweep.abort();
         if lease.is_lost() {
             return Err(ServerError::LeaseLost);
         }
@@ -310,6 +329,28 @@ async fn serve_then_stop<R: Backend>(
     serve(listeners, app.clone(), stop, grace).await;
     sweeper.abort();
     app.game.repo().shutdown().await
+}
+
+/// Deletes expired and revoked sessions every `period` (the first time after one
+/// period); failures are logged and retried at the next tick.
+fn spawn_session_sweep(
+    db: Database,
+    clock: Arc<dyn Clock>,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match db.delete_dead_sessions(clock.now_ms()).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "deleted expired and revoked sessions"),
+                Err(error) => tracing::warn!(%error, "session sweep failed"),
+            }
+        }
+    })
 }
 
 /// Starts the server from `config` and serves until `shutdown` resolves.

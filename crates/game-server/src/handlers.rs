@@ -77,7 +77,7 @@ pub async fn handle<R: Backend>(
             let token = with_deadline(deadline(app, &parts), register).await?;
             Ok(with_cookie(
                 json(&SUCCESS),
-                session::set_cookie(&token, app.secure_cookies),
+                app.sessions.set_cookie(&token, app.secure_cookies),
             ))
         }
         Route::Login => {
@@ -92,11 +92,11 @@ pub async fn handle<R: Backend>(
             let token = with_deadline(deadline(app, &parts), login).await?;
             Ok(with_cookie(
                 json(&SUCCESS),
-                session::set_cookie(&token, app.secure_cookies),
+                app.sessions.set_cookie(&token, app.secure_cookies),
             ))
         }
         Route::Logout => {
-            if let Some(token) = session::token(headers) {
+            if let Some(token) = app.sessions.token(headers) {
                 game.logout(token).await?;
                 app.streams.close_session(&hash_token(token));
             }
@@ -105,7 +105,7 @@ pub async fn handle<R: Backend>(
                 session::clear_cookie(app.secure_cookies),
             ))
         }
-        Route::Session => Ok(json(&game.session(session::token(headers)).await?)),
+        Route::Session => Ok(json(&game.session(app.sessions.token(headers)).await?)),
         Route::World => {
             authenticate(app, headers).await?;
             match since(parts.uri.query())? {
@@ -119,7 +119,7 @@ pub async fn handle<R: Backend>(
                 .and_then(|value| value.to_str().ok());
             world_stream::open::open(
                 app,
-                session::token(headers),
+                app.sessions.token(headers),
                 world_stream::event::last_event_id(last_event_id),
             )
             .await
@@ -192,7 +192,7 @@ fn limited(refused: RateLimited) -> ApiError {
 }
 
 async fn authenticate<R: Backend>(app: &App<R>, headers: &HeaderMap) -> Result<UserId, ApiError> {
-    Ok(app.game.authenticate(session::token(headers)).await?)
+    Ok(app.game.authenticate(app.sessions.token(headers)).await?)
 }
 
 /// The `since` query parameter of `/api/world`: absent, or a whole number.
@@ -239,6 +239,12 @@ fn metrics_page<R: Backend>(app: &App<R>) -> Response<Body> {
     app.game.repo().write_metrics(&mut out);
     app.limits.write_metrics(&mut out);
     app.streams.write_metrics(&mut out);
+    out.single(
+        "spacewars_session_forged_total",
+        "counter",
+        "Session cookies refused before any lookup: not shaped like one, or a bad MAC.",
+        app.sessions.forged(),
+    );
     let mut response = Response::new(full(out.finish()));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

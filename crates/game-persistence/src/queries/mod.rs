@@ -4,6 +4,7 @@
 //! transaction), and return [`crate::StoreError`] so callers can use `?` directly.
 
 pub(crate) mod ids;
+pub(crate) mod keys;
 pub(crate) mod lease;
 pub(crate) mod objects;
 pub(crate) mod sessions;

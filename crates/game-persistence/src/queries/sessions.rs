@@ -36,3 +36,16 @@ pub(crate) fn revoke(conn: &mut AnyConnection, token_hash: &str) -> Result<(), S
         .execute(conn)?;
     Ok(())
 }
+
+/// Deletes sessions that can never authenticate again: revoked, or expired at `now_ms`.
+/// Returns how many.
+pub(crate) fn delete_dead(conn: &mut AnyConnection, now_ms: i64) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        sessions::table.filter(
+            sessions::revoked
+                .eq(true)
+                .or(sessions::expires_ms.le(now_ms)),
+        ),
+    )
+    .execute(conn)?)
+}

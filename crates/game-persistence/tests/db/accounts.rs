@@ -86,6 +86,24 @@ async fn sessions_are_stored_found_and_revoked() {
         );
         // Unknown hashes are ignored.
         t.db.revoke_session("unknown").await.unwrap();
+
+        // The periodic sweep deletes revoked and expired sessions, and only those.
+        let live = |hash: &str, expires_ms: i64| Session {
+            token_hash: hash.into(),
+            user_id: user.id,
+            created_ms: NOW,
+            expires_ms,
+            revoked: false,
+        };
+        t.db.insert_session(live("expired", NOW)).await.unwrap();
+        t.db.insert_session(live("live", NOW + 1)).await.unwrap();
+        assert_eq!(t.db.delete_dead_sessions(NOW).await.unwrap(), 2);
+        assert_eq!(t.test_db.count("sessions"), 1);
+        assert_eq!(
+            t.db.find_session("live").await.unwrap(),
+            Some(live("live", NOW + 1))
+        );
+        assert_eq!(t.db.delete_dead_sessions(NOW).await.unwrap(), 0);
     })
     .await;
 }

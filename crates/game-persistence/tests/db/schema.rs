@@ -28,12 +28,12 @@ async fn migrations_create_the_schema_once() {
             1
         );
         assert_eq!(t.test_db.count("lease"), 1);
-        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 2);
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 3);
 
         t.db.seed_if_empty(None, T0).await.unwrap();
         // Connecting again applies nothing and keeps the data.
         let again = Database::connect(t.test_db.url()).await.unwrap();
-        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 2);
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 3);
         assert_eq!(again.load_world().await.unwrap().len(), 9);
     })
     .await;
@@ -183,6 +183,20 @@ async fn existing_users_get_their_name_key_at_the_next_start() {
         // A third start changes nothing.
         drop(Database::connect(t.test_db.url()).await.unwrap());
         assert_eq!(t.test_db.scalar(null_keys), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_key_is_made_once_and_kept() {
+    on_each_backend(async |t| {
+        let key = t.db.server_key("session").await.unwrap();
+        assert_eq!(key.len(), 64);
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        let again = Database::connect(t.test_db.url()).await.unwrap();
+        assert_eq!(again.server_key("session").await.unwrap(), key);
+        assert_ne!(again.server_key("other").await.unwrap(), key);
+        assert_eq!(t.test_db.count("server_keys"), 2);
     })
     .await;
 }

@@ -86,6 +86,11 @@ pub struct LimitsConfig {
     /// connection caps, so probes get through while game traffic is at its cap.
     #[arg(long, env = "SPACEWARS_OPS_LISTEN")]
     pub ops_listen: Option<SocketAddr>,
+
+    /// How often expired and revoked sessions are deleted from the database, in
+    /// milliseconds.
+    #[arg(long, env = "SPACEWARS_SESSION_SWEEP_MS", default_value_t = 600_000)]
+    pub session_sweep_ms: u64,
 }
 
 /// A limit out of range.
@@ -117,6 +122,7 @@ impl Default for LimitsConfig {
             first_request_timeout_ms: 5_000,
             keep_alive_timeout_ms: 30_000,
             ops_listen: None,
+            session_sweep_ms: 600_000,
         }
     }
 }
@@ -136,6 +142,9 @@ impl LimitsConfig {
         }
         if self.keep_alive_timeout_ms == 0 {
             return Err(LimitsError::ZeroTimeout("--keep-alive-timeout-ms"));
+        }
+        if self.session_sweep_ms == 0 {
+            return Err(LimitsError::ZeroTimeout("--session-sweep-ms"));
         }
         Ok(())
     }
@@ -175,6 +184,11 @@ impl LimitsConfig {
         Duration::from_millis(self.first_request_timeout_ms)
     }
 
+    /// Period of the expired and revoked session sweep.
+    pub fn session_sweep(&self) -> Duration {
+        Duration::from_millis(self.session_sweep_ms)
+    }
+
     /// Idle time after which a keep-alive connection is closed.
     pub fn keep_alive_timeout(&self) -> Duration {
         Duration::from_millis(self.keep_alive_timeout_ms)
@@ -188,7 +202,8 @@ impl fmt::Display for LimitsConfig {
             "hash_threads={} hash_queue={} rate_limits={:?} login_per_address_per_min={} \
              login_per_account_per_min={} register_per_address_per_min={} \
              trust_forwarded_for={} max_connections={} max_connections_per_address={} \
-             first_request_timeout_ms={} keep_alive_timeout_ms={} ops_listen={}",
+             first_request_timeout_ms={} keep_alive_timeout_ms={} ops_listen={} \
+             session_sweep_ms={}",
             self.hash_threads(),
             self.hash_queue,
             self.rate_limits,
@@ -202,6 +217,7 @@ impl fmt::Display for LimitsConfig {
             self.keep_alive_timeout_ms,
             self.ops_listen
                 .map_or_else(|| "none".to_owned(), |addr| addr.to_string()),
+            self.session_sweep_ms,
         )
     }
 }

@@ -76,7 +76,7 @@ async fn session_lifecycle_register_login_logout(setup: Setup) {
     assert_eq!(reply.header("content-type"), Some("application/json"));
     let cookie = reply.header("set-cookie").expect("cookie");
     let token = first.session.clone().expect("session");
-    assert_eq!(token.len(), 32);
+    assert_eq!(token.len(), 64);
     assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
     assert_eq!(
         cookie,

@@ -90,8 +90,10 @@ async fn a_full_hashing_queue_is_503_busy_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_whose_request_timed_out_while_waiting_is_never_hashed() {
-    let (iterations, took) = slow_argon2(Duration::from_millis(300));
-    let timeout = took / 3;
+    // Hashes of 600 ms or more (as measured here, maybe while other tests ran), a 100 ms
+    // request timeout: the first login's hash outlives both requests.
+    let (iterations, _) = slow_argon2(Duration::from_millis(600));
+    let timeout = Duration::from_millis(100);
     let server = SQLITE_CACHED
         .start_with(|c| with_hashing(c, iterations, timeout))
         .await

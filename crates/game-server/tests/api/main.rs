@@ -16,5 +16,6 @@ mod harness;
 mod lifecycle;
 mod limits;
 mod restart;
+mod sessions;
 mod static_files;
 mod world_sync;

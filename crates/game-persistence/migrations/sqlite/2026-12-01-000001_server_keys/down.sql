@@ -1,0 +1,2 @@
+DROP INDEX sessions_expires_ms;
+DROP TABLE server_keys;

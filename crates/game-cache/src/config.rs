@@ -23,7 +23,8 @@ pub struct CacheConfig {
     /// (default 10,000; at least 1). Dirty or busy users are never evicted, so the count can
     /// exceed the cap while more users than this are dirty or in use at once.
     pub max_cached_users: usize,
-    /// Cached sessions beyond which the oldest are dropped (default 20,000; at least 1).
+    /// Cached sessions beyond which the least recently used are dropped (default 20,000;
+    /// at least 1).
     /// Sessions are written through, so a dropped one is only re-read from the store.
     pub max_cached_sessions: usize,
     /// Object ids reserved from the store per block (default 1,000; at least 2). The flush

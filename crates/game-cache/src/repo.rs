@@ -114,7 +114,6 @@ impl Drop for TaskGuard {
 pub(crate) struct Inner {
     store: Arc<dyn Store>,
     config: CacheConfig,
-    clock: Arc<dyn Clock>,
     world: OrderedRwLock<WorldLevel, World>,
     /// The world's version, published inside the world's write critical section (so in
     /// commit order) for whoever streams changes.
@@ -194,7 +193,6 @@ impl CachedRepo {
             ids: Mutex::new(ids),
             store,
             config,
-            clock,
             world: OrderedRwLock::new(world),
             world_version: watch::channel(base_version).0,
             user_locks: MutexRegistry::new(),
@@ -273,6 +271,10 @@ impl CachedRepo {
             let users = inner.users();
             (users.len(), users.evictions())
         };
+        let (cached_sessions, session_evictions) = {
+            let sessions = lock(&inner.sessions);
+            (sessions.len(), sessions.evictions())
+        };
         CacheStats {
             hits: Counters::get(&c.hits),
             misses: Counters::get(&c.misses),
@@ -280,7 +282,8 @@ impl CachedRepo {
             session_hits: Counters::get(&c.session_hits),
             session_misses: Counters::get(&c.session_misses),
             cached_users,
-            cached_sessions: lock(&inner.sessions).len(),
+            cached_sessions,
+            session_evictions,
             dirty_users: Counters::get(&c.dirty_users) as usize,
             dirty_objects: Counters::get(&c.dirty_objects) as usize,
             reserved_ids: lock(&inner.ids).remaining(),
@@ -623,7 +626,7 @@ impl Repository for CachedRepo {
         let inner = &self.inner;
         let _pass = inner.enter()?;
         inner.store.insert_session(session.clone()).await?;
-        lock(&inner.sessions).insert(session, inner.clock.now_ms());
+        lock(&inner.sessions).insert(session);
         Ok(())
     }
 
@@ -631,7 +634,7 @@ impl Repository for CachedRepo {
         let inner = &self.inner;
         let _pass = inner.enter()?;
         let (hit, revocations) = {
-            let sessions = lock(&inner.sessions);
+            let mut sessions = lock(&inner.sessions);
             (sessions.get(token_hash), sessions.revocations())
         };
         if let Some(session) = hit {
@@ -644,7 +647,7 @@ impl Repository for CachedRepo {
             let mut sessions = lock(&inner.sessions);
             // A logout during the read may have been missed by it: then do not cache.
             if sessions.revocations() == revocations {
-                sessions.insert(session.clone(), inner.clock.now_ms());
+                sessions.insert(session.clone());
             }
         }
         Ok(found)

@@ -22,6 +22,8 @@ pub struct CacheStats {
     pub cached_users: usize,
     /// Sessions cached now.
     pub cached_sessions: usize,
+    /// Least recently used sessions dropped to stay within the cap.
+    pub session_evictions: u64,
     /// Users with changes not yet written, now.
     pub dirty_users: usize,
     /// Objects changed, spawned or removed and not yet written, now.

@@ -219,6 +219,7 @@ impl Server {
                     persist_interval: config.persist_interval(),
                     max_cached_users: config.max_cached_users,
                     world_log_capacity: config.sync.world_log_capacity,
+                    max_cached_sessions: config.sync.max_cached_sessions,
                     ..CacheConfig::default()
                 };
                 let repo =

@@ -70,6 +70,12 @@ impl Backend for CachedRepo {
             stats.evictions,
         );
         out.single(
+            "spacewars_session_cache_evictions_total",
+            "counter",
+            "Least recently used sessions dropped to stay within --max-cached-sessions.",
+            stats.session_evictions,
+        );
+        out.single(
             "spacewars_cache_users",
             "gauge",
             "Users in memory now.",

@@ -1,4 +1,4 @@
-//! The flags of world sync (the change log, the event streams, the session cache),
+//! The flags of world sync (the change log, the event streams) and of the session cache,
 //! flattened into [`crate::Config`].
 
 use std::fmt;
@@ -25,6 +25,12 @@ pub struct SyncConfig {
     /// (about 64 bytes each); a client further behind gets a full snapshot.
     #[arg(long, env = "SPACEWARS_WORLD_LOG_CAPACITY", default_value_t = 65_536)]
     pub world_log_capacity: usize,
+
+    /// Sessions the cache keeps in memory (`--repo cached`); past it the least recently
+    /// used are dropped (and read from the database again when next used). Set it above
+    /// the players active at once, or every request of the others costs a query.
+    #[arg(long, env = "SPACEWARS_MAX_CACHED_SESSIONS", default_value_t = 20_000)]
+    pub max_cached_sessions: usize,
 }
 
 impl Default for SyncConfig {
@@ -33,6 +39,7 @@ impl Default for SyncConfig {
             max_streams: 10_000,
             stream_buffer: 64,
             world_log_capacity: 65_536,
+            max_cached_sessions: 20_000,
         }
     }
 }
@@ -52,6 +59,7 @@ impl SyncConfig {
             ("max-streams", self.max_streams),
             ("stream-buffer", self.stream_buffer),
             ("world-log-capacity", self.world_log_capacity),
+            ("max-cached-sessions", self.max_cached_sessions),
         ] {
             if value == 0 {
                 return Err(SyncConfigError::Zero(flag));
@@ -73,8 +81,8 @@ impl fmt::Display for SyncConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "max_streams={} stream_buffer={} world_log_capacity={}",
-            self.max_streams, self.stream_buffer, self.world_log_capacity
+            "max_streams={} stream_buffer={} world_log_capacity={} max_cached_sessions={}",
+            self.max_streams, self.stream_buffer, self.world_log_capacity, self.max_cached_sessions
         )
     }
 }

@@ -6,6 +6,7 @@
 //! otherwise.
 
 mod browser;
+mod caches;
 mod client;
 mod concurrency;
 mod connections;

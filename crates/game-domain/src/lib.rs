@@ -14,6 +14,7 @@
 //! - [`seed`]: the demo world.
 //! - [`world`]: the object collection, its cheap snapshots and a unit of work's change set.
 //! - [`world_history`]: the world's version and its bounded log of changes, for deltas.
+//! - [`interest`]: areas of interest: a spatial grid, what enters and leaves a player's view.
 //! - [`views`]: wire read models combining several values.
 //! - [`error`]: rule errors with their HTTP status and code; use-case errors.
 //! - [`repository`]: the storage boundary.
@@ -26,6 +27,7 @@ pub mod collect;
 pub mod error;
 pub mod game;
 pub mod geometry;
+pub mod interest;
 pub mod navigate;
 pub mod repository;
 pub mod seed;

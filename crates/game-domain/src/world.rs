@@ -70,6 +70,11 @@ impl WorldSnapshot {
         self.objects.values()
     }
 
+    /// One object's stored state.
+    pub fn get(&self, id: ObjectId) -> Option<&SpaceObject> {
+        self.objects.get(&id)
+    }
+
     /// Every object with its position advanced to `now_ms`, in id order.
     pub fn at(&self, now_ms: i64) -> Vec<SpaceObject> {
         self.objects

@@ -1,0 +1,236 @@
+//! Interest management: each subscriber hears only about what is near its ship.
+//!
+//! A subscriber knows the objects within `radius + margin` of its ship. The server
+//! refreshes that set on a short tick with a [`SpatialGrid`] (objects that came near
+//! *enter*, objects that went away *leave*), and passes on a change only to subscribers
+//! who know the object or now have it in their area. The margin covers the time between
+//! two refreshes: an object and the ship approaching each other at the fastest speed in
+//! the world cannot cross it unseen, so at any moment the subscriber knows every object
+//! within `radius`, with its current stored state.
+//!
+//! Enter and change are both sent as an upsert of the stored state, leave and removal as
+//! a removed id: the same [`Delta`] a whole-world client applies.
+
+pub mod grid;
+
+use std::collections::HashSet;
+
+pub use grid::SpatialGrid;
+
+use crate::geometry::WorldSize;
+use crate::space_object::{ObjectId, SPEED_FACTOR, SpaceObject};
+use crate::world::WorldSnapshot;
+use crate::world_history::Delta;
+
+/// How far something at `speed` (units per minute) travels in `ms` milliseconds.
+pub fn travel(speed: f64, ms: i64) -> f64 {
+    speed * ms as f64 / 60_000.0 * SPEED_FACTOR
+}
+
+/// How far beyond its radius a subscriber must know objects so that none reaches the
+/// radius unseen before the next refresh, `interval_ms` later: the ship and an object may
+/// both move at `max_speed` toward each other (plus one unit for rounding).
+pub fn margin(max_speed: f64, interval_ms: i64) -> f64 {
+    2.0 * travel(max_speed, interval_ms) + 1.0
+}
+
+/// The fastest speed among `objects` (0 for none).
+pub fn max_speed<'a>(objects: impl IntoIterator<Item = &'a SpaceObject>) -> f64 {
+    objects.into_iter().map(|o| o.speed).fold(0.0, f64::max)
+}
+
+/// What one subscriber knows: the ids of the objects it has been sent.
+#[derive(Debug, Clone)]
+pub struct Interest {
+    radius: f64,
+    known: HashSet<ObjectId>,
+}
+
+impl Interest {
+    /// A subscriber interested in `radius` units around its ship, knowing nothing yet.
+    pub fn new(radius: f64) -> Interest {
+        Interest {
+            radius,
+            known: HashSet::new(),
+        }
+    }
+
+    /// The radius it asked for.
+    pub fn radius(&self) -> f64 {
+        self.radius
+    }
+
+    /// How many objects it knows.
+    pub fn known(&self) -> usize {
+        self.known.len()
+    }
+
+    /// True when it has been sent `id` (and not told it left).
+    pub fn knows(&self, id: ObjectId) -> bool {
+        self.known.contains(&id)
+    }
+
+    /// Everything in its area now (around `center` at the grid's instant), as a fresh
+    /// start: it forgets what it knew.
+    pub fn snapshot(
+        &mut self,
+        grid: &SpatialGrid,
+        world: &WorldSnapshot,
+        center: (f64, f64),
+        margin: f64,
+    ) -> Vec<SpaceObject> {
+        self.known.clear();
+        let mut area = self.refresh(grid, world, center, margin).upserted;
+        area.sort_unstable_by_key(|o| o.id);
+        area
+    }
+
+    /// Recomputes its area around `center` at the grid's instant: objects now inside
+    /// `radius + margin` that it did not know enter (their stored states from `world`);
+    /// known objects no longer inside leave.
+    pub fn refresh(
+        &mut self,
+        grid: &SpatialGrid,
+        world: &WorldSnapshot,
+        center: (f64, f64),
+        margin: f64,
+    ) -> Delta {
+        let inside: HashSet<ObjectId> = grid
+            .within(center, self.radius + margin)
+            .into_iter()
+            .collect();
+        let mut delta = Delta::default();
+        for id in &inside {
+            if !self.known.contains(id)
+                && let Some(object) = world.get(*id)
+            {
+                delta.upserted.push(*object);
+            }
+        }
+        delta.removed = self.known.difference(&inside).copied().collect();
+        delta.upserted.sort_unstable_by_key(|o| o.id);
+        delta.removed.sort_unstable();
+        self.known = inside;
+        delta
+    }
+
+    /// The part of a batch of world changes this subscriber must hear at `now_ms`, with its
+    /// ship at `center`: every change of an object it knows, every changed object now
+    /// inside `radius + margin` (it enters), every removal of an object it knows.
+    pub fn filter(
+        &mut self,
+        changes: &Delta,
+        size: WorldSize,
+        center: (f64, f64),
+        margin: f64,
+        now_ms: i64,
+    ) -> Delta {
+        let reach = self.radius + margin;
+        let mut delta = Delta::default();
+        for object in &changes.upserted {
+            let near = size.distance(center, object.position_at(now_ms, size)) <= reach;
+            if self.known.contains(&object.id) || near {
+                self.known.insert(object.id);
+                delta.upserted.push(*object);
+            }
+        }
+        for id in &changes.removed {
+            if self.known.remove(id) {
+                delta.removed.push(*id);
+            }
+        }
+        delta
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space_object::ObjectKind;
+    use crate::world::World;
+
+    fn at(id: ObjectId, x: f64, y: f64) -> SpaceObject {
+        SpaceObject {
+            id,
+            kind: ObjectKind::Asteroid,
+            x,
+            y,
+            speed: 0.0,
+            angle: 0.0,
+            last_position_update_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_margin_covers_both_moving_toward_each_other() {
+        // Speed 60 is 50 units per second: in 250 ms each covers 12.5 units.
+        assert_eq!(margin(60.0, 250), 26.0);
+        assert_eq!(
+            max_speed(&[
+                at(1, 0.0, 0.0),
+                SpaceObject {
+                    speed: 7.5,
+                    ..at(2, 0.0, 0.0)
+                }
+            ]),
+            7.5
+        );
+        assert_eq!(travel(30.0, 60_000), 1_500.0);
+    }
+
+    #[test]
+    fn objects_enter_and_leave_as_the_area_moves() {
+        let world = World::new(
+            WorldSize::DEFAULT,
+            [
+                at(1, 100.0, 100.0),
+                at(2, 150.0, 100.0),
+                at(3, 400.0, 400.0),
+            ],
+        );
+        let snapshot = world.snapshot();
+        let grid = SpatialGrid::build(snapshot.objects(), WorldSize::DEFAULT, 50.0, 0);
+        let mut interest = Interest::new(40.0);
+        let first = interest.snapshot(&grid, &snapshot, (100.0, 100.0), 10.0);
+        assert_eq!(first.iter().map(|o| o.id).collect::<Vec<_>>(), vec![1, 2]);
+        // The centre moves across the seam toward 3: 1 and 2 leave, 3 enters.
+        let moved = interest.refresh(&grid, &snapshot, (420.0, 420.0), 10.0);
+        assert_eq!(moved.upserted, vec![at(3, 400.0, 400.0)]);
+        assert_eq!(moved.removed, vec![1, 2]);
+        assert!(interest.knows(3) && !interest.knows(1));
+        // Nothing changed: nothing to say.
+        assert_eq!(
+            interest.refresh(&grid, &snapshot, (420.0, 420.0), 10.0),
+            Delta::default()
+        );
+    }
+
+    #[test]
+    fn changes_reach_only_those_who_know_or_now_see_the_object() {
+        let mut interest = Interest::new(50.0);
+        let world = World::new(WorldSize::DEFAULT, [at(1, 100.0, 100.0)]);
+        let snapshot = world.snapshot();
+        let grid = SpatialGrid::build(snapshot.objects(), WorldSize::DEFAULT, 50.0, 0);
+        interest.snapshot(&grid, &snapshot, (100.0, 100.0), 0.0);
+        let changes = Delta {
+            upserted: vec![
+                SpaceObject {
+                    speed: 5.0,
+                    ..at(1, 100.0, 100.0)
+                }, // known: passed on
+                at(8, 140.0, 100.0), // new and near: enters
+                at(9, 300.0, 300.0), // far: not for this one
+            ],
+            removed: vec![1, 42],
+        };
+        let mine = interest.filter(&changes, WorldSize::DEFAULT, (100.0, 100.0), 0.0, 0);
+        assert_eq!(
+            mine,
+            Delta {
+                upserted: vec![changes.upserted[0], changes.upserted[1]],
+                removed: vec![1],
+            }
+        );
+        assert_eq!(interest.known(), 1, "only 8 is known now");
+    }
+}

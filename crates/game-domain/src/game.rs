@@ -20,6 +20,7 @@ use crate::tech_tree::ResearchType;
 use crate::user::{UserId, UserStats};
 use crate::username::canonical_username;
 use crate::views::{ShipStats, TechTreeView, WorldDeltaView, WorldSync, WorldView};
+use crate::world::WorldSnapshot;
 use crate::world_history::Version;
 
 /// Default session lifetime: 24 hours.
@@ -175,6 +176,16 @@ impl<R: Repository> Game<R> {
         // happens after it is released.
         let snapshot = self.repo.view_world(|world| world.snapshot()).await?;
         Ok(WorldView::of(&snapshot, self.clock.now_ms(), None))
+    }
+
+    /// An O(1) immutable copy of the world's stored states at its current version.
+    pub async fn world_snapshot(&self) -> Result<WorldSnapshot, AppError> {
+        self.repo.view_world(|world| world.snapshot()).await
+    }
+
+    /// The id of the player's ship.
+    pub async fn ship_of(&self, user_id: UserId) -> Result<ObjectId, AppError> {
+        self.repo.read_player(user_id, |_user, ship| ship.id).await
     }
 
     /// What changed in the world after version `since`: the stored states changed and

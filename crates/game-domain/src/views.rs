@@ -6,7 +6,7 @@ use crate::geometry::WorldSize;
 use crate::space_object::{ObjectId, SpaceObject};
 use crate::tech_tree::{ResearchSpec, ResearchType, TechTree, ValueIncrease};
 use crate::world::WorldSnapshot;
-use crate::world_history::Version;
+use crate::world_history::{Delta, Version};
 
 /// Body of `GET /api/world`, and of a `?since=` question answered in full.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,6 +46,16 @@ pub struct WorldDeltaView {
     pub removed: Vec<ObjectId>,
     /// The server's time (Unix ms) when answering.
     pub current_time: i64,
+}
+
+impl WorldDeltaView {
+    /// The changes alone.
+    pub fn changes(&self) -> Delta {
+        Delta {
+            upserted: self.upserted.clone(),
+            removed: self.removed.clone(),
+        }
+    }
 }
 
 /// The answer to "what changed since version V?".

@@ -29,7 +29,7 @@ use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
 use crate::shutdown::Lifecycle;
 use crate::world_stream::StreamHub;
-use crate::world_stream::hub::broadcast_changes;
+use crate::world_stream::task::broadcast_changes;
 
 /// The state every request handler sees.
 pub struct App<R> {
@@ -47,6 +47,10 @@ pub struct App<R> {
     pub limits: Arc<Limits>,
     /// The world event streams.
     pub streams: StreamHub,
+    /// Area radius of a stream that names none, and the largest one allowed.
+    pub interest_radius: (f64, f64),
+    /// How often stream areas are recomputed.
+    pub interest_tick: Duration,
     /// Signs session cookies and checks them before any lookup.
     pub sessions: SessionKeys,
 }
@@ -67,6 +71,11 @@ impl<R: Backend> App<R> {
             request_timeout: config.request_timeout(),
             limits,
             streams: StreamHub::new(config.sync.stream_limits()),
+            interest_radius: (
+                f64::from(config.sync.interest_radius),
+                f64::from(config.sync.max_interest_radius),
+            ),
+            interest_tick: config.sync.interest_tick(),
             sessions,
         }
     }
@@ -321,7 +330,7 @@ async fn serve_then_stop<R: Backend>(
     // Only a repository that versions its world can stream it; the task ends when the
     // hub closes at shutdown.
     if let Some(versions) = app.game.repo().world_versions() {
-        tokio::spawn(broadcast_changes(app.clone(), versions));
+        tokio::spawn(broadcast_changes(app.clone(), versions, app.interest_tick));
     }
     let listeners = Listeners {
         game: listener,

@@ -117,9 +117,12 @@ pub async fn handle<R: Backend>(
             let last_event_id = headers
                 .get("last-event-id")
                 .and_then(|value| value.to_str().ok());
+            let (radius, max_radius) = app.interest_radius;
+            let mode = world_stream::open::mode(parts.uri.query(), radius, max_radius)?;
             world_stream::open::open(
                 app,
                 app.sessions.token(headers),
+                mode,
                 world_stream::event::last_event_id(last_event_id),
             )
             .await

@@ -52,7 +52,7 @@ impl Body for EventBody {
                     self.known = version;
                     return Poll::Ready(Some(Ok(Frame::data(bytes))));
                 }
-                Poll::Ready(Some(Queued::Comment(bytes))) => {
+                Poll::Ready(Some(Queued::Direct(bytes))) => {
                     return Poll::Ready(Some(Ok(Frame::data(bytes))));
                 }
                 Poll::Ready(None) => return Poll::Ready(None),

@@ -1,5 +1,5 @@
-//! The flags of world sync (the change log, the event streams) and of the session cache,
-//! flattened into [`crate::Config`].
+//! The flags of world sync (the change log, the event streams, areas of interest) and of
+//! the session cache, flattened into [`crate::Config`].
 
 use std::fmt;
 
@@ -26,6 +26,19 @@ pub struct SyncConfig {
     #[arg(long, env = "SPACEWARS_WORLD_LOG_CAPACITY", default_value_t = 65_536)]
     pub world_log_capacity: usize,
 
+    /// The radius (world units) of a stream's area of interest when the client names none;
+    /// the stream then carries only what is that near the player's ship.
+    #[arg(long, env = "SPACEWARS_INTEREST_RADIUS", default_value_t = 600)]
+    pub interest_radius: u32,
+
+    /// The largest area radius a client may ask for (`?radius=`).
+    #[arg(long, env = "SPACEWARS_MAX_INTEREST_RADIUS", default_value_t = 2_000)]
+    pub max_interest_radius: u32,
+
+    /// How often areas are recomputed as things move, in milliseconds.
+    #[arg(long, env = "SPACEWARS_INTEREST_TICK_MS", default_value_t = 250)]
+    pub interest_tick_ms: u64,
+
     /// Sessions the cache keeps in memory (`--repo cached`); past it the least recently
     /// used are dropped (and read from the database again when next used). Set it above
     /// the players active at once, or every request of the others costs a query.
@@ -40,6 +53,9 @@ impl Default for SyncConfig {
             stream_buffer: 64,
             world_log_capacity: 65_536,
             max_cached_sessions: 20_000,
+            interest_radius: 600,
+            max_interest_radius: 2_000,
+            interest_tick_ms: 250,
         }
     }
 }
@@ -50,6 +66,9 @@ pub enum SyncConfigError {
     /// A size that must be at least 1.
     #[error("--{0} must be at least 1")]
     Zero(&'static str),
+    /// The default radius is over the largest allowed.
+    #[error("--interest-radius must not exceed --max-interest-radius")]
+    RadiusOverMax,
 }
 
 impl SyncConfig {
@@ -60,12 +79,23 @@ impl SyncConfig {
             ("stream-buffer", self.stream_buffer),
             ("world-log-capacity", self.world_log_capacity),
             ("max-cached-sessions", self.max_cached_sessions),
+            ("interest-radius", self.interest_radius as usize),
+            ("max-interest-radius", self.max_interest_radius as usize),
+            ("interest-tick-ms", self.interest_tick_ms as usize),
         ] {
             if value == 0 {
                 return Err(SyncConfigError::Zero(flag));
             }
         }
+        if self.interest_radius > self.max_interest_radius {
+            return Err(SyncConfigError::RadiusOverMax);
+        }
         Ok(())
+    }
+
+    /// How often areas are recomputed.
+    pub fn interest_tick(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.interest_tick_ms)
     }
 
     /// The event streams' bounds.
@@ -81,8 +111,15 @@ impl fmt::Display for SyncConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "max_streams={} stream_buffer={} world_log_capacity={} max_cached_sessions={}",
-            self.max_streams, self.stream_buffer, self.world_log_capacity, self.max_cached_sessions
+            "max_streams={} stream_buffer={} world_log_capacity={} max_cached_sessions={} \
+             interest_radius={} max_interest_radius={} interest_tick_ms={}",
+            self.max_streams,
+            self.stream_buffer,
+            self.world_log_capacity,
+            self.max_cached_sessions,
+            self.interest_radius,
+            self.max_interest_radius,
+            self.interest_tick_ms
         )
     }
 }
@@ -99,6 +136,11 @@ mod tests {
             ..SyncConfig::default()
         };
         assert_eq!(zero.validate(), Err(SyncConfigError::Zero("stream-buffer")));
+        let wide = SyncConfig {
+            interest_radius: 2_001,
+            ..SyncConfig::default()
+        };
+        assert_eq!(wide.validate(), Err(SyncConfigError::RadiusOverMax));
         assert_eq!(
             SyncConfigError::Zero("max-streams").to_string(),
             "--max-streams must be at least 1"

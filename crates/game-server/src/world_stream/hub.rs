@@ -1,19 +1,20 @@
-//! The subscribers of the world stream and the task that sends them the world's changes.
+//! The subscribers of the world stream: registration, what each is sent, cut-offs,
+//! closing. Whole-world streams share one framed batch; area streams get their own share
+//! of it ([`super::area`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use game_domain::views::WorldSync;
+use game_domain::interest::SpatialGrid;
+use game_domain::world_history::Delta;
 use hyper::body::Bytes;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc};
 
+use super::area::{AreaContext, AreaSubscriber};
 use super::event;
-use crate::app::App;
-use crate::backend::Backend;
 use crate::metrics::Exposition;
-use crate::response::to_json;
 
 /// How long the hub gathers commits into one batch after the first one.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(50);
@@ -40,8 +41,9 @@ pub(crate) enum Queued {
         /// The framed event, shared by every subscriber.
         bytes: Bytes,
     },
-    /// A comment (keep-alive).
-    Comment(Bytes),
+    /// Bytes for this stream alone (an area stream's events, keep-alive comments), sent
+    /// as they are.
+    Direct(Bytes),
 }
 
 /// Why a stream was not opened.
@@ -57,6 +59,8 @@ struct Subscriber {
     token_hash: String,
     expires_ms: i64,
     queue: mpsc::Sender<Queued>,
+    /// `None` for a whole-world stream.
+    area: Option<AreaSubscriber>,
 }
 
 #[derive(Default)]
@@ -70,7 +74,8 @@ struct HubState {
 pub struct StreamHub {
     limits: StreamLimits,
     state: Mutex<HubState>,
-    closing: Notify,
+    /// Wakes the broadcast task when the hub closes.
+    pub(crate) closing: Notify,
     opened: AtomicU64,
     cut_off: AtomicU64,
     batches: AtomicU64,
@@ -115,13 +120,20 @@ impl StreamHub {
         self.len() == 0
     }
 
-    /// Registers a stream for the session `token_hash` (valid until `expires_ms`); what
-    /// the hub sends from now on arrives on the returned queue.
+    /// True when some stream follows an area (the broadcast task then ticks).
+    pub fn has_areas(&self) -> bool {
+        self.state().subscribers.values().any(|s| s.area.is_some())
+    }
+
+    /// Registers a stream for the session `token_hash` (valid until `expires_ms`), of the
+    /// whole world or of an `area`; what the hub sends from now on arrives on the returned
+    /// queue. An area stream then needs [`StreamHub::open_area`].
     pub(crate) fn subscribe(
         &self,
         token_hash: String,
         expires_ms: i64,
-    ) -> Result<mpsc::Receiver<Queued>, Refused> {
+        area: Option<AreaSubscriber>,
+    ) -> Result<(u64, mpsc::Receiver<Queued>), Refused> {
         let mut state = self.state();
         if state.closed {
             return Err(Refused::Closed);
@@ -142,20 +154,69 @@ impl StreamHub {
                 token_hash,
                 expires_ms,
                 queue,
+                area,
             },
         );
         self.opened.fetch_add(1, Ordering::Relaxed);
-        Ok(receiver)
+        Ok((id, receiver))
     }
 
-    /// Queues one batch for every stream (the same bytes for all). A stream whose queue
+    /// Sends area stream `id` its opening (what is near its ship in `ctx`, then the batches
+    /// that arrived since it registered). False, and the stream ends, when it cannot be
+    /// opened (its ship is gone, or its client is already behind).
+    pub(crate) fn open_area(&self, id: u64, ctx: &AreaContext<'_>) -> bool {
+        let mut state = self.state();
+        let Some(subscriber) = state.subscribers.get_mut(&id) else {
+            return false;
+        };
+        let events = subscriber.area.as_mut().and_then(|area| area.open(ctx));
+        let sent = events.is_some_and(|events| {
+            events
+                .into_iter()
+                .all(|bytes| subscriber.queue.try_send(Queued::Direct(bytes)).is_ok())
+        });
+        if !sent {
+            state.subscribers.remove(&id);
+        }
+        sent
+    }
+
+    /// Queues one batch leading from `since` to `version` for every stream: whole-world
+    /// streams get `bytes` (the same for all), area streams their share of `changes`
+    /// (when the change log could not give changes, a fresh opening). A stream whose queue
     /// is full is cut off; one whose client left is forgotten.
-    pub fn broadcast(&self, version: u64, bytes: Bytes) {
+    pub fn broadcast(
+        &self,
+        since: u64,
+        version: u64,
+        bytes: Bytes,
+        changes: Option<&Delta>,
+        ctx: &AreaContext<'_>,
+    ) {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.version.store(version, Ordering::Relaxed);
-        self.send_all(|| Queued::Batch {
-            version,
-            bytes: bytes.clone(),
+        let room = self.limits.buffer;
+        self.send_all(|subscriber| match (&mut subscriber.area, changes) {
+            (None, _) => Sent::Batch(Queued::Batch {
+                version,
+                bytes: bytes.clone(),
+            }),
+            (Some(area), Some(changes)) => match area.batch(since, version, changes, ctx, room) {
+                Ok(Some(mine)) => Sent::Direct(vec![mine]),
+                Ok(None) => Sent::Nothing,
+                Err(_overflow) => Sent::CutOff,
+            },
+            (Some(area), None) => area.reopen(ctx).map_or(Sent::End, Sent::Direct),
+        });
+    }
+
+    /// Sends every area stream what entered and left its area (a tick).
+    pub fn refresh_areas(&self, grid: &SpatialGrid, ctx: &AreaContext<'_>) {
+        self.send_all(|subscriber| match &mut subscriber.area {
+            None => Sent::Nothing,
+            Some(area) => area
+                .refresh(grid, ctx)
+                .map_or(Sent::Nothing, |bytes| Sent::Direct(vec![bytes])),
         });
     }
 
@@ -165,21 +226,35 @@ impl StreamHub {
         self.state()
             .subscribers
             .retain(|_, s| s.expires_ms > now_ms);
-        self.send_all(|| Queued::Comment(event::heartbeat()));
+        self.send_all(|_| Sent::Direct(vec![event::heartbeat()]));
     }
 
-    fn send_all(&self, message: impl Fn() -> Queued) {
+    /// Queues for every stream what `message` says, dropping the streams that are full
+    /// (cut off, counted), whose client left, or that must end.
+    fn send_all(&self, mut message: impl FnMut(&mut Subscriber) -> Sent) {
         let mut cut = 0;
-        self.state()
-            .subscribers
-            .retain(|_, s| match s.queue.try_send(message()) {
+        self.state().subscribers.retain(|_, subscriber| {
+            let queued = match message(subscriber) {
+                Sent::Nothing => return !subscriber.queue.is_closed(),
+                Sent::End => return false,
+                Sent::CutOff => Err(mpsc::error::TrySendError::Full(())),
+                Sent::Batch(queued) => subscriber.queue.try_send(queued).map_err(drop_message),
+                Sent::Direct(events) => events.into_iter().try_for_each(|bytes| {
+                    subscriber
+                        .queue
+                        .try_send(Queued::Direct(bytes))
+                        .map_err(drop_message)
+                }),
+            };
+            match queued {
                 Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
+                Err(mpsc::error::TrySendError::Full(())) => {
                     cut += 1;
                     false
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            });
+                Err(mpsc::error::TrySendError::Closed(())) => false,
+            }
+        });
         self.cut_off.fetch_add(cut, Ordering::Relaxed);
     }
 
@@ -237,147 +312,27 @@ impl StreamHub {
     }
 }
 
-/// Sends the world's changes to the hub's streams until the hub closes: wakes on a new
-/// version, waits [`BATCH_WINDOW`] to gather more, asks the game what changed since the
-/// last batch, and broadcasts it; sends heartbeats in between.
-pub async fn broadcast_changes<R: Backend>(app: Arc<App<R>>, mut versions: watch::Receiver<u64>) {
-    let hub = &app.streams;
-    let mut last = *versions.borrow_and_update();
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    heartbeat.tick().await;
-    let closing = hub.closing.notified();
-    tokio::pin!(closing);
-    loop {
-        tokio::select! {
-            changed = versions.changed() => if changed.is_err() { break },
-            _ = heartbeat.tick() => {
-                hub.heartbeat(app.game.now_ms());
-                continue;
-            }
-            () = &mut closing => break,
-        }
-        tokio::time::sleep(BATCH_WINDOW).await;
-        if hub.is_empty() {
-            // Nobody to tell: a stream opened later starts from its own opening event.
-            last = *versions.borrow_and_update();
-            continue;
-        }
-        versions.borrow_and_update();
-        let sync = match app.game.world_since(last).await {
-            Ok(sync) => sync,
-            Err(error) => {
-                tracing::warn!(%error, "world stream: reading the changes failed");
-                continue;
-            }
-        };
-        let (version, name, json) = match &sync {
-            WorldSync::Delta(delta) => (delta.version, "delta", to_json(delta)),
-            WorldSync::Full(world) => (world.version, "snapshot", to_json(world)),
-        };
-        if version == last {
-            continue;
-        }
-        match json {
-            Ok(json) => {
-                hub.broadcast(version, event::event(version, name, &json));
-                last = version;
-            }
-            Err(error) => tracing::error!(%error, "world stream: serialisation failed"),
-        }
+/// What one stream gets from a send.
+enum Sent {
+    /// Nothing this time.
+    Nothing,
+    /// A shared batch.
+    Batch(Queued),
+    /// Events of its own.
+    Direct(Vec<Bytes>),
+    /// Its client is too far behind.
+    CutOff,
+    /// It must end (its ship is gone).
+    End,
+}
+
+fn drop_message<T>(error: mpsc::error::TrySendError<T>) -> mpsc::error::TrySendError<()> {
+    match error {
+        mpsc::error::TrySendError::Full(_) => mpsc::error::TrySendError::Full(()),
+        mpsc::error::TrySendError::Closed(_) => mpsc::error::TrySendError::Closed(()),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hub(max_streams: usize, buffer: usize) -> StreamHub {
-        StreamHub::new(StreamLimits {
-            max_streams,
-            buffer,
-        })
-    }
-
-    fn batch(version: u64) -> Bytes {
-        Bytes::from(format!("v{version}"))
-    }
-
-    fn received(queue: &mut mpsc::Receiver<Queued>) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Ok(message) = queue.try_recv() {
-            out.push(match message {
-                Queued::Batch { version, bytes } => {
-                    format!("{version}:{}", String::from_utf8_lossy(&bytes))
-                }
-                Queued::Comment(_) => "comment".to_owned(),
-            });
-        }
-        out
-    }
-
-    #[test]
-    fn every_stream_gets_the_same_batches_and_a_slow_one_is_cut_off() {
-        let hub = hub(10, 2);
-        let mut fast = hub.subscribe("a".into(), i64::MAX).expect("fast");
-        let mut slow = hub.subscribe("b".into(), i64::MAX).expect("slow");
-        hub.broadcast(1, batch(1));
-        hub.broadcast(2, batch(2));
-        assert_eq!(received(&mut fast), ["1:v1", "2:v2"]);
-        // The slow one has two queued and no room for a third: cut off.
-        hub.broadcast(3, batch(3));
-        assert_eq!(hub.len(), 1);
-        assert_eq!(received(&mut fast), ["3:v3"]);
-        // What was queued still arrives, then its stream ends (it resumes from id 2).
-        assert_eq!(received(&mut slow), ["1:v1", "2:v2"]);
-        assert!(slow.is_closed());
-        let mut out = Exposition::default();
-        hub.write_metrics(&mut out);
-        let page = out.finish();
-        assert!(
-            page.contains("spacewars_world_streams_cut_off_total 1\n"),
-            "{page}"
-        );
-        assert!(page.contains("spacewars_world_streams_open 1\n"), "{page}");
-        assert!(
-            page.contains("spacewars_world_stream_batches_total 3\n"),
-            "{page}"
-        );
-        assert!(
-            page.contains("spacewars_world_stream_version 3\n"),
-            "{page}"
-        );
-    }
-
-    #[test]
-    fn streams_are_capped_and_a_departed_client_frees_its_place() {
-        let hub = hub(2, 4);
-        let first = hub.subscribe("a".into(), i64::MAX).expect("1");
-        let _second = hub.subscribe("b".into(), i64::MAX).expect("2");
-        assert_eq!(
-            hub.subscribe("c".into(), i64::MAX).err(),
-            Some(Refused::TooMany)
-        );
-        drop(first);
-        assert!(hub.subscribe("c".into(), i64::MAX).is_ok());
-    }
-
-    #[test]
-    fn revocation_expiry_and_shutdown_end_streams() {
-        let hub = hub(10, 4);
-        let mut revoked = hub.subscribe("gone".into(), i64::MAX).expect("1");
-        let expiring = hub.subscribe("old".into(), 1_000).expect("2");
-        let mut other = hub.subscribe("kept".into(), i64::MAX).expect("3");
-        assert_eq!(hub.close_session("gone"), 1);
-        assert!(revoked.try_recv().is_err() && revoked.is_closed());
-        hub.heartbeat(1_000);
-        assert!(expiring.is_closed());
-        assert_eq!(received(&mut other), ["comment"]);
-        hub.close_all();
-        assert!(other.is_closed());
-        assert_eq!(
-            hub.subscribe("new".into(), i64::MAX).err(),
-            Some(Refused::Closed)
-        );
-    }
-}
+#[path = "hub_tests.rs"]
+mod tests;

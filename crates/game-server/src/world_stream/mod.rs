@@ -15,14 +15,18 @@
 //! - [`config`]: the flags (stream cap, per-stream buffer, change log size).
 //! - [`event`]: the text/event-stream framing.
 //! - [`body`]: the response body fed by a subscriber's queue.
-//! - [`hub`]: subscribers, the broadcast task, cut-offs, closing.
+//! - [`hub`]: subscribers, what each is sent, cut-offs, closing.
+//! - [`area`]: area-of-interest streams: one subscriber's share of the world.
+//! - [`task`]: the task feeding the hub: batches, area ticks, keep-alives.
 //! - [`open`]: opening one stream (authentication, registration, the opening event).
 
+pub mod area;
 pub mod body;
 pub mod config;
 pub mod event;
 pub mod hub;
 pub mod open;
+pub mod task;
 
 pub use body::EventBody;
 pub use config::{SyncConfig, SyncConfigError};

@@ -1,12 +1,14 @@
-//! Opening one stream: authenticate, register with the hub, compute the opening event,
-//! answer with the streaming body.
+//! Opening one stream: authenticate, choose the mode, register with the hub, send the
+//! opening, answer with the streaming body.
 
 use game_domain::accounts::hash_token;
+use game_domain::interest::{margin, max_speed};
 use game_domain::views::WorldSync;
 use http_body_util::Either;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
+use super::area::{AreaContext, AreaSubscriber};
 use super::body::EventBody;
 use super::event;
 use super::hub::Refused;
@@ -14,11 +16,47 @@ use crate::app::App;
 use crate::backend::Backend;
 use crate::response::{ApiError, Body, to_json};
 
-/// Answers `GET /api/world/events` for the session `token`, resuming after `last_event_id`
-/// when the client sent one.
+/// What a stream follows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// Everything in the world (`?area=world`).
+    World,
+    /// What is within this radius of the player's ship (the default).
+    Area(f64),
+}
+
+/// The mode a query asks for: `area=world`, or `radius=<units>` (1 up to `max`), or
+/// the default radius.
+pub fn mode(query: Option<&str>, default: f64, max: f64) -> Result<Mode, ApiError> {
+    let mut mode = Mode::Area(default);
+    for pair in query.unwrap_or_default().split('&') {
+        match pair.split_once('=') {
+            Some(("area", "world")) => return Ok(Mode::World),
+            Some(("radius", value)) => match value.parse::<f64>() {
+                Ok(radius) if radius.is_finite() && (1.0..=max).contains(&radius) => {
+                    mode = Mode::Area(radius);
+                }
+                _ => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_radius",
+                        format!("radius must be a number from 1 to {max}"),
+                    ));
+                }
+            },
+            _ => {}
+        }
+    }
+    Ok(mode)
+}
+
+/// Answers `GET /api/world/events` for the session `token`: a whole-world stream resuming
+/// after `last_event_id` when the client sent one, or an area stream (which always opens
+/// with what is near now).
 pub async fn open<R: Backend>(
     app: &App<R>,
     token: Option<&str>,
+    mode: Mode,
     last_event_id: Option<u64>,
 ) -> Result<Response<Body>, ApiError> {
     let session = app.game.authenticate_session(token).await?;
@@ -29,12 +67,23 @@ pub async fn open<R: Backend>(
             "This server does not stream the world (--repo db); poll /api/world instead",
         ));
     }
+    let area = match mode {
+        Mode::World => None,
+        Mode::Area(radius) => Some(AreaSubscriber::new(
+            app.game.ship_of(session.user_id).await?,
+            radius,
+        )),
+    };
     // Register before reading the world: every batch sent from now on starts at or
-    // before the opening's version, so the client misses nothing (batches the opening
-    // already covers are skipped by the body).
-    let queue = app
+    // before the opening's version, so the client misses nothing (a whole-world body
+    // skips batches the opening covers; an area stream replays them after its opening).
+    let (id, queue) = app
         .streams
-        .subscribe(hash_token(token.unwrap_or_default()), session.expires_ms)
+        .subscribe(
+            hash_token(token.unwrap_or_default()),
+            session.expires_ms,
+            area,
+        )
         .map_err(|refused| match refused {
             Refused::TooMany => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -43,6 +92,51 @@ pub async fn open<R: Backend>(
             ),
             Refused::Closed => ApiError::shutting_down(),
         })?;
+    let mut opening = event::retry().to_vec();
+    let known = match mode {
+        Mode::World => {
+            let (version, event) = world_opening(app, last_event_id).await?;
+            opening.extend_from_slice(&event);
+            version
+        }
+        Mode::Area(_) => {
+            let world = app.game.world_snapshot().await?;
+            let tick_ms = i64::try_from(app.interest_tick.as_millis()).unwrap_or(i64::MAX);
+            let ctx = AreaContext {
+                margin: margin(max_speed(world.objects()), tick_ms),
+                world: &world,
+                now_ms: app.game.now_ms(),
+            };
+            if !app.streams.open_area(id, &ctx) {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "stream_ended",
+                    "The stream could not start; try again",
+                ));
+            }
+            // Area events are the stream's own: the body forwards them all.
+            0
+        }
+    };
+    let body = EventBody::new(opening.into(), known, queue);
+    let mut response = Response::new(Either::Right(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(event::CONTENT_TYPE),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Tell buffering reverse proxies (nginx) to pass events through at once.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// A whole-world stream's opening: a delta from `last_event_id` when the log still holds
+/// it, else a snapshot; with the version it leads to.
+async fn world_opening<R: Backend>(
+    app: &App<R>,
+    last_event_id: Option<u64>,
+) -> Result<(u64, hyper::body::Bytes), ApiError> {
     let (version, name, json) = match last_event_id {
         Some(since) => match app.game.world_since(since).await? {
             WorldSync::Delta(delta) => (delta.version, "delta", to_json(&delta)),
@@ -58,17 +152,36 @@ pub async fn open<R: Backend>(
         tracing::error!(%error, "world stream: serialisation failed");
         ApiError::internal()
     })?;
-    let mut opening = event::retry().to_vec();
-    opening.extend_from_slice(&event::event(version, name, &json));
-    let body = EventBody::new(opening.into(), version, queue);
-    let mut response = Response::new(Either::Right(body));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(event::CONTENT_TYPE),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    // Tell buffering reverse proxies (nginx) to pass events through at once.
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    Ok((version, event::event(version, name, &json)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_chooses_the_mode() {
+        assert_eq!(mode(None, 600.0, 2_000.0), Ok(Mode::Area(600.0)));
+        assert_eq!(
+            mode(Some("radius=250"), 600.0, 2_000.0),
+            Ok(Mode::Area(250.0))
+        );
+        assert_eq!(
+            mode(Some("x=1&area=world"), 600.0, 2_000.0),
+            Ok(Mode::World)
+        );
+        for bad in [
+            "radius=0",
+            "radius=2001",
+            "radius=NaN",
+            "radius=",
+            "radius=inf",
+        ] {
+            assert_eq!(
+                mode(Some(bad), 600.0, 2_000.0).map_err(|e| e.code),
+                Err("invalid_radius"),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -34,10 +34,11 @@ pub struct EventStream {
     buffer: String,
 }
 
-/// `GET /api/world/events` with a session and an optional `Last-Event-ID`: the status,
-/// the `Content-Type`, and the stream (for a 200) or the JSON error body.
+/// `GET /api/world/events?<query>` with a session and an optional `Last-Event-ID`: the
+/// status, the `Content-Type`, and the stream (for a 200) or the JSON error body.
 pub async fn open(
     addr: SocketAddr,
+    query: &str,
     session: Option<&str>,
     last_event_id: Option<u64>,
 ) -> (u16, Option<String>, Result<EventStream, Value>) {
@@ -48,7 +49,8 @@ pub async fn open(
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    let mut get = request(Method::GET, "/api/world/events", None, session);
+    let path = format!("/api/world/events?{query}");
+    let mut get = request(Method::GET, &path, None, session);
     if let Some(id) = last_event_id {
         get.headers_mut().insert(
             "last-event-id",

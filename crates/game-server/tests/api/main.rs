@@ -14,6 +14,7 @@ mod endpoints;
 mod errors;
 mod events;
 mod harness;
+mod interest;
 mod lifecycle;
 mod limits;
 mod restart;

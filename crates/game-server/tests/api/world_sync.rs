@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 use crate::events::{self, EventStream};
 use crate::harness::{Setup, T0, TestServer, assert_json, each_setup, start_version};
 
+/// The whole-world stream (the default follows an area around the player's ship).
+const WORLD: &str = "area=world";
+
 fn ship(id: i64, speed: f64, angle: f64, at_ms: i64) -> Value {
     json!({"id": id, "type": "player_ship", "x": 250, "y": 250, "speed": speed,
            "angle": angle, "last_position_update_ms": at_ms})
@@ -116,14 +119,15 @@ async fn the_stream_sends_a_snapshot_then_deltas_and_resumes(setup: Setup) {
     let Some(server) = setup.start().await else {
         return;
     };
-    let (status, _, refused) = events::open(server.addr, None, None).await;
+    let (status, _, refused) = events::open(server.addr, WORLD, None, None).await;
     assert_eq!(
         (status, refused.err().map(|e| e["code"].clone())),
         (401, Some(json!("not_authenticated")))
     );
     let demo = server.demo().await;
     let session = demo.session.clone();
-    let (status, content_type, stream) = events::open(server.addr, session.as_deref(), None).await;
+    let (status, content_type, stream) =
+        events::open(server.addr, WORLD, session.as_deref(), None).await;
     if setup.repo == RepoKind::Db {
         assert_eq!(status, 404);
         assert_eq!(
@@ -165,17 +169,17 @@ async fn the_stream_sends_a_snapshot_then_deltas_and_resumes(setup: Setup) {
     );
 
     // Resuming: from a known version a delta, from an unknown one a snapshot.
-    let (_, _, resumed) = events::open(server.addr, session.as_deref(), Some(v0)).await;
+    let (_, _, resumed) = events::open(server.addr, WORLD, session.as_deref(), Some(v0)).await;
     let resumed = next(&mut resumed.expect("stream")).await;
     assert_eq!((resumed.id, resumed.name.as_str()), (v0 + 1, "delta"));
     assert_eq!(resumed.data["upserted"], change.data["upserted"]);
-    let (_, _, current) = events::open(server.addr, session.as_deref(), Some(v0 + 1)).await;
+    let (_, _, current) = events::open(server.addr, WORLD, session.as_deref(), Some(v0 + 1)).await;
     let current = next(&mut current.expect("stream")).await;
     assert_eq!(
         (current.id, current.data["upserted"].clone()),
         (v0 + 1, json!([]))
     );
-    let (_, _, too_old) = events::open(server.addr, session.as_deref(), Some(5)).await;
+    let (_, _, too_old) = events::open(server.addr, WORLD, session.as_deref(), Some(5)).await;
     let too_old = next(&mut too_old.expect("stream")).await;
     assert_eq!((too_old.id, too_old.name.as_str()), (v0 + 1, "snapshot"));
 
@@ -194,10 +198,10 @@ async fn shutdown_ends_streams_and_the_cap_refuses_more(setup: Setup) {
     };
     let demo = server.demo().await;
     let session = demo.session.as_deref();
-    let (_, _, stream) = events::open(server.addr, session, None).await;
+    let (_, _, stream) = events::open(server.addr, WORLD, session, None).await;
     let mut stream = stream.expect("stream");
     assert_eq!(next(&mut stream).await.name, "snapshot");
-    let (status, _, refused) = events::open(server.addr, session, None).await;
+    let (status, _, refused) = events::open(server.addr, WORLD, session, None).await;
     assert_eq!(
         (status, refused.err().map(|e| e["code"].clone())),
         (503, Some(json!("too_many_streams")))

@@ -6,7 +6,7 @@ import { setUpAuth } from './auth.js';
 import { setUpControls } from './controls.js';
 import { positionAt } from './motion.js';
 import { updatePanels } from './panels.js';
-import { draw, objectAt, screenPointOf } from './render.js';
+import { draw, objectAt, screenPointOf, viewRadius } from './render.js';
 import { createResearchPanel } from './research.js';
 import { ironNow, ownShip, positionsAt, reset, serverNow, state } from './state.js';
 import { createSync } from './sync.js';
@@ -43,6 +43,7 @@ function say(text) {
 const sync = createSync({
   onSignedOut: () => showAuth('Your session has ended. Please sign in again.'),
   onChange: () => {},
+  viewRadius: () => viewRadius(els.canvas),
 });
 const updateResearch = createResearchPanel(els.research, { say, sync });
 

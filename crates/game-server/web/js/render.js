@@ -33,6 +33,13 @@ export function viewScale(width, height) {
   return Math.min(width, height) / 2 / radius;
 }
 
+/** How far from the ship (world units) the corners of `canvas` are. */
+export function viewRadius(canvas) {
+  const width = canvas.clientWidth || 800;
+  const height = canvas.clientHeight || 600;
+  return Math.hypot(width, height) / 2 / viewScale(width, height);
+}
+
 /** Draws one frame on `canvas`. */
 export function draw(canvas) {
   const width = canvas.clientWidth;

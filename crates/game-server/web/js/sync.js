@@ -1,6 +1,6 @@
 // Keeps the page's state in step with the server. The world comes from the push stream
-// (`/api/world/events`: a snapshot, then deltas, resumed by the browser after a cut) when
-// the server offers it; otherwise, and while the stream is down, from polling
+// (`/api/world/events`: what is near the ship, then what changes, enters and leaves it,
+// reopened by the browser after a cut) when the server offers it; otherwise, and while the stream is down, from polling
 // `/api/world?since=<version>` every few seconds. The player's own figures (iron, ship,
 // research) are polled alongside. A failed poll marks the page disconnected and the next
 // one tries again, so the page recovers by itself; a 401 means the session is gone.
@@ -15,9 +15,10 @@ const STREAM_RETRY_MS = 30000;
 
 /**
  * A synchroniser. `onSignedOut` runs when the server no longer knows the session;
- * `onChange` after every poll or event.
+ * `onChange` after every poll or event; `viewRadius()` is how far (world units) the
+ * player can see, the area the stream is asked to follow.
  */
-export function createSync({ onSignedOut, onChange }) {
+export function createSync({ onSignedOut, onChange, viewRadius }) {
   let timer = null;
   let running = false;
   let current = null;
@@ -37,7 +38,10 @@ export function createSync({ onSignedOut, onChange }) {
 
   function openStream() {
     if (!running || source || typeof EventSource === 'undefined') return;
-    source = new EventSource('/api/world/events');
+    // Only what is near the ship (the server adds a margin for what is about to come
+    // into view); the server caps the radius.
+    const radius = Math.min(2000, Math.max(200, Math.ceil(viewRadius())));
+    source = new EventSource(`/api/world/events?radius=${radius}`);
     source.addEventListener('snapshot', onWorldEvent);
     source.addEventListener('delta', onWorldEvent);
     source.onerror = () => {

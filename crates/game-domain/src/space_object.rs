@@ -125,6 +125,25 @@ impl SpaceObject {
     }
 }
 
+/// Fixtures shared by the crate's unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// A still asteroid at `(x, y)`, stored at time 0.
+    pub(crate) fn asteroid(id: ObjectId, x: f64, y: f64) -> SpaceObject {
+        SpaceObject {
+            id,
+            kind: ObjectKind::Asteroid,
+            x,
+            y,
+            speed: 0.0,
+            angle: 0.0,
+            last_position_update_ms: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,18 +121,10 @@ impl WorldHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::space_object::ObjectKind;
+    use crate::space_object::fixtures::asteroid;
 
     fn object(id: ObjectId, x: f64) -> SpaceObject {
-        SpaceObject {
-            id,
-            kind: ObjectKind::Asteroid,
-            x,
-            y: 0.0,
-            speed: 0.0,
-            angle: 0.0,
-            last_position_update_ms: 0,
-        }
+        asteroid(id, x, 0.0)
     }
 
     #[test]

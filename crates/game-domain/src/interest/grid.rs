@@ -95,19 +95,7 @@ impl SpatialGrid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::space_object::ObjectKind;
-
-    fn at(id: ObjectId, x: f64, y: f64) -> SpaceObject {
-        SpaceObject {
-            id,
-            kind: ObjectKind::Asteroid,
-            x,
-            y,
-            speed: 0.0,
-            angle: 0.0,
-            last_position_update_ms: 0,
-        }
-    }
+    use crate::space_object::fixtures::asteroid as at;
 
     fn sorted(mut ids: Vec<ObjectId>) -> Vec<ObjectId> {
         ids.sort_unstable();

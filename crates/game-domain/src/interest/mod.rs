@@ -146,20 +146,8 @@ impl Interest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::space_object::ObjectKind;
+    use crate::space_object::fixtures::asteroid as at;
     use crate::world::World;
-
-    fn at(id: ObjectId, x: f64, y: f64) -> SpaceObject {
-        SpaceObject {
-            id,
-            kind: ObjectKind::Asteroid,
-            x,
-            y,
-            speed: 0.0,
-            angle: 0.0,
-            last_position_update_ms: 0,
-        }
-    }
 
     #[test]
     fn the_margin_covers_both_moving_toward_each_other() {

@@ -1,11 +1,9 @@
 //! The page on a 360 px wide phone: no sideways scrolling, the canvas across the whole
 //! width; and a page that recovers by itself when the server restarts.
 
-use game_server::RepoKind;
 use serde_json::{Value, json};
 
 use super::driver::{Browser, Window};
-use crate::harness::{DbKind, Setup};
 
 /// `[scrollWidth, innerWidth]`: equal when nothing sticks out sideways.
 async fn widths(browser: &Browser) -> Value {
@@ -19,25 +17,17 @@ async fn widths(browser: &Browser) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_plays_without_sideways_scrolling_and_survives_a_restart() {
-    let setup = Setup {
-        db: DbKind::Sqlite,
-        repo: RepoKind::Cached,
-    };
-    let Some(server) = setup.start().await else {
-        return;
-    };
-    let window = Window::Phone {
-        width: 360,
-        height: 740,
-    };
-    let Some(browser) = Browser::start("phone", format!("http://{}", server.addr), window).await
+    let Some((server, browser)) = super::driver::start(
+        "phone",
+        Window::Phone {
+            width: 360,
+            height: 740,
+        },
+    )
+    .await
     else {
         return;
     };
-    browser.open("/").await;
-    browser
-        .wait_for("the sign-in form", |page| page["view"] == "auth")
-        .await;
     assert_eq!(widths(&browser).await, json!([360, 360]));
     browser.screenshot("1-sign-in").await;
 

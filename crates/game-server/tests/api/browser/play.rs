@@ -4,12 +4,11 @@
 
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use game_server::RepoKind;
 use serde_json::{Value, json};
 
 use super::driver::{Browser, Window};
 use crate::client::Client;
-use crate::harness::{DbKind, Setup, TestServer};
+use crate::harness::TestServer;
 
 const USER: &str = "pilot";
 const PASSWORD: &str = "pilot-secret";
@@ -32,25 +31,17 @@ fn num(value: &Value) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_player_plays_through_the_page() {
-    let setup = Setup {
-        db: DbKind::Sqlite,
-        repo: RepoKind::Cached,
-    };
-    let Some(server) = setup.start().await else {
-        return;
-    };
-    let window = Window::Desktop {
-        width: 1280,
-        height: 800,
-    };
-    let Some(browser) = Browser::start("play", format!("http://{}", server.addr), window).await
+    let Some((server, browser)) = super::driver::start(
+        "play",
+        Window::Desktop {
+            width: 1280,
+            height: 800,
+        },
+    )
+    .await
     else {
         return;
     };
-    browser.open("/").await;
-    browser
-        .wait_for("the sign-in form", |page| page["view"] == "auth")
-        .await;
     browser.screenshot("1-sign-in").await;
 
     // A wrong password shows the server's message.

@@ -45,8 +45,10 @@ export function createSync({ onSignedOut, onChange, viewRadius }) {
     source.addEventListener('snapshot', onWorldEvent);
     source.addEventListener('delta', onWorldEvent);
     source.onerror = () => {
-      // The browser reconnects by itself (resuming with Last-Event-ID) unless the server
-      // refused the stream; either way, poll the world until events flow again.
+      // The browser reconnects by itself unless the server refused the stream; either
+      // way, poll the world until events flow again. The stream knew only an area, so
+      // the first poll asks for the whole world.
+      if (state.syncMode === 'stream') state.version = null;
       state.syncMode = 'poll';
       if (source && source.readyState === EventSource.CLOSED) {
         closeStream();

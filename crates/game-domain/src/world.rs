@@ -24,18 +24,6 @@ pub struct World {
     history: Option<WorldHistory>,
 }
 
-impl PartialEq for World {
-    fn eq(&self, other: &World) -> bool {
-        self.size == other.size && self.objects == other.objects
-    }
-}
-
-impl Default for World {
-    fn default() -> World {
-        World::new(WorldSize::DEFAULT, [])
-    }
-}
-
 /// An immutable copy of the world's objects at one version (cheap: structure is shared).
 #[derive(Debug, Clone)]
 pub struct WorldSnapshot {
@@ -157,15 +145,6 @@ impl World {
     pub fn insert(&mut self, object: SpaceObject) {
         self.objects.insert(object.id, object);
         self.record(vec![ObjectChange::Upsert(object)]);
-    }
-
-    /// Removes an object (one commit, if it was there).
-    pub fn remove(&mut self, id: ObjectId) -> Option<SpaceObject> {
-        let removed = self.objects.remove(&id);
-        if removed.is_some() {
-            self.record(vec![ObjectChange::Remove(id)]);
-        }
-        removed
     }
 
     /// Every object with its position advanced to `now_ms`.
@@ -336,5 +315,71 @@ mod tests {
             vec![1, 3, 4]
         );
         assert_eq!(world.get(1).unwrap().x, 10.0);
+    }
+
+    #[test]
+    fn a_snapshot_shows_the_objects_and_version_it_was_taken_at() {
+        let size = WorldSize {
+            width: 300.0,
+            height: 200.0,
+        };
+        let moving = SpaceObject {
+            speed: 60.0, // 50 units per second
+            ..object(2, 10.0)
+        };
+        let mut world = World::versioned(size, [object(1, 1.0), moving], 40, 10);
+        assert_eq!(
+            (world.size(), world.len(), world.is_empty()),
+            (size, 2, false)
+        );
+        let before = world.snapshot();
+        world.insert(object(3, 3.0));
+        assert_eq!(world.version(), 41);
+        // The earlier snapshot is unchanged by the later insert.
+        assert_eq!(
+            (before.version(), before.len(), before.is_empty()),
+            (40, 2, false)
+        );
+        assert_eq!(before.size(), size);
+        assert_eq!(before.get(2), Some(&moving));
+        assert_eq!(
+            before
+                .at(1_000)
+                .iter()
+                .map(|o| (o.id, o.x))
+                .collect::<Vec<_>>(),
+            vec![(1, 1.0), (2, 60.0)]
+        );
+        assert_eq!(world.snapshot_at(1_000).len(), 3);
+        assert!(World::new(size, []).snapshot().is_empty() && World::new(size, []).is_empty());
+        assert_eq!(world.begin(&[1]).size(), size);
+    }
+
+    #[test]
+    fn a_change_set_is_empty_only_without_updates_removals_and_spawns() {
+        let none = WorldChanges::default();
+        assert!(none.is_empty());
+        let updated = WorldChanges {
+            updated: vec![object(1, 1.0)],
+            ..WorldChanges::default()
+        };
+        let removed = WorldChanges {
+            removed: vec![1],
+            ..WorldChanges::default()
+        };
+        let spawned = WorldChanges {
+            spawned: vec![ObjectState {
+                kind: ObjectKind::Asteroid,
+                x: 0.0,
+                y: 0.0,
+                speed: 0.0,
+                angle: 0.0,
+                last_position_update_ms: 0,
+            }],
+            ..WorldChanges::default()
+        };
+        for changes in [updated, removed, spawned] {
+            assert!(!changes.is_empty(), "{changes:?}");
+        }
     }
 }

@@ -198,4 +198,18 @@ mod tests {
         assert_eq!(history.since(13), None);
         assert_eq!(history.since(14), Some(Delta::default()));
     }
+
+    #[test]
+    fn a_delta_is_empty_only_without_upserts_and_removals() {
+        assert!(Delta::default().is_empty());
+        let upserted = Delta {
+            upserted: vec![object(1, 1.0)],
+            removed: vec![],
+        };
+        let removed = Delta {
+            upserted: vec![],
+            removed: vec![1],
+        };
+        assert!(!upserted.is_empty() && !removed.is_empty());
+    }
 }

@@ -61,22 +61,34 @@ impl SpatialGrid {
         row * self.cols + col
     }
 
+    /// Columns and rows of cells.
+    pub fn dimensions(&self) -> (usize, usize) {
+        (self.cols, self.rows)
+    }
+
+    /// The cell (column, row) holding a point (wrapped into the world first).
+    pub fn cell_of(&self, (x, y): (f64, f64)) -> (usize, usize) {
+        (
+            self.col(crate::geometry::wrap(x, self.size.width)),
+            self.row(crate::geometry::wrap(y, self.size.height)),
+        )
+    }
+
     /// The ids of the objects within toroidal distance `radius` of `center`, in no
     /// particular order, each once.
     pub fn within(&self, center: (f64, f64), radius: f64) -> Vec<ObjectId> {
         let mut found = Vec::new();
         let span = |reach: f64, cell: f64, count: usize| {
             // Cells from -k to +k around the centre's cell; never more than the axis holds,
-            // so a wrapped cell is not visited twice.
+            // so a wrapped cell is not visited twice. ceil(reach / cell) cells would do;
+            // one more absorbs rounding at cell borders.
             let k = (reach / cell).ceil() as isize + 1;
             let first = -k;
             let last = (2 * k + 1).min(count as isize) + first - 1;
             first..=last
         };
-        let (c0, r0) = (
-            self.col(crate::geometry::wrap(center.0, self.size.width)) as isize,
-            self.row(crate::geometry::wrap(center.1, self.size.height)) as isize,
-        );
+        let (c0, r0) = self.cell_of(center);
+        let (c0, r0) = (c0 as isize, r0 as isize);
         for dr in span(radius, self.cell_h, self.rows) {
             let row = (r0 + dr).rem_euclid(self.rows as isize) as usize;
             for dc in span(radius, self.cell_w, self.cols) {
@@ -123,6 +135,31 @@ mod tests {
         assert_eq!(
             sorted(grid.within((0.0, 0.0), 5_000.0)),
             vec![1, 2, 3, 4, 5]
+        );
+    }
+
+    #[test]
+    fn cells_divide_the_world_evenly_and_wrap() {
+        let size = WorldSize {
+            width: 1_000.0,
+            height: 600.0,
+        };
+        let grid = SpatialGrid::build([], size, 30.0, 0);
+        // 1000 / 30 = 33 columns of 30.3 units; 600 / 30 = 20 rows of 30.
+        assert_eq!(grid.dimensions(), (33, 20));
+        assert_eq!(grid.cell_of((0.0, 0.0)), (0, 0));
+        assert_eq!(grid.cell_of((30.2, 29.9)), (0, 0));
+        assert_eq!(grid.cell_of((30.4, 30.0)), (1, 1));
+        assert_eq!(grid.cell_of((999.9, 599.9)), (32, 19));
+        assert_eq!(grid.cell_of((-1.0, 601.0)), (32, 0));
+        // A cell never smaller than a unit, and never fewer than one per axis.
+        assert_eq!(
+            SpatialGrid::build([], size, 0.0, 0).dimensions(),
+            (1_000, 600)
+        );
+        assert_eq!(
+            SpatialGrid::build([], size, 5_000.0, 0).dimensions(),
+            (1, 1)
         );
     }
 

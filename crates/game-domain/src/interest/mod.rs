@@ -179,8 +179,10 @@ mod tests {
         let snapshot = world.snapshot();
         let grid = SpatialGrid::build(snapshot.objects(), WorldSize::DEFAULT, 50.0, 0);
         let mut interest = Interest::new(40.0);
+        assert_eq!((interest.radius(), interest.known()), (40.0, 0));
         let first = interest.snapshot(&grid, &snapshot, (100.0, 100.0), 10.0);
         assert_eq!(first.iter().map(|o| o.id).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(interest.known(), 2);
         // The centre moves across the seam toward 3: 1 and 2 leave, 3 enters.
         let moved = interest.refresh(&grid, &snapshot, (420.0, 420.0), 10.0);
         assert_eq!(moved.upserted, vec![at(3, 400.0, 400.0)]);

@@ -3,7 +3,8 @@
 //! - `ci`: the checks CI runs (format, clippy and docs with `-D warnings`, the whole test
 //!   suite).
 //! - `load`: the release server under a Rust load generator (`--mode players|max`,
-//!   `--compare` for cached vs db vs a minimal hyper server).
+//!   `--compare` for cached vs db vs a minimal hyper server, `--sync`
+//!   for following the world by full polls, delta polls or the event streams).
 //! - `bench`: criterion benchmarks of the hot paths, then the compare load run.
 //! - `chaos`: SIGKILL/SIGTERM crash drills with invariant checks after each restart.
 //!
@@ -43,7 +44,7 @@ enum Task {
     /// fmt check, clippy and docs with -D warnings, all tests (what CI runs).
     Ci,
     /// Load the release server: players polling, or a closed loop; --compare for the
-    /// cached / db / minimal comparison.
+    /// cached / db / minimal comparison; --sync for full polls vs deltas vs the stream.
     Load(load::LoadArgs),
     /// Criterion benchmarks of the hot paths, then the compare load run.
     Bench(bench::BenchArgs),

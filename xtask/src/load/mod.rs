@@ -1,5 +1,6 @@
 //! `cargo xtask load`: the release server on a fresh SQLite database under a Rust load
-//! generator; `--compare` runs the cached / db / minimal comparison instead.
+//! generator; `--compare` runs the cached / db / minimal comparison instead, and `--sync`
+//! the world-sync comparison (full polls vs delta polls vs the event stream).
 
 pub mod compare;
 pub mod cpu;
@@ -8,6 +9,7 @@ pub mod generator;
 pub mod postgres;
 pub mod report;
 pub mod round_trips;
+pub mod sync;
 pub mod verdict;
 
 use std::net::SocketAddr;
@@ -108,10 +110,32 @@ pub struct LoadArgs {
     /// Seed of jitter and choices.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Run the world-sync comparison instead: --players signed-in players acting every
+    /// ~--action-ms and following the world by full polls, delta polls (both every
+    /// ~--poll-ms), the area stream or the whole-world stream; `all` runs the four one
+    /// after another, each on a fresh cached server.
+    #[arg(long, value_enum)]
+    pub sync: Option<sync::SyncMode>,
+    /// Mean time between a player's actions, ms (--sync).
+    #[arg(long, default_value_t = 10_000)]
+    pub action_ms: u64,
+    /// Share of actions that collect a random object the player knows of (--sync); the
+    /// rest navigate with a random course.
+    #[arg(long, default_value_t = 0.2)]
+    pub collect_share: f64,
+    /// With --sync: register idle players (each adds a ship) until the world holds at
+    /// least this many objects; the server has no other way to add objects.
+    #[arg(long)]
+    pub world_objects: Option<usize>,
+    /// With --sync: the world's width and height (the server's --world-width and
+    /// --world-height; default 500). Ships spawn at one point and spread as they navigate.
+    #[arg(long)]
+    pub world_side: Option<f64>,
 }
 
 impl LoadArgs {
-    fn duration(&self) -> Duration {
+    /// The measured time (per target or mode).
+    pub fn duration(&self) -> Duration {
         Duration::from_secs(self.duration_secs)
     }
 }
@@ -185,6 +209,9 @@ pub async fn start_server(
 pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
     let binary = server_binary()?;
     let runtime = client_runtime(args.client_threads)?;
+    if let Some(mode) = args.sync {
+        return runtime.block_on(sync::run(&binary, args, mode));
+    }
     if args.compare {
         let outcome = runtime.block_on(compare::run(&binary, args))?;
         anyhow::ensure!(

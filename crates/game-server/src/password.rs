@@ -15,14 +15,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use argon2::Params;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use game_domain::AppError;
 use game_domain::game::PasswordHasher;
 use thiserror::Error;
 
+use crate::limits::argon2_memory;
 use crate::limits::hash_pool::{HashPool, PoolError};
 
 /// Hashing failed (bad parameters, the pool refused or its threads are gone).
@@ -120,20 +120,13 @@ impl Argon2Hasher {
     }
 }
 
-fn argon2id(params: Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
 fn pool_error(error: PoolError) -> HashError {
     HashError(error.to_string())
 }
 
 async fn hash_on(pool: &HashPool, params: Params, password: Vec<u8>) -> Result<String, HashError> {
     pool.run(deadline(), move || {
-        argon2id(params)
-            .hash_password(&password)
-            .map(|hash| hash.to_string())
-            .map_err(|e| HashError(e.to_string()))
+        argon2_memory::hash(&params, &password).map_err(HashError)
     })
     .await
     .map_err(pool_error)?
@@ -155,10 +148,7 @@ impl PasswordHasher for Argon2Hasher {
             .inner
             .pool
             .run(deadline(), move || {
-                argon2id(params)
-                    .hash_password(&password)
-                    .map(|hash| hash.to_string())
-                    .map_err(|e| HashError(e.to_string()))
+                argon2_memory::hash(&params, &password).map_err(HashError)
             })
             .await
             .map_err(app_error)?;
@@ -170,15 +160,12 @@ impl PasswordHasher for Argon2Hasher {
         let hash = hash.unwrap_or(&self.inner.dummy_hash).to_owned();
         let current = self.is_current(&hash);
         let password = password.as_bytes().to_vec();
-        let params = self.inner.params.clone();
         let (matches, took) = self
             .inner
             .pool
             .run(deadline(), move || {
                 let started = Instant::now();
-                let matches = argon2id(params)
-                    .verify_password(&password, hash.as_str())
-                    .is_ok();
+                let matches = argon2_memory::verify(&password, &hash);
                 (matches, started.elapsed())
             })
             .await
@@ -245,5 +232,19 @@ mod tests {
         );
         assert!(!new.needs_rehash(&fresh));
         assert!(new.needs_rehash("not a phc string"));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_on_an_older_hash_fails_as_slowly_as_an_unknown_name() {
+        let old = hasher(light()).await.hash("pw").await.expect("hash");
+        let new = hasher(Params::new(8192, 4, 1, None).expect("params")).await;
+        let started = Instant::now();
+        assert!(!new.verify("guess", None).await.expect("verify"));
+        let unknown = started.elapsed();
+        let started = Instant::now();
+        assert!(!new.verify("guess", Some(&old)).await.expect("verify"));
+        let known = started.elapsed();
+        // Unpadded, the old hash would answer some 100 times sooner.
+        assert!(known * 2 >= unknown, "{known:?} vs {unknown:?}");
     }
 }

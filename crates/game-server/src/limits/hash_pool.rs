@@ -3,9 +3,12 @@
 //! Argon2 is deliberately expensive in CPU and memory (19 MiB per hash by default). Run on
 //! tokio's shared blocking pool, a login flood would queue without bound there and starve
 //! everything else that pool runs (database calls, the lease renewal). Here at most
-//! `threads` hashes run at once, at most `queue` more wait, a full queue refuses at once
-//! ([`PoolError::Busy`]), and a job whose deadline passed while it waited is dropped
-//! unhashed ([`PoolError::Expired`]). Peak memory is `threads` × the argon2 memory cost.
+//! `threads` hashes run at once and at most `queue` more wait (counted as jobs admitted
+//! and not finished, so a job not yet picked up counts as waiting); beyond that a request
+//! is refused at once ([`PoolError::Busy`]), and a job whose deadline passed while it
+//! waited is dropped unhashed ([`PoolError::Expired`]). Peak memory is `threads` × the
+//! argon2 memory cost (see [`super::argon2_memory`]). The threads run at a lower priority
+//! ([`HASH_THREAD_NICE`]) than the async workers.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -155,8 +158,19 @@ impl HashPool {
     }
 }
 
+/// Niceness of the hashing threads: the scheduler then gives the async workers (every
+/// other request, the lease renewal) the cores first while a login flood keeps the
+/// hashing threads busy.
+pub const HASH_THREAD_NICE: i32 = 10;
+
 /// One pool thread: takes jobs until every sender is gone.
 fn work(receiver: &Mutex<Receiver<Job>>, stats: &PoolStats) {
+    // On Linux a thread id names just that thread; failure only costs the priority.
+    if let Err(error) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASH_THREAD_NICE)
+    {
+        tracing::warn!(%error, "cannot lower the hashing threads' priority");
+    }
     loop {
         let job = {
             let receiver = receiver.lock().unwrap_or_else(PoisonError::into_inner);

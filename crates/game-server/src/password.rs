@@ -3,7 +3,9 @@
 //!
 //! Every job carries the request's deadline (set by the handler with [`with_deadline`]):
 //! a job still waiting when it passes is dropped unhashed. A full queue is
-//! [`AppError::Busy`] (503 `busy`).
+//! [`AppError::Busy`] (503 `busy`). Login and registration reserve their place in the
+//! pool before anything else, so a saturated pool refuses them before any database
+//! lookup.
 //!
 //! Login timing: an unknown name is verified against a dummy hash made with the current
 //! parameters. A wrong password against a hash made with older, cheaper parameters is
@@ -11,8 +13,8 @@
 //! an async sleep, not work), so failed logins cost the same whether or not the name
 //! exists; a successful login replaces such a hash ([`PasswordHasher::needs_rehash`]).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use argon2::Params;
@@ -23,30 +25,68 @@ use game_domain::game::PasswordHasher;
 use thiserror::Error;
 
 use crate::limits::argon2_memory;
-use crate::limits::hash_pool::{HashPool, PoolError};
+use crate::limits::hash_pool::{HashPool, PoolError, Reservation};
 
 /// Hashing failed (bad parameters, the pool refused or its threads are gone).
 #[derive(Debug, Error)]
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
-tokio::task_local! {
-    /// The deadline of the request being handled, for the hashing jobs it queues.
-    static DEADLINE: Instant;
+/// What a request brings to the hashing it causes: its deadline, and a place in the
+/// pool reserved before any other work.
+struct Context {
+    deadline: Instant,
+    reservation: Mutex<Option<Reservation>>,
 }
 
-/// Runs `future` (a handler) with `deadline` as the deadline of the hashing it causes.
-pub async fn with_deadline<F: Future>(deadline: Instant, future: F) -> F::Output {
-    DEADLINE.scope(deadline, future).await
+tokio::task_local! {
+    static CONTEXT: Context;
+}
+
+/// Runs `future` (a handler) with `deadline` as the deadline of the hashing it causes;
+/// its first hashing job runs in `reservation`'s place.
+pub async fn with_deadline<F: Future>(
+    deadline: Instant,
+    reservation: Option<Reservation>,
+    future: F,
+) -> F::Output {
+    let context = Context {
+        deadline,
+        reservation: Mutex::new(reservation),
+    };
+    CONTEXT.scope(context, future).await
 }
 
 /// How long a job may wait when no request deadline is set (start-up seeding, tests).
 const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 
 fn deadline() -> Instant {
-    DEADLINE
-        .try_with(|deadline| *deadline)
+    CONTEXT
+        .try_with(|context| context.deadline)
         .unwrap_or_else(|_| Instant::now() + DEFAULT_WAIT)
+}
+
+/// Runs `f` on `pool`: in the request's reserved place if it has one left, else in a
+/// place taken now.
+async fn run<T, F>(pool: &HashPool, f: F) -> Result<T, PoolError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let reserved = CONTEXT
+        .try_with(|context| {
+            context
+                .reservation
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        })
+        .ok()
+        .flatten();
+    match reserved {
+        Some(reservation) => pool.run_reserved(reservation, deadline(), f).await,
+        None => pool.run(deadline(), f).await,
+    }
 }
 
 /// Argon2id hashing in PHC format with configured cost parameters.
@@ -125,7 +165,7 @@ fn pool_error(error: PoolError) -> HashError {
 }
 
 async fn hash_on(pool: &HashPool, params: Params, password: Vec<u8>) -> Result<String, HashError> {
-    pool.run(deadline(), move || {
+    run(pool, move || {
         argon2_memory::hash(&params, &password).map_err(HashError)
     })
     .await
@@ -144,14 +184,11 @@ impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &str) -> Result<String, AppError> {
         let password = password.as_bytes().to_vec();
         let params = self.inner.params.clone();
-        let hashed = self
-            .inner
-            .pool
-            .run(deadline(), move || {
-                argon2_memory::hash(&params, &password).map_err(HashError)
-            })
-            .await
-            .map_err(app_error)?;
+        let hashed = run(&self.inner.pool, move || {
+            argon2_memory::hash(&params, &password).map_err(HashError)
+        })
+        .await
+        .map_err(app_error)?;
         hashed.map_err(AppError::storage)
     }
 
@@ -160,16 +197,13 @@ impl PasswordHasher for Argon2Hasher {
         let hash = hash.unwrap_or(&self.inner.dummy_hash).to_owned();
         let current = self.is_current(&hash);
         let password = password.as_bytes().to_vec();
-        let (matches, took) = self
-            .inner
-            .pool
-            .run(deadline(), move || {
-                let started = Instant::now();
-                let matches = argon2_memory::verify(&password, &hash);
-                (matches, started.elapsed())
-            })
-            .await
-            .map_err(app_error)?;
+        let (matches, took) = run(&self.inner.pool, move || {
+            let started = Instant::now();
+            let matches = argon2_memory::verify(&password, &hash);
+            (matches, started.elapsed())
+        })
+        .await
+        .map_err(app_error)?;
         if current {
             self.record_current_cost(took);
         } else if !matches {

@@ -7,6 +7,8 @@
 //!   for following the world by full polls, delta polls or the event streams).
 //! - `bench`: criterion benchmarks of the hot paths, then the compare load run.
 //! - `chaos`: SIGKILL/SIGTERM crash drills with invariant checks after each restart.
+//! - `drill abuse`: hostile floods (logins, guessing, registrations, silent connections)
+//!   while an honest player plays; memory, lease and latency figures.
 //!
 //! Everything talks to 127.0.0.1 only, and every loop is bounded in count and time.
 
@@ -16,6 +18,7 @@ mod bench;
 mod cargo;
 mod chaos;
 mod ci;
+mod drill;
 mod http_client;
 mod load;
 mod machine;
@@ -50,6 +53,8 @@ enum Task {
     Bench(bench::BenchArgs),
     /// Crash drills: kill or stop the server at random moments and check what survived.
     Chaos(chaos::ChaosArgs),
+    /// Drills against the release server: `drill abuse` floods it as an attacker would.
+    Drill(drill::DrillArgs),
     /// The minimal hyper server used as the ceiling by `load --compare` (internal).
     #[command(hide = true)]
     MinimalServer(minimal_server::MinimalServerArgs),
@@ -68,6 +73,10 @@ fn main() -> anyhow::Result<()> {
             bench::run(args)
         }
         Task::Chaos(args) => chaos::run(args),
+        Task::Drill(args) => {
+            in_release()?;
+            drill::run(args)
+        }
         Task::MinimalServer(args) => minimal_server::run(args),
     }
 }

@@ -76,8 +76,11 @@ impl GameServerConfig {
             ("--argon2-memory-kib", "64"),
             ("--argon2-iterations", "1"),
             ("--argon2-parallelism", "1"),
-            // The drills and the load test log in and register from one address.
+            // The drills and the load test log in, register and connect from one address
+            // (players mode opens a connection per player).
             ("--rate-limits", "off"),
+            ("--max-connections", "100000"),
+            ("--max-connections-per-address", "100000"),
         ] {
             args.push(flag.to_owned());
             args.push(value.to_owned());

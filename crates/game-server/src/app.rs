@@ -136,6 +136,9 @@ pub enum ServerError {
     /// Password hashing could not be set up.
     #[error("password hashing: {0}")]
     Hash(#[from] HashError),
+    /// The session key from the database is unusable.
+    #[error("session key: {0}")]
+    SessionKey(String),
     /// The password hashing threads could not be started.
     #[error("cannot start the password hashing threads: {0}")]
     HashThreads(std::io::Error),
@@ -209,7 +212,8 @@ impl Server {
         if db.seed_if_empty(demo_user, now_ms).await? {
             tracing::info!(demo_user = ?config.demo_user, "seeded an empty database");
         }
-        let sessions = SessionKeys::new(db.server_key("session").await?.as_bytes());
+        let sessions = SessionKeys::new(db.server_key("session").await?.as_bytes())
+            .map_err(|e| ServerError::SessionKey(e.to_string()))?;
         let session_sweep = spawn_session_sweep(
             db.clone(),
             deps.clock.clone(),

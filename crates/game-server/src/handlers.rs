@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::App;
 use crate::backend::Backend;
 use crate::limits::client::RequestInfo;
+use crate::limits::hash_pool::Reservation;
 use crate::limits::rate::RateLimited;
 use crate::metrics::{self, Exposition};
 use crate::password::with_deadline;
@@ -73,8 +74,9 @@ pub async fn handle<R: Backend>(
             app.limits.rates.check_register(client).map_err(limited)?;
             let credentials: Credentials =
                 parse_json(&read_body(body, app.request_timeout).await?)?;
+            let reservation = reserve_hashing(app)?;
             let register = game.register(&credentials.username, &credentials.password);
-            let token = with_deadline(deadline(app, &parts), register).await?;
+            let token = with_deadline(deadline(app, &parts), Some(reservation), register).await?;
             Ok(with_cookie(
                 json(&SUCCESS),
                 app.sessions.set_cookie(&token, app.secure_cookies),
@@ -88,8 +90,9 @@ pub async fn handle<R: Backend>(
                 parse_json(&read_body(body, app.request_timeout).await?)?;
             let account = username_key(&credentials.username);
             rates.check_login_account(&account).map_err(limited)?;
+            let reservation = reserve_hashing(app)?;
             let login = game.login(&credentials.username, &credentials.password);
-            let token = with_deadline(deadline(app, &parts), login).await?;
+            let token = with_deadline(deadline(app, &parts), Some(reservation), login).await?;
             Ok(with_cookie(
                 json(&SUCCESS),
                 app.sessions.set_cookie(&token, app.secure_cookies),
@@ -188,6 +191,11 @@ fn deadline<R>(app: &App<R>, parts: &hyper::http::request::Parts) -> Instant {
         .get::<RequestInfo>()
         .map_or_else(Instant::now, |info| info.started);
     started + app.request_timeout
+}
+
+/// A place in the hashing pool, taken before the request does any other work.
+fn reserve_hashing<R>(app: &App<R>) -> Result<Reservation, ApiError> {
+    app.limits.hash_pool.reserve().map_err(|_| ApiError::busy())
 }
 
 fn limited(refused: RateLimited) -> ApiError {

@@ -3,7 +3,9 @@
 //!
 //! Every job carries the request's deadline (set by the handler with [`with_deadline`]):
 //! a job still waiting when it passes is dropped unhashed. A full queue is
-//! [`AppError::Busy`] (503 `busy`).
+//! [`AppError::Busy`] (503 `busy`). Login and registration reserve their place in the
+//! pool before anything else, so a saturated pool refuses them before any database
+//! lookup.
 //!
 //! Login timing: an unknown name is verified against a dummy hash made with the current
 //! parameters. A wrong password against a hash made with older, cheaper parameters is
@@ -11,42 +13,80 @@
 //! an async sleep, not work), so failed logins cost the same whether or not the name
 //! exists; a successful login replaces such a hash ([`PasswordHasher::needs_rehash`]).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use argon2::Params;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use game_domain::AppError;
 use game_domain::game::PasswordHasher;
 use thiserror::Error;
 
-use crate::limits::hash_pool::{HashPool, PoolError};
+use crate::limits::argon2_memory;
+use crate::limits::hash_pool::{HashPool, PoolError, Reservation};
 
 /// Hashing failed (bad parameters, the pool refused or its threads are gone).
 #[derive(Debug, Error)]
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
-tokio::task_local! {
-    /// The deadline of the request being handled, for the hashing jobs it queues.
-    static DEADLINE: Instant;
+/// What a request brings to the hashing it causes: its deadline, and a place in the
+/// pool reserved before any other work.
+struct Context {
+    deadline: Instant,
+    reservation: Mutex<Option<Reservation>>,
 }
 
-/// Runs `future` (a handler) with `deadline` as the deadline of the hashing it causes.
-pub async fn with_deadline<F: Future>(deadline: Instant, future: F) -> F::Output {
-    DEADLINE.scope(deadline, future).await
+tokio::task_local! {
+    static CONTEXT: Context;
+}
+
+/// Runs `future` (a handler) with `deadline` as the deadline of the hashing it causes;
+/// its first hashing job runs in `reservation`'s place.
+pub async fn with_deadline<F: Future>(
+    deadline: Instant,
+    reservation: Option<Reservation>,
+    future: F,
+) -> F::Output {
+    let context = Context {
+        deadline,
+        reservation: Mutex::new(reservation),
+    };
+    CONTEXT.scope(context, future).await
 }
 
 /// How long a job may wait when no request deadline is set (start-up seeding, tests).
 const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 
 fn deadline() -> Instant {
-    DEADLINE
-        .try_with(|deadline| *deadline)
+    CONTEXT
+        .try_with(|context| context.deadline)
         .unwrap_or_else(|_| Instant::now() + DEFAULT_WAIT)
+}
+
+/// Runs `f` on `pool`: in the request's reserved place if it has one left, else in a
+/// place taken now.
+async fn run<T, F>(pool: &HashPool, f: F) -> Result<T, PoolError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let reserved = CONTEXT
+        .try_with(|context| {
+            context
+                .reservation
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        })
+        .ok()
+        .flatten();
+    match reserved {
+        Some(reservation) => pool.run_reserved(reservation, deadline(), f).await,
+        None => pool.run(deadline(), f).await,
+    }
 }
 
 /// Argon2id hashing in PHC format with configured cost parameters.
@@ -120,20 +160,13 @@ impl Argon2Hasher {
     }
 }
 
-fn argon2id(params: Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
 fn pool_error(error: PoolError) -> HashError {
     HashError(error.to_string())
 }
 
 async fn hash_on(pool: &HashPool, params: Params, password: Vec<u8>) -> Result<String, HashError> {
-    pool.run(deadline(), move || {
-        argon2id(params)
-            .hash_password(&password)
-            .map(|hash| hash.to_string())
-            .map_err(|e| HashError(e.to_string()))
+    run(pool, move || {
+        argon2_memory::hash(&params, &password).map_err(HashError)
     })
     .await
     .map_err(pool_error)?
@@ -151,17 +184,11 @@ impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &str) -> Result<String, AppError> {
         let password = password.as_bytes().to_vec();
         let params = self.inner.params.clone();
-        let hashed = self
-            .inner
-            .pool
-            .run(deadline(), move || {
-                argon2id(params)
-                    .hash_password(&password)
-                    .map(|hash| hash.to_string())
-                    .map_err(|e| HashError(e.to_string()))
-            })
-            .await
-            .map_err(app_error)?;
+        let hashed = run(&self.inner.pool, move || {
+            argon2_memory::hash(&params, &password).map_err(HashError)
+        })
+        .await
+        .map_err(app_error)?;
         hashed.map_err(AppError::storage)
     }
 
@@ -170,19 +197,13 @@ impl PasswordHasher for Argon2Hasher {
         let hash = hash.unwrap_or(&self.inner.dummy_hash).to_owned();
         let current = self.is_current(&hash);
         let password = password.as_bytes().to_vec();
-        let params = self.inner.params.clone();
-        let (matches, took) = self
-            .inner
-            .pool
-            .run(deadline(), move || {
-                let started = Instant::now();
-                let matches = argon2id(params)
-                    .verify_password(&password, hash.as_str())
-                    .is_ok();
-                (matches, started.elapsed())
-            })
-            .await
-            .map_err(app_error)?;
+        let (matches, took) = run(&self.inner.pool, move || {
+            let started = Instant::now();
+            let matches = argon2_memory::verify(&password, &hash);
+            (matches, started.elapsed())
+        })
+        .await
+        .map_err(app_error)?;
         if current {
             self.record_current_cost(took);
         } else if !matches {
@@ -245,5 +266,19 @@ mod tests {
         );
         assert!(!new.needs_rehash(&fresh));
         assert!(new.needs_rehash("not a phc string"));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_on_an_older_hash_fails_as_slowly_as_an_unknown_name() {
+        let old = hasher(light()).await.hash("pw").await.expect("hash");
+        let new = hasher(Params::new(8192, 4, 1, None).expect("params")).await;
+        let started = Instant::now();
+        assert!(!new.verify("guess", None).await.expect("verify"));
+        let unknown = started.elapsed();
+        let started = Instant::now();
+        assert!(!new.verify("guess", Some(&old)).await.expect("verify"));
+        let known = started.elapsed();
+        // Unpadded, the old hash would answer some 100 times sooner.
+        assert!(known * 2 >= unknown, "{known:?} vs {unknown:?}");
     }
 }

@@ -37,13 +37,13 @@ impl std::fmt::Debug for SessionKeys {
 }
 
 impl SessionKeys {
-    /// Keys from the server's secret.
-    pub fn new(secret: &[u8]) -> SessionKeys {
-        SessionKeys {
-            // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-            mac: Hmac::new_from_slice(secret).unwrap_or_else(|_| unreachable!()),
+    /// Keys from the server's secret (HMAC takes a key of any length; the error exists
+    /// only because the key-length check is shared with fixed-key MACs).
+    pub fn new(secret: &[u8]) -> Result<SessionKeys, hmac::digest::InvalidLength> {
+        Ok(SessionKeys {
+            mac: Hmac::new_from_slice(secret)?,
             forged: AtomicU64::new(0),
-        }
+        })
     }
 
     fn tag(&self, token: &str) -> Hmac<Sha256> {
@@ -145,7 +145,7 @@ mod tests {
     const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
     fn keys() -> SessionKeys {
-        SessionKeys::new(b"test key")
+        SessionKeys::new(b"test key").expect("any length")
     }
 
     fn token(headers: &HeaderMap) -> Option<&str> {
@@ -195,7 +195,9 @@ mod tests {
         let keys = keys();
         let cookie = |value: &str| headers(&[&format!("{COOKIE_NAME}={value}")]);
         assert_eq!(keys.token(&cookie(&signed)), Some(TOKEN));
-        let other_key = SessionKeys::new(b"other key").sign(TOKEN);
+        let other_key = SessionKeys::new(b"other key")
+            .expect("any length")
+            .sign(TOKEN);
         let flipped = format!(
             "{}{}",
             &signed[..63],

@@ -221,3 +221,88 @@ impl fmt::Display for LimitsConfig {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::Config;
+
+    fn parse(args: &[&str]) -> LimitsConfig {
+        Config::try_parse_from(std::iter::once("game-server").chain(args.iter().copied()))
+            .expect("valid flags")
+            .limits
+    }
+
+    #[test]
+    fn flags_set_the_limits_and_zeros_are_refused() {
+        let limits = parse(&[
+            "--hash-threads",
+            "3",
+            "--hash-queue",
+            "0",
+            "--rate-limits",
+            "off",
+            "--login-per-account-per-min",
+            "7",
+            "--trust-forwarded-for",
+            "--max-connections-per-address",
+            "9",
+            "--ops-listen",
+            "127.0.0.1:9100",
+        ]);
+        assert_eq!(limits.hash_threads(), 3);
+        assert_eq!(limits.hash_queue, 0);
+        assert_eq!(limits.rate_limits, Switch::Off);
+        assert_eq!(limits.login_per_account_per_min, 7);
+        assert!(limits.trust_forwarded_for);
+        assert_eq!(limits.max_connections_per_address, 9);
+        assert_eq!(
+            limits.ops_listen,
+            Some("127.0.0.1:9100".parse().expect("addr"))
+        );
+        assert_eq!(limits.validate(), Ok(()));
+        assert_eq!(
+            parse(&["--login-per-account-per-min", "0"]).validate(),
+            Err(LimitsError::ZeroRate("--login-per-account-per-min"))
+        );
+        assert_eq!(
+            parse(&["--max-connections", "0"]).validate(),
+            Err(LimitsError::ZeroCap("--max-connections"))
+        );
+        assert_eq!(
+            parse(&["--first-request-timeout-ms", "0"]).validate(),
+            Err(LimitsError::ZeroTimeout("--first-request-timeout-ms"))
+        );
+        assert!(parse(&["--hash-threads", "0"]).hash_threads() >= 1);
+    }
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let limits = LimitsConfig::default();
+        assert_eq!(
+            (
+                limits.hash_queue,
+                limits.login_per_address_per_min,
+                limits.login_per_account_per_min,
+                limits.register_per_address_per_min,
+            ),
+            (16, 30, 5, 3)
+        );
+        assert_eq!(
+            (limits.max_connections, limits.max_connections_per_address),
+            (2_000, 64)
+        );
+        assert_eq!(
+            (
+                limits.first_request_timeout_ms,
+                limits.keep_alive_timeout_ms,
+                limits.session_sweep_ms
+            ),
+            (5_000, 30_000, 600_000)
+        );
+        assert_eq!(limits.rate_limits, Switch::On);
+        assert!(!limits.trust_forwarded_for && limits.ops_listen.is_none());
+    }
+}

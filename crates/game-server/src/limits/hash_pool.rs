@@ -3,9 +3,12 @@
 //! Argon2 is deliberately expensive in CPU and memory (19 MiB per hash by default). Run on
 //! tokio's shared blocking pool, a login flood would queue without bound there and starve
 //! everything else that pool runs (database calls, the lease renewal). Here at most
-//! `threads` hashes run at once, at most `queue` more wait, a full queue refuses at once
-//! ([`PoolError::Busy`]), and a job whose deadline passed while it waited is dropped
-//! unhashed ([`PoolError::Expired`]). Peak memory is `threads` × the argon2 memory cost.
+//! `threads` hashes run at once and at most `queue` more wait (counted as jobs admitted
+//! and not finished, so a job not yet picked up counts as waiting); beyond that a request
+//! is refused at once ([`PoolError::Busy`]), and a job whose deadline passed while it
+//! waited is dropped unhashed ([`PoolError::Expired`]). Peak memory is `threads` × the
+//! argon2 memory cost (see [`super::argon2_memory`]). The threads run at a lower priority
+//! ([`HASH_THREAD_NICE`]) than the async workers.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -110,12 +113,10 @@ impl HashPool {
         &self.stats
     }
 
-    /// Runs `f` on a pool thread unless the queue is full or `deadline` passes first.
-    pub async fn run<T, F>(&self, deadline: Instant, f: F) -> Result<T, PoolError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
+    /// Takes a place for one job now, or [`PoolError::Busy`]: a request reserves before
+    /// it does any other work (a database lookup), so a saturated pool refuses it first.
+    /// Dropping the reservation unused gives the place back.
+    pub fn reserve(&self) -> Result<Reservation, PoolError> {
         let capacity = self.threads + self.queue;
         let admitted = self
             .admitted
@@ -126,8 +127,32 @@ impl HashPool {
             self.stats.refused.fetch_add(1, Ordering::Relaxed);
             return Err(PoolError::Busy);
         }
+        Ok(Reservation(Finish(self.admitted.clone())))
+    }
+
+    /// Runs `f` on a pool thread unless the queue is full or `deadline` passes first.
+    pub async fn run<T, F>(&self, deadline: Instant, f: F) -> Result<T, PoolError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let reservation = self.reserve()?;
+        self.run_reserved(reservation, deadline, f).await
+    }
+
+    /// Runs `f` in the place `reservation` holds, unless `deadline` passes first.
+    pub async fn run_reserved<T, F>(
+        &self,
+        reservation: Reservation,
+        deadline: Instant,
+        f: F,
+    ) -> Result<T, PoolError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let finish = Finish(self.admitted.clone());
+        let Reservation(finish) = reservation;
         let stats = self.stats.clone();
         let work: Work = Box::new(move || {
             let value = f();
@@ -155,8 +180,19 @@ impl HashPool {
     }
 }
 
+/// Niceness of the hashing threads: the scheduler then gives the async workers (every
+/// other request, the lease renewal) the cores first while a login flood keeps the
+/// hashing threads busy.
+pub const HASH_THREAD_NICE: i32 = 10;
+
 /// One pool thread: takes jobs until every sender is gone.
 fn work(receiver: &Mutex<Receiver<Job>>, stats: &PoolStats) {
+    // On Linux a thread id names just that thread; failure only costs the priority.
+    if let Err(error) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASH_THREAD_NICE)
+    {
+        tracing::warn!(%error, "cannot lower the hashing threads' priority");
+    }
     loop {
         let job = {
             let receiver = receiver.lock().unwrap_or_else(PoisonError::into_inner);
@@ -176,9 +212,14 @@ fn work(receiver: &Mutex<Receiver<Job>>, stats: &PoolStats) {
     }
 }
 
+/// A place in the pool taken by [`HashPool::reserve`].
+#[derive(Debug)]
+pub struct Reservation(Finish);
+
 /// Counts a job out of the admitted ones when it ends or is dropped unrun, even by a
 /// panic (the thread then dies and the pool has one thread fewer; argon2 does not panic
 /// on any input).
+#[derive(Debug)]
 struct Finish(Arc<AtomicUsize>);
 
 impl Drop for Finish {
@@ -242,5 +283,21 @@ mod tests {
         assert_eq!(stats.expired.load(Ordering::Relaxed), 1);
         assert_eq!(stats.completed.load(Ordering::Relaxed), 2);
         assert_eq!(stats.queued.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn reservations_hold_places_until_used_or_dropped() {
+        let pool = HashPool::new(1, 1).expect("pool");
+        let first = pool.reserve().expect("first place");
+        let second = pool.reserve().expect("second place");
+        assert_eq!(pool.reserve().err(), Some(PoolError::Busy));
+        drop(second);
+        let third = pool
+            .reserve()
+            .expect("a dropped reservation gives its place back");
+        assert_eq!(pool.run_reserved(first, later(10_000), || 7).await, Ok(7));
+        assert_eq!(pool.run_reserved(third, later(10_000), || 8).await, Ok(8));
+        assert_eq!(pool.run(later(10_000), || 9).await, Ok(9));
+        assert_eq!(pool.stats().refused.load(Ordering::Relaxed), 1);
     }
 }

@@ -1,4 +1,4 @@
-//! Username rules (SPEC §5): the canonical form a name is stored under and the key that
+//! Username rules (docs/limits.md): the canonical form a name is stored under and the key that
 //! makes names unique without regard to case.
 //!
 //! A name is NFC-normalised first, then checked: 1–32 characters (after normalisation), no

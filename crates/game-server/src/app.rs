@@ -43,7 +43,7 @@ pub struct App<R> {
     pub secure_cookies: bool,
     /// Per-request time limit.
     pub request_timeout: Duration,
-    /// Rate limits, connection caps, the hashing pool (SPEC §5).
+    /// Rate limits, connection caps, the hashing pool (docs/limits.md).
     pub limits: Arc<Limits>,
     /// The world event streams.
     pub streams: StreamHub,

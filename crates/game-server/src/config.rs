@@ -91,7 +91,7 @@ pub struct Config {
     #[arg(long, env = "SPACEWARS_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
 
-    /// Limits under hostile load: hashing pool, rate limits, connection caps (SPEC §5).
+    /// Limits under hostile load: hashing pool, rate limits, connection caps (docs/limits.md).
     #[command(flatten)]
     pub limits: LimitsConfig,
 

@@ -4,7 +4,7 @@
 //! between the HTTP headers and the use cases, and signs them: the cookie carries the
 //! domain's token followed by a MAC of it under the server's session key (kept in the
 //! database, so tokens survive restarts). A cookie whose MAC does not verify — forged,
-//! guessed or garbage — is treated as absent without touching the database (SPEC §5).
+//! guessed or garbage — is treated as absent without touching the database (docs/limits.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

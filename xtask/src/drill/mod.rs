@@ -1,5 +1,5 @@
 //! `cargo xtask drill abuse`: hostile floods against the release server on loopback
-//! (SPEC §5), each bounded in requests and time, while an honest player keeps playing.
+//! (docs/limits.md), each bounded in requests and time, while an honest player keeps playing.
 //!
 //! The server runs with its defaults (argon2 cost, hashing pool, rate limits, connection
 //! caps) plus `--trust-forwarded-for`, so the login flood can pose as a thousand

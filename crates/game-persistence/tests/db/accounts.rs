@@ -24,7 +24,7 @@ async fn users_are_created_once_per_name_and_found_by_id_and_name() {
             t.db.find_user_by_name("alice").await.unwrap(),
             Some(created.clone())
         );
-        // Names are found by their case-free key (SPEC §5).
+        // Names are found by their case-free key (docs/limits.md).
         assert_eq!(
             t.db.find_user_by_name("ALICE").await.unwrap(),
             Some(created.clone())

@@ -1,4 +1,4 @@
-//! The flags of SPEC §5 (hashing pool, rate limits, connection caps), flattened into
+//! The flags of docs/limits.md (hashing pool, rate limits, connection caps), flattened into
 //! [`crate::Config`].
 
 use std::fmt;

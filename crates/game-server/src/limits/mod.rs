@@ -1,4 +1,4 @@
-//! Staying up under hostile load (SPEC §5): bounded password hashing, rate limits on
+//! Staying up under hostile load (docs/limits.md): bounded password hashing, rate limits on
 //! login and registration, connection caps and the open-file limit.
 //!
 //! - [`config`]: the flags.

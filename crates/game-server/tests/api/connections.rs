@@ -1,4 +1,4 @@
-//! SPEC §5 connection limits over real TCP: caps close new connections at once, a silent
+//! Connection limits (docs/limits.md) over real TCP: caps close new connections at once, a silent
 //! connection is closed after the first-request timeout, an idle keep-alive one after the
 //! keep-alive timeout, and the operations listener answers while the game one is full.
 

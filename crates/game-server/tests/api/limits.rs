@@ -1,4 +1,4 @@
-//! SPEC §5 over real TCP: the bounded hashing pool (503 `busy`, expired jobs never
+//! docs/limits.md over real TCP: the bounded hashing pool (503 `busy`, expired jobs never
 //! hashed), rate limits (429 `rate_limited` with `Retry-After`), username rules, rehash.
 
 use std::time::{Duration, Instant};

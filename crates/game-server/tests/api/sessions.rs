@@ -1,4 +1,4 @@
-//! SPEC §5 sessions: a forged token is refused without a database round trip; expired
+//! Sessions (docs/limits.md): a forged token is refused without a database round trip; expired
 //! and revoked sessions are deleted by the periodic sweep.
 
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
--- SPEC §5: usernames are unique without regard to case. `username_key` is the name's
+-- docs/limits.md: usernames are unique without regard to case. `username_key` is the name's
 -- NFC form lower-cased (game_domain::username::username_key). The server fills it in for
 -- existing rows right after migrating (the rule is Unicode-aware, SQL's lower() is not); a
 -- legacy name whose key another account already has keeps NULL and still logs in by its

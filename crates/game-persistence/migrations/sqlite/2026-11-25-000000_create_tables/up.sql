@@ -45,7 +45,7 @@ CREATE TABLE id_counters (
 );
 INSERT INTO id_counters (name, next_id) VALUES ('users', 1), ('space_objects', 1);
 
--- The one-owner lease (SPEC 3.8). The row always exists, so acquirers have a row to lock;
+-- The one-owner lease (docs/persistence.md, One owner). The row always exists, so acquirers have a row to lock;
 -- an empty token means nobody holds it.
 CREATE TABLE lease (
     id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),

@@ -67,6 +67,14 @@ pub async fn open<R: Backend>(
             "This server does not stream the world (--repo db); poll /api/world instead",
         ));
     }
+    // An area that holds the whole world (the default radius in the default world) is
+    // served as a whole-world stream: the same shared bytes, none of the per-stream work.
+    let size = app.game.repo().world_size();
+    let farthest = (size.width / 2.0).hypot(size.height / 2.0);
+    let mode = match mode {
+        Mode::Area(radius) if radius >= farthest => Mode::World,
+        other => other,
+    };
     let area = match mode {
         Mode::World => None,
         Mode::Area(radius) => Some(AreaSubscriber::new(

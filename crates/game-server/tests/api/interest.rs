@@ -170,4 +170,40 @@ async fn a_stream_follows_the_area_around_the_ship(setup: Setup) {
     }
 }
 
-each_setup!(a_stream_follows_the_area_around_the_ship);
+/// In the default 500 × 500 world the default radius (600) reaches everywhere: the stream
+/// is served as the whole-world one (shared batches, resumable with `Last-Event-ID`).
+async fn an_area_holding_the_whole_world_is_the_whole_world_stream(setup: Setup) {
+    if setup.repo == RepoKind::Db {
+        return;
+    }
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let demo = server.demo().await;
+    let session = demo.session.as_deref();
+    let (_, _, stream) = events::open(server.addr, "", session, None).await;
+    let opening = stream.expect("stream").next().await.expect("opening");
+    assert_eq!(opening.name, "snapshot");
+    assert_eq!(opening.data.get("radius"), None, "not an area snapshot");
+    assert_eq!(
+        opening.data["spaceObjects"].as_array().map(Vec::len),
+        Some(10)
+    );
+    // Resuming from the current version is an empty delta, as whole-world streams do
+    // (an area stream would open with a fresh snapshot).
+    let (_, _, resumed) = events::open(server.addr, "", session, Some(opening.id)).await;
+    let resumed = resumed.expect("stream").next().await.expect("resumed");
+    assert_eq!(
+        (resumed.name.as_str(), resumed.data["upserted"].clone()),
+        ("delta", json!([]))
+    );
+    // A radius short of the farthest point (353.6 units away) is a real area.
+    let (_, _, area) = events::open(server.addr, "radius=300", session, None).await;
+    let area = area.expect("stream").next().await.expect("area opening");
+    assert_eq!(area.data["radius"], json!(300));
+}
+
+each_setup!(
+    a_stream_follows_the_area_around_the_ship,
+    an_area_holding_the_whole_world_is_the_whole_world_stream,
+);

@@ -3,6 +3,8 @@
 use game_domain::geometry::WorldSize;
 use game_domain::world::World;
 
+use game_domain::interest::SpatialGrid;
+
 use super::*;
 
 fn with_ctx(f: impl FnOnce(&AreaContext<'_>)) {
@@ -220,4 +222,62 @@ fn an_area_stream_hears_only_about_what_is_near_its_ship() {
         sent[0]
     );
     assert!(hub.has_areas());
+}
+
+#[test]
+fn area_ticks_follow_the_ship_and_a_lost_log_reopens_the_area() {
+    let size = WorldSize {
+        width: 2_000.0,
+        height: 2_000.0,
+    };
+    // The ship (1) flies east at 60 units per minute: 50 units per second.
+    let ship = game_domain::space_object::SpaceObject {
+        speed: 60.0,
+        ..asteroid(1, 100.0)
+    };
+    let world = World::versioned(size, [ship, asteroid(2, 150.0), asteroid(3, 400.0)], 0, 100);
+    let snapshot = world.snapshot();
+    let at = |now_ms| AreaContext {
+        world: &snapshot,
+        now_ms,
+        margin: 0.0,
+    };
+    let hub = hub(10, 8);
+    assert_eq!(
+        format!("{hub:?}"),
+        "StreamHub { limits: StreamLimits { max_streams: 10, buffer: 8 }, open: 0 }"
+    );
+    assert!(hub.is_empty() && !hub.has_areas());
+    let (id, mut queue) = hub
+        .subscribe("a".into(), i64::MAX, Some(AreaSubscriber::new(1, 100.0)))
+        .expect("area");
+    assert!(!hub.is_empty() && hub.len() == 1 && hub.has_areas());
+    let grid_at = |now_ms| SpatialGrid::build(snapshot.objects(), size, 128.0, now_ms);
+    // Before its opening an area gets no ticks.
+    hub.refresh_areas(&grid_at(0), &at(0));
+    assert!(texts(&mut queue).is_empty());
+    assert!(hub.open_area(id, &at(0)));
+    assert_eq!(texts(&mut queue).len(), 1, "the opening: 1 and 2");
+    // Nothing moved out or in yet.
+    hub.refresh_areas(&grid_at(0), &at(0));
+    assert!(texts(&mut queue).is_empty());
+    // 5 s later the ship is at x = 350: 2 (200 behind) left, 3 (50 ahead) entered.
+    hub.refresh_areas(&grid_at(5_000), &at(5_000));
+    let tick = texts(&mut queue);
+    assert_eq!(tick.len(), 1);
+    assert!(
+        tick[0].contains(r#""upserted":[{"id":3"#) && tick[0].contains(r#""removed":[2]"#),
+        "{}",
+        tick[0]
+    );
+    // When the change log could not say what changed, the area starts over.
+    hub.broadcast(0, 1, batch(1), None, &at(5_000));
+    let reopened = texts(&mut queue);
+    assert_eq!(reopened.len(), 1);
+    assert!(
+        reopened[0].contains("event: snapshot") && reopened[0].contains(r#""id":3"#),
+        "{}",
+        reopened[0]
+    );
+    assert!(!reopened[0].contains(r#""id":2"#), "{}", reopened[0]);
 }

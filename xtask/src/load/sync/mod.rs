@@ -192,17 +192,13 @@ async fn start_server(
         log_level: "warn".to_owned(),
     };
     let addr = free_local_addr()?;
-    let connections = (args.players * 2 + 256).to_string();
+    // The launcher's arguments already lift the connection caps and the rate limits;
+    // the stream cap follows the players.
     let streams = (args.players + 64).to_string();
     let mut command = Command::new(binary);
-    command.args(config.args(addr)).args([
-        "--max-connections",
-        &connections,
-        "--max-connections-per-address",
-        &connections,
-        "--max-streams",
-        &streams,
-    ]);
+    command
+        .args(config.args(addr))
+        .args(["--max-streams", &streams]);
     if let Some(side) = args.world_side {
         let side = side.to_string();
         command.args(["--world-width", &side, "--world-height", &side]);

@@ -29,7 +29,7 @@ use crate::password::{Argon2Hasher, HashError};
 use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
 use crate::shutdown::Lifecycle;
-use crate::storage::{SpillTarget, replay_at_start};
+use crate::storage::{SpillTarget, replay_at_start, spawn_session_sweep};
 use crate::world_stream::StreamHub;
 use crate::world_stream::task::broadcast_changes;
 
@@ -355,28 +355,6 @@ async fn serve_then_stop<R: Backend>(
     serve(listeners, app.clone(), stop, grace).await;
     sweeper.abort();
     app.game.repo().shutdown(spill).await
-}
-
-/// Deletes expired and revoked sessions every `period` (the first time after one
-/// period); failures are logged and retried at the next tick.
-fn spawn_session_sweep(
-    db: Database,
-    clock: Arc<dyn Clock>,
-    period: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            match db.delete_dead_sessions(clock.now_ms()).await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, "deleted expired and revoked sessions"),
-                Err(error) => tracing::warn!(%error, "session sweep failed"),
-            }
-        }
-    })
 }
 
 /// Starts the server from `config` and serves until `shutdown` resolves.

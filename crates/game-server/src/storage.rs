@@ -207,3 +207,25 @@ pub async fn shutdown_cache(repo: &CachedRepo, spill: &SpillTarget) -> Result<()
         )),
     }
 }
+
+/// Deletes expired and revoked sessions every `period` (the first time after one
+/// period); failures are logged and retried at the next tick.
+pub(crate) fn spawn_session_sweep(
+    db: Database,
+    clock: std::sync::Arc<dyn game_domain::clock::Clock>,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match db.delete_dead_sessions(clock.now_ms()).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "deleted expired and revoked sessions"),
+                Err(error) => tracing::warn!(%error, "session sweep failed"),
+            }
+        }
+    })
+}

@@ -38,6 +38,10 @@ pub struct CacheConfig {
     /// (default 65,536, about 4 MiB; at least 1). A client further behind gets a full
     /// snapshot instead of a delta.
     pub world_log_capacity: usize,
+    /// How long [`crate::CachedRepo::shutdown`] keeps retrying its final flush (with the
+    /// back-off of a failing flush) before it gives up (default 5 minutes; zero makes one
+    /// attempt).
+    pub shutdown_flush_timeout: Duration,
 }
 
 impl Default for CacheConfig {
@@ -50,6 +54,7 @@ impl Default for CacheConfig {
             id_block_size: 1_000,
             max_backoff: Duration::from_secs(30),
             world_log_capacity: 65_536,
+            shutdown_flush_timeout: crate::shutdown::DEFAULT_SHUTDOWN_FLUSH_TIMEOUT,
         }
     }
 }

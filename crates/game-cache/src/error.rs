@@ -18,6 +18,10 @@ pub enum CacheError {
         /// What is wrong with it.
         reason: String,
     },
+    /// No reserved object id is left for a spawn and the store could not reserve more
+    /// (it failed recently); the operation changed nothing and locked nothing.
+    #[error("no reserved object ids left and the database cannot reserve more")]
+    NoObjectIds,
     /// The store failed (loading at start, reserving ids, or writing a batch). A failed
     /// flush keeps everything dirty.
     #[error(transparent)]

@@ -24,6 +24,16 @@ impl IdBlocks {
         self.blocks.iter().map(|r| r.end - r.start).sum()
     }
 
+    /// Puts ids taken but not used back in front, so they are handed out next.
+    pub(crate) fn give_back(&mut self, ids: &[ObjectId]) {
+        for &id in ids.iter().rev() {
+            match self.blocks.front_mut() {
+                Some(front) if front.start == id.saturating_add(1) => front.start = id,
+                _ => self.blocks.push_front(id..id.saturating_add(1)),
+            }
+        }
+    }
+
     /// `n` ids, or none at all if fewer are left.
     pub(crate) fn take(&mut self, n: usize) -> Option<Vec<ObjectId>> {
         if usize::try_from(self.remaining()).unwrap_or(usize::MAX) < n {
@@ -57,5 +67,19 @@ mod tests {
         assert_eq!(ids.take(2), Some(vec![101, 102]));
         assert_eq!(ids.take(1), None);
         assert_eq!(ids.take(0), Some(vec![]));
+    }
+
+    #[test]
+    fn ids_given_back_come_out_first_and_in_order() {
+        let mut ids = IdBlocks::default();
+        ids.add(10, 5);
+        let taken = ids.take(3).unwrap();
+        assert_eq!(taken, vec![10, 11, 12]);
+        ids.give_back(&taken[1..]);
+        assert_eq!(ids.remaining(), 4);
+        assert_eq!(ids.blocks.iter().cloned().collect::<Vec<_>>(), vec![11..15]);
+        ids.give_back(&[7]);
+        assert_eq!(ids.take(5), Some(vec![7, 11, 12, 13, 14]));
+        assert_eq!(ids.remaining(), 0);
     }
 }

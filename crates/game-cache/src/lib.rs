@@ -16,11 +16,11 @@
 //!
 //! | promise (docs/persistence.md) | how |
 //! | --- | --- |
-//! | 1 hot path without the database | everything a unit of work reads is in memory once cached; object ids come from a reserved block |
+//! | 1 hot path without the database | everything a unit of work reads is in memory once cached; object ids come from a reserved block, taken before any lock and refilled by a task of their own |
 //! | 2 write-behind | units of work mark users and objects (upserted / deleted) dirty; the flush task writes them as one `Batch` |
 //! | 3 no lost update | per-entry generations: clearing after a write removes only entries whose generation is the cut's |
 //! | 4 consistent cut | a unit of work commits memory and marks in one critical section of the store-level lock; the cut copies the marks under that lock |
-//! | 5 graceful shutdown | `shutdown` closes the gate, waits for operations in flight, stops the task, flushes (with retries) |
+//! | 5 graceful shutdown | `shutdown` closes the gate, waits for operations in flight, stops the tasks, flushes (retried until `shutdown_flush_timeout`); `pending_batch` hands out what could not be written, for the spill file |
 //! | 7 failing database | a failed flush clears nothing, is counted and logged, retried with capped exponential back-off; gameplay continues |
 //! | 9 bounded memory | capped user table, LRU eviction of clean idle users only; index evicted with its user; capped sessions |
 //! | 10 no deadlock | all game locks are `game-locks` types taken in the one order; data tables use short std mutexes never held across `.await` |
@@ -29,13 +29,16 @@ mod config;
 mod dirty;
 mod error;
 mod gate;
+mod id_supply;
 mod ids;
 mod repo;
 mod sessions;
+mod shutdown;
 mod stats;
 mod users;
 
 pub use config::{CacheConfig, MIN_PERSIST_INTERVAL};
 pub use error::CacheError;
-pub use repo::{CachedRepo, FlushReport, SHUTDOWN_FLUSH_ATTEMPTS};
+pub use repo::{CachedRepo, FlushReport};
+pub use shutdown::DEFAULT_SHUTDOWN_FLUSH_TIMEOUT;
 pub use stats::CacheStats;

@@ -19,10 +19,8 @@
 //! The world is loaded at start, users stay cached once loaded, sessions and the username
 //! index are cached, and object ids for spawns come from a block reserved in advance. The
 //! store is reached only on a miss, by account operations (durable by contract), by the
-//! flush task, and — the documented fallback — when the reserved ids ran out because the
-//! flush task could not refill them (the operation then reserves a block itself, while
-//! holding its locks; if that fails the operation fails with a storage error and changes
-//! nothing).
+//! flush task, and by the id supply (`id_supply`): a unit of work takes its spawn ids
+//! before it locks anything, so no store call is ever made under a game lock.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -46,19 +44,16 @@ use game_persistence::Store;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::CacheConfig;
 use crate::dirty::DirtyState;
 use crate::error::CacheError;
 use crate::gate::{Gate, Pass};
-use crate::ids::IdBlocks;
+use crate::id_supply::{IdSupply, Reserved};
 use crate::sessions::SessionCache;
 use crate::stats::{CacheStats, Counters};
 use crate::users::UserTable;
-
-/// How often `shutdown` tries its final flush before giving up and returning the error.
-pub const SHUTDOWN_FLUSH_ATTEMPTS: u32 = 3;
 
 /// What one flush wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,7 +83,7 @@ impl FlushReport {
 /// (as in a crash, bounded by one persist interval); a warning says so.
 #[derive(Clone)]
 pub struct CachedRepo {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     /// Stops the flush task when the last handle goes (mini-redis's `DbDropGuard`).
     _task_guard: Arc<TaskGuard>,
 }
@@ -113,24 +108,23 @@ impl Drop for TaskGuard {
 
 pub(crate) struct Inner {
     store: Arc<dyn Store>,
-    config: CacheConfig,
+    pub(crate) config: CacheConfig,
     world: OrderedRwLock<WorldLevel, World>,
     /// The world's version, published inside the world's write critical section (so in
     /// commit order) for whoever streams changes.
     world_version: watch::Sender<u64>,
     user_locks: MutexRegistry<UserLevel, UserId>,
-    dirty: OrderedMutex<StoreLevel, DirtyState>,
+    pub(crate) dirty: OrderedMutex<StoreLevel, DirtyState>,
     users: Mutex<UserTable>,
     sessions: Mutex<SessionCache>,
-    ids: Mutex<IdBlocks>,
+    ids: Arc<IdSupply>,
     flush_serial: tokio::sync::Mutex<()>,
-    gate: Gate,
-    counters: Counters,
+    pub(crate) gate: Gate,
+    pub(crate) counters: Counters,
     stop: AtomicBool,
-    /// Wakes the flush task: to stop, or to reserve ids early.
+    /// Wakes the flush task to stop.
     wake: Notify,
-    refill_requested: AtomicBool,
-    task: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) task: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// Keeps a user from being evicted while a unit of work uses (or waits for) it.
@@ -147,7 +141,7 @@ impl Drop for Pin<'_> {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section on these tables leaves them consistent before anything that
     // could panic, so a poisoned mutex still guards good data.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -176,8 +170,7 @@ impl CachedRepo {
             config.world_log_capacity,
         );
         let first_id = store.reserve_object_ids(config.id_block_size).await?;
-        let mut ids = IdBlocks::default();
-        ids.add(first_id, config.id_block_size);
+        let ids = Arc::new(IdSupply::new(store.clone(), config.clone(), first_id));
         info!(
             persist_interval_ms = config.persist_interval.as_millis() as u64,
             max_cached_users = config.max_cached_users,
@@ -190,7 +183,7 @@ impl CachedRepo {
         let inner = Arc::new(Inner {
             users: Mutex::new(UserTable::new(config.max_cached_users)),
             sessions: Mutex::new(SessionCache::new(config.max_cached_sessions)),
-            ids: Mutex::new(ids),
+            ids,
             store,
             config,
             world: OrderedRwLock::new(world),
@@ -202,9 +195,9 @@ impl CachedRepo {
             counters: Counters::default(),
             stop: AtomicBool::new(false),
             wake: Notify::new(),
-            refill_requested: AtomicBool::new(false),
             task: Mutex::new(None),
         });
+        inner.ids.spawn_refill();
         let handle = tokio::spawn(flush_task(inner.clone()));
         *lock(&inner.task) = Some(handle);
         Ok(CachedRepo {
@@ -219,48 +212,6 @@ impl CachedRepo {
     /// serialised with the background task's.
     pub async fn flush_now(&self) -> Result<FlushReport, CacheError> {
         self.inner.flush().await
-    }
-
-    /// Stops accepting operations (they fail with [`AppError::ShuttingDown`]), waits for the
-    /// ones in flight, stops the flush task and makes a final flush, retried up to
-    /// [`SHUTDOWN_FLUSH_ATTEMPTS`] times with back-off. Its result is the final flush's.
-    ///
-    /// If it fails, the changes are still in memory and dirty; [`flush_now`](Self::flush_now)
-    /// may be retried. Calling `shutdown` again is harmless.
-    pub async fn shutdown(&self) -> Result<FlushReport, CacheError> {
-        let inner = &self.inner;
-        inner.gate.close_and_drain().await;
-        inner.stop_task();
-        let task = lock(&inner.task).take();
-        if let Some(task) = task
-            && let Err(join_error) = task.await
-        {
-            error!(%join_error, "flush task ended abnormally");
-        }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match inner.flush().await {
-                Ok(report) => {
-                    info!(
-                        users = report.users,
-                        upserted_objects = report.upserted_objects,
-                        deleted_objects = report.deleted_objects,
-                        "cache shut down after its final flush"
-                    );
-                    return Ok(report);
-                }
-                Err(error) if attempt < SHUTDOWN_FLUSH_ATTEMPTS => {
-                    let delay = inner.config.retry_delay(attempt);
-                    warn!(%error, attempt, retry_in_ms = delay.as_millis() as u64, "final flush failed");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(error) => {
-                    error!(%error, attempt, "final flush failed; unflushed changes remain in memory");
-                    return Err(error);
-                }
-            }
-        }
     }
 
     /// A snapshot of the counters, for metrics.
@@ -286,13 +237,15 @@ impl CachedRepo {
             session_evictions,
             dirty_users: Counters::get(&c.dirty_users) as usize,
             dirty_objects: Counters::get(&c.dirty_objects) as usize,
-            reserved_ids: lock(&inner.ids).remaining(),
+            reserved_ids: inner.ids.remaining(),
             flushes: Counters::get(&c.flushes),
             flush_failures: Counters::get(&c.flush_failures),
             consecutive_flush_failures: Counters::get(&c.consecutive_flush_failures),
             last_flush_duration: c.last_flush(),
             db_round_trips: inner.store.round_trips(),
-            inline_id_reservations: Counters::get(&c.inline_id_reservations),
+            inline_id_reservations: inner.ids.inline_reservations(),
+            id_exhaustions: inner.ids.exhausted(),
+            id_reservation_failures: inner.ids.reservation_failures(),
             world_lock: inner.world.stats(),
             user_locks: inner.user_locks.stats(),
             store_lock: inner.dirty.stats(),
@@ -344,9 +297,10 @@ impl Inner {
         Pin { inner: self, id }
     }
 
-    fn stop_task(&self) {
+    pub(crate) fn stop_task(&self) {
         self.stop.store(true, SeqCst);
         self.wake.notify_one();
+        self.ids.stop();
     }
 
     /// The user, loading it on a miss. The caller holds the user's key and a pin, so no
@@ -386,71 +340,15 @@ impl Inner {
         self.user_locked(id).await.map(drop)
     }
 
-    /// `n` fresh object ids from the reserved blocks; asks the flush task for a new block
-    /// when fewer than half a block is left. Fallback when none are left: reserve a block
-    /// here (one store round trip, counted in `inline_id_reservations`).
-    async fn allocate_ids(&self, n: usize) -> Result<Vec<ObjectId>, AppError> {
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        let half = self.config.id_block_size / 2;
-        for _ in 0..3 {
-            let (taken, low) = {
-                let mut ids = lock(&self.ids);
-                let taken = ids.take(n);
-                (taken, ids.remaining() < half)
-            };
-            if low && !self.refill_requested.swap(true, SeqCst) {
-                self.wake.notify_one();
-            }
-            if let Some(taken) = taken {
-                return Ok(taken);
-            }
-            Counters::bump(&self.counters.inline_id_reservations);
-            let count = self
-                .config
-                .id_block_size
-                .max(i64::try_from(n).unwrap_or(i64::MAX));
-            warn!(count, "no reserved object ids left; reserving inline");
-            let first = self.store.reserve_object_ids(count).await?;
-            lock(&self.ids).add(first, count);
-        }
-        // Only reachable if other operations kept taking the fresh blocks first.
-        Err(AppError::storage(std::io::Error::other(
-            "could not reserve object ids",
-        )))
-    }
-
-    /// Called by the flush task: reserves a block when fewer than half are left.
-    ///
-    /// After a failure the request flag stays set, so operations stop waking the task for
-    /// it and the store is asked again only at the task's next scheduled wake-up (its
-    /// flush time or back-off), not once per spawned object.
-    async fn refill_ids_if_low(&self) {
-        let count = self.config.id_block_size;
-        if lock(&self.ids).remaining() >= count / 2 {
-            self.refill_requested.store(false, SeqCst);
-            return;
-        }
-        match self.store.reserve_object_ids(count).await {
-            Ok(first) => {
-                lock(&self.ids).add(first, count);
-                self.refill_requested.store(false, SeqCst);
-                debug!(first, count, "reserved object ids");
-            }
-            Err(error) => warn!(%error, "reserving object ids failed; retrying later"),
-        }
-    }
-
     /// Refreshes the dirty gauges (called with the dirty state locked).
-    fn publish_dirty_counts(&self, dirty: &DirtyState) {
+    pub(crate) fn publish_dirty_counts(&self, dirty: &DirtyState) {
         Counters::set(&self.counters.dirty_users, dirty.users_len());
         Counters::set(&self.counters.dirty_objects, dirty.objects_len());
     }
 
     /// One flush: a consistent cut under the store-level lock, the write without any game
     /// lock, then clearing exactly the entries not changed since the cut.
-    async fn flush(&self) -> Result<FlushReport, CacheError> {
+    pub(crate) async fn flush(&self) -> Result<FlushReport, CacheError> {
         // Two flushes must not overlap: an older cut written after a newer one would put
         // old values back after the newer flush cleared them.
         let _serial = self.flush_serial.lock().await;
@@ -502,8 +400,7 @@ impl Inner {
 }
 
 /// The background flush loop: every persist interval (or, after a failure, after the
-/// back-off) it flushes; when woken early it only reserves ids if needed. It ends when the
-/// last handle is dropped or `shutdown` is called.
+/// back-off) it flushes. It ends when the last handle is dropped or `shutdown` is called.
 async fn flush_task(inner: Arc<Inner>) {
     let interval = inner.config.persist_interval;
     let mut next = Instant::now() + interval;
@@ -519,7 +416,6 @@ async fn flush_task(inner: Arc<Inner>) {
         if inner.stop.load(SeqCst) {
             break;
         }
-        inner.refill_ids_if_low().await;
         if Instant::now() < next {
             continue;
         }
@@ -557,7 +453,13 @@ impl Repository for CachedRepo {
     async fn create_user(&self, new_user: NewUser) -> Result<User, AppError> {
         let inner = &self.inner;
         let _pass = inner.enter()?;
-        let ship_id = inner.allocate_ids(1).await?[0];
+        let ship_id = inner
+            .ids
+            .take(1)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(CacheError::NoObjectIds)?;
         let ship = new_user.ship.with_id(ship_id);
         let epoch = inner.users().evictions();
         let user = inner.store.create_user(new_user, ship_id).await?;
@@ -717,9 +619,12 @@ impl Repository for CachedRepo {
         Ok(out)
     }
 
-    /// World WRITE, then the user's key (a miss loads the user before the world is locked).
-    /// On `Ok`, spawned objects get ids from the reserved block, and the user, the world
-    /// and all dirty marks change together under the store-level lock.
+    /// Takes one spawn id per object named (a collected object is replaced by one spawn)
+    /// before locking anything, failing fast if none are left and the store cannot give
+    /// more; then world WRITE and the user's key (a miss loads the user before the world
+    /// is locked). On `Ok`, spawned objects get the ids taken ahead (more, if needed, from
+    /// memory only), and the user, the world and all dirty marks change together under
+    /// the store-level lock. Ids not used go back to the supply.
     async fn with_user_and_world<T, F>(
         &self,
         user_id: UserId,
@@ -732,6 +637,7 @@ impl Repository for CachedRepo {
     {
         let inner = &self.inner;
         let _pass = inner.enter()?;
+        let mut reserved = Reserved::take(&inner.ids, objects.len()).await?;
         let _pin = inner.pin(user_id);
         let mut root = LockCtx::root();
         inner.ensure_cached(&mut root, user_id).await?;
@@ -747,9 +653,8 @@ impl Repository for CachedRepo {
         if !user_changed && changes.is_empty() {
             return Ok(out);
         }
-        let spawned: Vec<SpaceObject> = inner
-            .allocate_ids(changes.spawned.len())
-            .await?
+        let spawned: Vec<SpaceObject> = reserved
+            .use_ids(changes.spawned.len())?
             .into_iter()
             .zip(&changes.spawned)
             .map(|(id, state)| state.with_id(id))

@@ -41,8 +41,14 @@ pub struct CacheStats {
     pub last_flush_duration: Option<Duration>,
     /// Statements the store has sent to the database (`Store::round_trips`).
     pub db_round_trips: u64,
-    /// Times an operation had to reserve object ids itself because none were left.
+    /// Times an operation had to reserve object ids itself (before locking anything)
+    /// because none were left.
     pub inline_id_reservations: u64,
+    /// Operations that failed at once because no object id was left and the store could
+    /// not give more (answered `503 storage_unavailable`, having locked nothing).
+    pub id_exhaustions: u64,
+    /// Id reservations (background or inline) the store refused or did not answer in time.
+    pub id_reservation_failures: u64,
     /// The world lock's counters.
     pub world_lock: LevelStats,
     /// The per-user locks' counters.
@@ -65,7 +71,6 @@ pub(crate) struct Counters {
     pub(crate) consecutive_flush_failures: AtomicU64,
     /// Nanoseconds plus one; zero means no flush yet.
     pub(crate) last_flush_ns: AtomicU64,
-    pub(crate) inline_id_reservations: AtomicU64,
 }
 
 impl Counters {

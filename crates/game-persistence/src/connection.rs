@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 
+use crate::deadline::Deadlines;
 use crate::error::StoreError;
 
 /// A connection to either backend. Queries both dialects understand are written once
@@ -72,25 +73,62 @@ impl Target {
     }
 }
 
-/// How long a SQLite statement waits for another connection's write lock before failing.
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+/// TCP keepalive settings for PostgreSQL connections (libpq parameters): a peer that
+/// vanished without closing the connection is noticed within about 10 + 3 × 5 s on an idle
+/// connection, and within `tcp_user_timeout` while data waits to be acknowledged.
+const PG_KEEPALIVES: &str =
+    "keepalives=1&keepalives_idle=10&keepalives_interval=5&keepalives_count=3";
+
+/// The libpq URL with the connection settings added (unless the URL sets them itself):
+/// `connect_timeout`, TCP keepalives and `tcp_user_timeout`.
+pub(crate) fn pg_url_with_settings(url: &str, deadlines: &Deadlines) -> String {
+    let connect_s = deadlines.connect.as_secs().max(2);
+    let user_timeout_ms = deadlines.call.as_millis().max(1_000) * 2;
+    let mut settings = vec![format!("connect_timeout={connect_s}")];
+    settings.extend(PG_KEEPALIVES.split('&').map(str::to_owned));
+    settings.push(format!("tcp_user_timeout={user_timeout_ms}"));
+    let mut out = url.to_owned();
+    for setting in settings {
+        let name = setting.split('=').next().unwrap_or_default();
+        let already = url
+            .split_once('?')
+            .is_some_and(|(_, query)| query.split('&').any(|p| p.starts_with(&format!("{name}="))));
+        if !already {
+            out.push(if out.contains('?') { '&' } else { '?' });
+            out.push_str(&setting);
+        }
+    }
+    out
+}
 
 /// Opens connections for the pool: per-backend settings, then the round-trip counter.
 #[derive(Debug)]
 pub(crate) struct Manager {
     target: Target,
+    deadlines: Deadlines,
     round_trips: Arc<AtomicU64>,
 }
 
 impl Manager {
     fn establish(&self) -> ConnectionResult<AnyConnection> {
+        // A second past the call deadline: the client-side deadline, which is counted,
+        // fires first; the database then gives up on the abandoned statement too.
+        let call_ms = self.deadlines.call.as_millis().max(1) + 1_000;
         let mut conn = match &self.target {
-            Target::Postgres(url) => AnyConnection::Pg(PgConnection::establish(url)?),
+            Target::Postgres(url) => {
+                let url = pg_url_with_settings(url, &self.deadlines);
+                let mut conn = PgConnection::establish(&url)?;
+                // The server abandons a statement soon after the call deadline too, so a
+                // call the client gave up on does not go on holding locks.
+                conn.batch_execute(&format!("SET statement_timeout = {call_ms}"))
+                    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                AnyConnection::Pg(conn)
+            }
             Target::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 // busy_timeout first: switching to WAL itself may wait for a lock.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                    "PRAGMA busy_timeout = {call_ms}; \
                      PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON;"
                 ))
@@ -134,22 +172,26 @@ impl Instrumentation for RoundTripCounter {
     }
 }
 
-/// A pool of connections to `target` whose statements are counted in `round_trips`.
-/// Fails if the first connection cannot be opened.
+/// A pool of at most `size` connections to `target` whose statements are counted in
+/// `round_trips`. Fails if the first connection cannot be opened.
 pub(crate) fn pool(
     target: Target,
+    size: u32,
+    deadlines: Deadlines,
     round_trips: Arc<AtomicU64>,
 ) -> Result<Pool<Manager>, StoreError> {
     Pool::builder()
-        .max_size(target.pool_size())
+        .max_size(size)
         // Open connections on demand, but prove at start that one can be opened.
         .min_idle(Some(1))
         // No validation query on every checkout: it would be a round trip per operation.
         // Broken connections are dropped by `has_broken` when they come back instead.
         .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(10))
+        // Waiting for a connection is part of a call: bounded by the same deadline.
+        .connection_timeout(deadlines.call.max(Duration::from_millis(1)))
         .build(Manager {
             target,
+            deadlines,
             round_trips,
         })
         .map_err(|e| StoreError::Database(format!("cannot connect: {e}")))
@@ -174,6 +216,28 @@ mod tests {
             Target::Sqlite("data/game.db".into())
         );
         assert!(Target::parse(":memory:").is_err());
+    }
+
+    #[test]
+    fn postgres_urls_get_timeouts_and_keepalives_unless_they_set_them() {
+        let deadlines = Deadlines {
+            call: Duration::from_millis(1_500),
+            connect: Duration::from_secs(4),
+            ..Deadlines::default()
+        };
+        assert_eq!(
+            pg_url_with_settings("postgres://u@h/db", &deadlines),
+            "postgres://u@h/db?connect_timeout=4&keepalives=1&keepalives_idle=10\
+             &keepalives_interval=5&keepalives_count=3&tcp_user_timeout=3000"
+        );
+        assert_eq!(
+            pg_url_with_settings(
+                "postgres://u@h/db?connect_timeout=9&keepalives=0",
+                &deadlines
+            ),
+            "postgres://u@h/db?connect_timeout=9&keepalives=0&keepalives_idle=10\
+             &keepalives_interval=5&keepalives_count=3&tcp_user_timeout=3000"
+        );
         assert!(Target::parse("sqlite://").is_err());
     }
 }

@@ -9,13 +9,17 @@ use diesel::r2d2::Pool;
 use game_domain::accounts::NewUser;
 
 use crate::connection::{self, AnyConnection, Manager, Target};
+use crate::deadline::{self, Deadlines};
 use crate::error::StoreError;
 use crate::lease::{HeldLease, LeaseGuard};
 use crate::{migrations, seed, transaction};
 
 /// A handle to the game's database (SQLite file or PostgreSQL); cheap to clone.
 ///
-/// Implements [`crate::Store`]. Round trips (statements sent) are counted for
+/// Every call runs under the call deadline of its [`Deadlines`] (failing with
+/// [`StoreError::Timeout`], counted in [`crate::Store::timeouts`]). The lease is renewed
+/// on a connection of its own, so a pool busy with slow calls cannot make this process
+/// miss a renewal. Implements [`crate::Store`]. Round trips (statements sent) are counted for
 /// [`crate::Store::round_trips`]: a lone statement counts 1; a transaction counts its
 /// `BEGIN` and `COMMIT` (or `ROLLBACK`) as 1 each, plus its statements.
 #[derive(Debug, Clone)]
@@ -26,48 +30,58 @@ pub struct Database {
 #[derive(Debug)]
 struct Inner {
     pool: Pool<Manager>,
+    /// One connection, used only by the background lease renewal.
+    lease_pool: Pool<Manager>,
+    deadlines: Deadlines,
     round_trips: Arc<AtomicU64>,
+    timeouts: AtomicU64,
     /// The lease this process acquired, if any: writes are refused once it is lost.
     lease: Mutex<Option<Arc<HeldLease>>>,
 }
 
-/// How a write runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Write {
-    /// One statement, its own implicit transaction.
-    Statement,
-    /// A write transaction.
-    Transaction,
-    /// A write transaction that first verifies and renews this process's lease, if it
-    /// holds one, so that a process that lost it cannot commit.
-    Fenced,
-}
-
 impl Database {
-    /// Connects to `url` and applies pending migrations.
+    /// Connects to `url` with the default [`Deadlines`] and applies pending migrations.
     ///
     /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else (`sqlite://path`
     /// or a plain path) is a SQLite file, created if missing.
     pub async fn connect(url: &str) -> Result<Database, StoreError> {
+        Database::connect_with(url, Deadlines::default()).await
+    }
+
+    /// Connects to `url` with these deadlines and applies pending migrations (under a
+    /// database-wide lock, so processes starting together migrate one after the other).
+    pub async fn connect_with(url: &str, deadlines: Deadlines) -> Result<Database, StoreError> {
         let target = Target::parse(url)?;
         let round_trips = Arc::new(AtomicU64::new(0));
         let counter = round_trips.clone();
-        let pool = run_blocking(move || {
-            let pool = connection::pool(target, counter)?;
+        let (pool, lease_pool) = run_blocking(move || {
+            let size = target.pool_size();
+            let pool = connection::pool(target.clone(), size, deadlines, counter.clone())?;
             let mut conn = pool.get()?;
-            migrations::run_pending(&mut conn)?;
+            migrations::run_pending_locked(&mut conn)?;
+            // Row by row, tolerating a key another row took (which would abort a
+            // PostgreSQL transaction): so outside the migration's.
             crate::queries::users::backfill_keys(&mut conn)?;
             drop(conn);
-            Ok::<_, StoreError>(pool)
+            let lease_pool = connection::pool(target, 1, deadlines, counter)?;
+            Ok::<_, StoreError>((pool, lease_pool))
         })
         .await?;
         Ok(Database {
             inner: Arc::new(Inner {
                 pool,
+                lease_pool,
+                deadlines,
                 round_trips,
+                timeouts: AtomicU64::new(0),
                 lease: Mutex::new(None),
             }),
         })
+    }
+
+    /// The deadlines this handle applies.
+    pub fn deadlines(&self) -> Deadlines {
+        self.inner.deadlines
     }
 
     /// Seeds an empty database (no users, no objects) with the nine demo objects and, if
@@ -80,10 +94,8 @@ impl Database {
         demo_user: Option<NewUser>,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        self.write(Write::Fenced, move |conn| {
-            seed::seed_if_empty(conn, demo_user, now_ms)
-        })
-        .await
+        self.write(move |conn| seed::seed_if_empty(conn, demo_user, now_ms))
+            .await
     }
 
     /// The server's secret named `name` (hex), made from 32 random bytes at the first call
@@ -95,19 +107,21 @@ impl Database {
             rand::rngs::StdRng::from_os_rng().random()
         };
         let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        self.write(Write::Transaction, move |conn| {
-            crate::queries::keys::get_or_insert(conn, &name, &fresh)
-        })
-        .await
+        self.write(move |conn| crate::queries::keys::get_or_insert(conn, &name, &fresh))
+            .await
     }
 
-    /// Deletes revoked sessions and those expired at `now_ms`, in one statement; returns
-    /// how many.
+    /// This database's identity: a random id made at the first call and the same ever
+    /// after (a spill file names the database it belongs to).
+    pub async fn identity(&self) -> Result<String, StoreError> {
+        self.server_key("database-id").await
+    }
+
+    /// Deletes revoked sessions and those expired at `now_ms`, in one statement (fenced by
+    /// the lease in its transaction); returns how many.
     pub async fn delete_dead_sessions(&self, now_ms: i64) -> Result<usize, StoreError> {
-        self.write(Write::Statement, move |conn| {
-            crate::queries::sessions::delete_dead(conn, now_ms)
-        })
-        .await
+        self.write(move |conn| crate::queries::sessions::delete_dead(conn, now_ms))
+            .await
     }
 
     /// Takes the one-owner lease for `ttl` (docs/persistence.md, One owner), renewed in
@@ -152,45 +166,91 @@ impl Database {
         self.inner.round_trips.load(Ordering::Relaxed)
     }
 
-    /// Runs `f` on a pooled connection on the blocking pool (reads; no lease check).
+    /// Calls that failed with [`StoreError::Timeout`] so far.
+    pub(crate) fn timeout_count(&self) -> u64 {
+        self.inner.timeouts.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool, under the call deadline
+    /// (reads; no lease check).
     pub(crate) async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let pool = self.inner.pool.clone();
-        run_blocking(move || {
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            f(&mut conn)
-        })
-        .await
+        self.on(&self.inner.pool, self.inner.deadlines.call, f)
+            .await
     }
 
-    /// Runs a write as `mode` says; refused with [`StoreError::LeaseLost`] once this
-    /// process lost its lease.
-    pub(crate) async fn write<T, E, F>(&self, mode: Write, f: F) -> Result<T, E>
+    /// Like [`Database::write`], under the batch deadline instead of the call deadline.
+    pub(crate) async fn write_batch<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.fenced(self.inner.deadlines.batch, f).await
+    }
+
+    /// Like [`Database::read`], on the lease's own connection.
+    pub(crate) async fn on_lease_connection<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.on(&self.inner.lease_pool, self.inner.deadlines.call, f)
+            .await
+    }
+
+    async fn on<T, E, F>(&self, pool: &Pool<Manager>, limit: Duration, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = pool.clone();
+        let call = run_blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        });
+        deadline::within(limit, &self.inner.timeouts, call).await
+    }
+
+    /// Runs a write in one write transaction that also verifies and renews this
+    /// process's lease, if it holds one (last, before the commit), so that a process that lost it cannot commit
+    /// (every write of the store is fenced so: docs/persistence.md, One owner). Refused
+    /// with [`StoreError::LeaseLost`] without a round trip once the loss is known.
+    pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.fenced(self.inner.deadlines.call, f).await
+    }
+
+    async fn fenced<T, E, F>(&self, limit: Duration, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         let held = self.current_lease()?;
-        match mode {
-            Write::Statement => self.read(f).await,
-            Write::Transaction => self.read(|conn| transaction::write(conn, f)).await,
-            Write::Fenced => {
-                self.read(move |conn| {
-                    transaction::write(conn, |conn| {
-                        if let Some(held) = &held {
-                            held.renew(conn)?;
-                        }
-                        f(conn)
-                    })
-                })
-                .await
-            }
-        }
+        // The lease is checked last, just before the commit: the lease row is then locked
+        // (PostgreSQL) only for the instant before the commit, not while the write waits
+        // for its own rows, so a write stuck behind a lock cannot hold up the renewal.
+        let fenced = move |conn: &mut AnyConnection| {
+            transaction::write(conn, |conn| {
+                let value = f(conn)?;
+                if let Some(held) = &held {
+                    held.renew(conn)?;
+                }
+                Ok(value)
+            })
+        };
+        self.on(&self.inner.pool, limit, fenced).await
     }
 }
 

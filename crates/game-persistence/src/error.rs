@@ -23,6 +23,16 @@ pub enum StoreError {
     /// This process's lease expired or was taken over; it must stop writing.
     #[error("this process no longer owns the database lease")]
     LeaseLost,
+    /// The database did not answer within the call's deadline. The call was abandoned; a
+    /// write may still have committed (or may yet commit): its outcome is unknown.
+    #[error(
+        "the database did not answer within {} ms (a write's outcome is unknown)",
+        after.as_millis()
+    )]
+    Timeout {
+        /// The deadline that passed.
+        after: std::time::Duration,
+    },
     /// Anything the database or the connection reported.
     #[error("database error: {0}")]
     Database(String),

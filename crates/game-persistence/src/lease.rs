@@ -155,7 +155,8 @@ async fn renew_periodically(db: Database, held: Arc<HeldLease>, period: Duration
     while !held.is_lost() {
         ticks.tick().await;
         let claim = held.clone();
-        let _ = db.read(move |conn| claim.renew(conn)).await;
+        // On its own connection: a pool busy with slow calls cannot delay it.
+        let _ = db.on_lease_connection(move |conn| claim.renew(conn)).await;
     }
 }
 

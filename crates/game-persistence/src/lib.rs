@@ -6,6 +6,10 @@
 //! - [`store`] — the [`Store`] trait the write-behind cache writes through, and [`Batch`].
 //! - [`repo`] — [`DbRepo`], the game's `Repository` directly on the database.
 //! - [`lease`] — [`LeaseGuard`], proof that this process owns the database.
+//! - [`spill`] — spill files: what a final flush could not write, applied at the next
+//!   start.
+//! - [`deadline`] — [`Deadlines`] (per call, connect) and [`WithDeadline`], the same
+//!   deadline around any other [`Store`].
 //! - [`error`] — [`StoreError`].
 //! - `testing` (feature `testing`, for test suites only) — `TestDatabase`, a fresh
 //!   database per test on either backend, and `PlainHasher`.
@@ -19,9 +23,11 @@
 //!   writes; `store_impl`: [`Store`] for [`Database`].
 
 pub mod database;
+pub mod deadline;
 pub mod error;
 pub mod lease;
 pub mod repo;
+pub mod spill;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -38,6 +44,7 @@ mod store_impl;
 mod transaction;
 
 pub use database::Database;
+pub use deadline::{Deadlines, WithDeadline};
 pub use error::StoreError;
 pub use lease::LeaseGuard;
 pub use repo::DbRepo;

@@ -12,7 +12,7 @@ use game_domain::user::{User, UserId};
 use game_domain::world::{World, WorldChanges, WorldTx};
 
 use crate::connection::AnyConnection;
-use crate::database::{Database, Write};
+use crate::database::Database;
 use crate::error::StoreError;
 use crate::queries::ids::{self, Counter};
 use crate::queries::{objects, users};
@@ -98,7 +98,7 @@ impl Repository for DbRepo {
         T: Send + 'static,
     {
         self.db
-            .write(Write::Fenced, move |conn| {
+            .write(move |conn| {
                 let before = lock_user(conn, user_id)?;
                 let mut user = before.clone();
                 let value = f(&mut user)?;
@@ -122,7 +122,7 @@ impl Repository for DbRepo {
     {
         let size = self.world_size;
         self.db
-            .write(Write::Fenced, move |conn| {
+            .write(move |conn| {
                 let before = lock_user(conn, user_id)?;
                 let mut ids = wanted;
                 ids.push(before.ship_id);

@@ -66,4 +66,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Statements sent to the database so far by this store.
     fn round_trips(&self) -> u64;
+
+    /// Calls that failed with [`StoreError::Timeout`] so far (0 for a store without
+    /// deadlines).
+    fn timeouts(&self) -> u64 {
+        0
+    }
 }

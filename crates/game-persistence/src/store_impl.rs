@@ -8,7 +8,7 @@ use game_domain::user::{User, UserId};
 
 use crate::accounts;
 use crate::batch;
-use crate::database::{Database, Write};
+use crate::database::Database;
 use crate::error::StoreError;
 use crate::queries::ids::{self, Counter};
 use crate::queries::{objects, sessions, users};
@@ -34,28 +34,23 @@ impl Store for Database {
     }
 
     /// 6 round trips: BEGIN, bump and read the user counter, insert user, insert ship,
-    /// COMMIT.
+    /// COMMIT; plus the lease renewal when a lease is held.
     async fn create_user(&self, new_user: NewUser, ship_id: ObjectId) -> Result<User, StoreError> {
-        self.write(Write::Transaction, move |conn| {
-            accounts::create_user(conn, new_user, ship_id)
-        })
-        .await
+        self.write(move |conn| accounts::create_user(conn, new_user, ship_id))
+            .await
     }
 
-    /// 4 round trips: BEGIN, bump and read the counter, COMMIT.
+    /// 4 round trips: BEGIN, bump and read the counter, COMMIT; plus the lease renewal
+    /// when a lease is held.
     async fn reserve_object_ids(&self, count: i64) -> Result<ObjectId, StoreError> {
-        self.write(Write::Transaction, move |conn| {
-            ids::reserve(conn, Counter::Objects, count)
-        })
-        .await
+        self.write(move |conn| ids::reserve(conn, Counter::Objects, count))
+            .await
     }
 
-    /// 1 round trip.
+    /// 3 round trips: BEGIN, insert, COMMIT; plus the lease renewal when a lease is held.
     async fn insert_session(&self, session: Session) -> Result<(), StoreError> {
-        self.write(Write::Statement, move |conn| {
-            sessions::insert(conn, &session)
-        })
-        .await
+        self.write(move |conn| sessions::insert(conn, &session))
+            .await
     }
 
     /// 1 round trip.
@@ -65,23 +60,21 @@ impl Store for Database {
             .await
     }
 
-    /// 1 round trip.
+    /// 3 round trips: BEGIN, update, COMMIT; plus the lease renewal when a lease is held.
     async fn revoke_session(&self, token_hash: &str) -> Result<(), StoreError> {
         let token_hash = token_hash.to_owned();
-        self.write(Write::Statement, move |conn| {
-            sessions::revoke(conn, &token_hash)
-        })
-        .await
+        self.write(move |conn| sessions::revoke(conn, &token_hash))
+            .await
     }
 
-    /// BEGIN, the lease renewal (if a lease is held), one statement per chunk of up to
-    /// 2 978 users, 4 680 objects and 32 766 deletions, COMMIT. An empty batch sends
+    /// BEGIN, one statement per chunk of up to 2 978 users, 4 680 objects and 32 766
+    /// deletions, the lease renewal (if a lease is held), COMMIT. An empty batch sends
     /// nothing.
     async fn apply_batch(&self, batch: Batch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return self.current_lease().map(drop);
         }
-        self.write(Write::Fenced, move |conn| batch::apply(conn, batch))
+        self.write_batch(move |conn| batch::apply(conn, batch))
             .await
     }
 
@@ -92,5 +85,9 @@ impl Store for Database {
 
     fn round_trips(&self) -> u64 {
         self.round_trip_count()
+    }
+
+    fn timeouts(&self) -> u64 {
+        self.timeout_count()
     }
 }

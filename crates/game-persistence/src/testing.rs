@@ -9,5 +9,5 @@
 mod database;
 mod hasher;
 
-pub use database::{PG_URL_VAR, TestBackend, TestDatabase};
+pub use database::{LockHeld, PG_URL_VAR, TestBackend, TestDatabase};
 pub use hasher::PlainHasher;

@@ -13,6 +13,7 @@ use game_cache::{CacheConfig, CacheError, CachedRepo};
 use game_domain::clock::{Clock, SystemClock};
 use game_domain::game::Game;
 use game_domain::seed;
+use game_persistence::spill::SpillError;
 use game_persistence::{Database, DbRepo, LeaseGuard, StoreError};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -28,6 +29,7 @@ use crate::password::{Argon2Hasher, HashError};
 use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
 use crate::shutdown::Lifecycle;
+use crate::storage::{SpillTarget, replay_at_start, spawn_session_sweep};
 use crate::world_stream::StreamHub;
 use crate::world_stream::task::broadcast_changes;
 
@@ -153,9 +155,12 @@ pub enum ServerError {
     /// Another process took the lease over while this one ran.
     #[error("lost the database lease to another process; stopped serving")]
     LeaseLost,
-    /// The final flush failed: changes since the last successful flush are lost.
+    /// The final flush failed; the message says whether the pending changes were spilled.
     #[error("final flush failed: {0}")]
     FinalFlush(String),
+    /// A spill file could not be applied at start (corrupt, foreign, or refused).
+    #[error("{0}")]
+    Spill(#[from] SpillError),
 }
 
 impl From<StoreError> for ServerError {
@@ -178,6 +183,7 @@ pub struct Server {
     lease: LeaseGuard,
     session_sweep: tokio::task::JoinHandle<()>,
     grace: Duration,
+    spill: SpillTarget,
 }
 
 /// The application over the repository `--repo` chose.
@@ -199,8 +205,10 @@ impl Server {
         let limits =
             Arc::new(Limits::new(&config.limits, pool.clone()).map_err(ConfigError::from)?);
         let hasher = Argon2Hasher::new(config.argon2_params()?, pool).await?;
-        let db = Database::connect(&config.database_url).await?;
+        let db = Database::connect_with(&config.database_url, config.storage.deadlines()).await?;
         let lease = db.acquire_lease(&lease_owner(&config), LEASE_TTL).await?;
+        let spill_path = config.storage.spill_path(&config.database_url);
+        let spill = replay_at_start(&db, spill_path).await?;
         let now_ms = deps.clock.now_ms();
         let demo_user = match config.demo_user {
             Switch::On => Some(seed::demo_user(
@@ -233,6 +241,7 @@ impl Server {
                     max_cached_users: config.max_cached_users,
                     world_log_capacity: config.sync.world_log_capacity,
                     max_cached_sessions: config.sync.max_cached_sessions,
+                    shutdown_flush_timeout: config.storage.shutdown_flush_timeout(),
                     ..CacheConfig::default()
                 };
                 let repo =
@@ -277,6 +286,7 @@ impl Server {
             lease,
             session_sweep,
             grace: config.shutdown_grace(),
+            spill,
         })
     }
 
@@ -300,6 +310,7 @@ impl Server {
             lease,
             session_sweep,
             grace,
+            spill,
             ..
         } = self;
         let stop = async {
@@ -309,8 +320,12 @@ impl Server {
             }
         };
         let flushed = match running {
-            Running::Cached(app) => serve_then_stop(listener, ops_listener, app, stop, grace).await,
-            Running::Db(app) => serve_then_stop(listener, ops_listener, app, stop, grace).await,
+            Running::Cached(app) => {
+                serve_then_stop(listener, ops_listener, app, stop, grace, &spill).await
+            }
+            Running::Db(app) => {
+                serve_then_stop(listener, ops_listener, app, stop, grace, &spill).await
+            }
         };
         session_sweep.abort();
         if lease.is_lost() {
@@ -329,6 +344,7 @@ async fn serve_then_stop<R: Backend>(
     app: Arc<App<R>>,
     stop: impl Future<Output = ()>,
     grace: Duration,
+    spill: &SpillTarget,
 ) -> Result<(), String> {
     let sweeper = app.limits.spawn_sweeper();
     // Only a repository that versions its world can stream it; the task ends when the
@@ -342,29 +358,7 @@ async fn serve_then_stop<R: Backend>(
     };
     serve(listeners, app.clone(), stop, grace).await;
     sweeper.abort();
-    app.game.repo().shutdown().await
-}
-
-/// Deletes expired and revoked sessions every `period` (the first time after one
-/// period); failures are logged and retried at the next tick.
-fn spawn_session_sweep(
-    db: Database,
-    clock: Arc<dyn Clock>,
-    period: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            match db.delete_dead_sessions(clock.now_ms()).await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, "deleted expired and revoked sessions"),
-                Err(error) => tracing::warn!(%error, "session sweep failed"),
-            }
-        }
-    })
+    app.game.repo().shutdown(spill).await
 }
 
 /// Starts the server from `config` and serves until `shutdown` resolves.

@@ -9,6 +9,7 @@ use game_persistence::{DbRepo, Store};
 use tokio::sync::watch;
 
 use crate::metrics::Exposition;
+use crate::storage::{SpillTarget, shutdown_cache};
 
 /// A repository the server can run on.
 #[async_trait]
@@ -19,8 +20,9 @@ pub trait Backend: Repository {
     /// Adds the repository's metric families (cache, flushes, locks, round trips).
     fn write_metrics(&self, out: &mut Exposition);
 
-    /// Stops background work and writes everything pending (the final flush).
-    async fn shutdown(&self) -> Result<(), String>;
+    /// Stops background work and writes everything pending (the final flush); what the
+    /// database would not take goes to the spill file at `spill`.
+    async fn shutdown(&self, spill: &SpillTarget) -> Result<(), String>;
 
     /// The world's version as it advances, when the repository keeps versions (the
     /// event stream needs them); `None` otherwise.
@@ -125,15 +127,26 @@ impl Backend for CachedRepo {
             "Object ids reserved in the database and not yet used.",
             stats.reserved_ids,
         );
-        write_round_trips(out, stats.db_round_trips);
+        out.single(
+            "spacewars_inline_id_reservations_total",
+            "counter",
+            "Operations that found no reserved object id and reserved a block themselves, \
+             before locking anything.",
+            stats.inline_id_reservations,
+        );
+        out.single(
+            "spacewars_id_exhaustions_total",
+            "counter",
+            "Operations refused (503 storage_unavailable) because no object id was left and \
+             the database could not reserve more.",
+            stats.id_exhaustions,
+        );
+        write_round_trips(out, stats.db_round_trips, self.store().timeouts());
         write_locks(out, &[stats.world_lock, stats.user_locks, stats.store_lock]);
     }
 
-    async fn shutdown(&self) -> Result<(), String> {
-        CachedRepo::shutdown(self)
-            .await
-            .map(|_report| ())
-            .map_err(|e| e.to_string())
+    async fn shutdown(&self, spill: &SpillTarget) -> Result<(), String> {
+        shutdown_cache(self, spill).await
     }
 }
 
@@ -150,21 +163,28 @@ impl Backend for DbRepo {
     }
 
     fn write_metrics(&self, out: &mut Exposition) {
-        write_round_trips(out, self.database().round_trips());
+        let db = self.database();
+        write_round_trips(out, db.round_trips(), db.timeouts());
     }
 
-    async fn shutdown(&self) -> Result<(), String> {
+    async fn shutdown(&self, _spill: &SpillTarget) -> Result<(), String> {
         // Every unit of work committed before it answered: nothing is pending.
         Ok(())
     }
 }
 
-fn write_round_trips(out: &mut Exposition, round_trips: u64) {
+fn write_round_trips(out: &mut Exposition, round_trips: u64, timeouts: u64) {
     out.single(
         "spacewars_db_round_trips_total",
         "counter",
         "Statements sent to the database.",
         round_trips,
+    );
+    out.single(
+        "spacewars_db_timeouts_total",
+        "counter",
+        "Database calls cut at their deadline (--db-call-timeout-ms).",
+        timeouts,
     );
 }
 

@@ -9,6 +9,7 @@ use game_domain::geometry::WorldSize;
 use thiserror::Error;
 
 use crate::limits::config::{LimitsConfig, LimitsError};
+use crate::storage::{StorageConfig, StorageConfigError};
 use crate::world_stream::config::{SyncConfig, SyncConfigError};
 
 /// Shortest accepted persist interval (docs/persistence.md, Write-behind): the cache's own
@@ -98,6 +99,10 @@ pub struct Config {
     /// World sync: the change log and the event streams.
     #[command(flatten)]
     pub sync: SyncConfig,
+
+    /// Deadlines, the final flush and the spill file.
+    #[command(flatten)]
+    pub storage: StorageConfig,
 }
 
 /// Which repository the game runs on.
@@ -145,6 +150,9 @@ pub enum ConfigError {
     /// A world sync size out of range.
     #[error(transparent)]
     Sync(#[from] SyncConfigError),
+    /// A storage deadline out of range.
+    #[error(transparent)]
+    Storage(#[from] StorageConfigError),
 }
 
 impl Default for Config {
@@ -169,6 +177,7 @@ impl Default for Config {
             shutdown_grace_ms: 10_000,
             limits: LimitsConfig::default(),
             sync: SyncConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -192,6 +201,7 @@ impl Config {
         }
         self.limits.validate()?;
         self.sync.validate()?;
+        self.storage.validate()?;
         Ok(())
     }
 
@@ -250,7 +260,7 @@ impl fmt::Display for Config {
             f,
             "listen={} database_url={} repo={:?} persist_interval_ms={} max_cached_users={} \
              demo_user={:?} secure_cookies={} world={}x{} argon2(m_kib={}, t={}, p={}) \
-             request_timeout_ms={} shutdown_grace_ms={} log_level={} {} {}",
+             request_timeout_ms={} shutdown_grace_ms={} log_level={} {} {} {}",
             self.listen,
             self.redacted_database_url(),
             self.repo,
@@ -268,6 +278,7 @@ impl fmt::Display for Config {
             self.log_level,
             self.limits,
             self.sync,
+            self.storage,
         )
     }
 }

@@ -16,6 +16,7 @@
 //! - [`response`]: JSON responses, API errors, body limits and parsing.
 //! - [`metrics`]: the Prometheus text page.
 //! - [`shutdown`]: the signal future and the in-flight request tracker.
+//! - [`storage`]: deadline and spill flags; the spill file at shutdown and at start.
 //! - [`web`]: the browser client, embedded static files served at `/`.
 //! - [`world_stream`]: `/api/world/events`, the world pushed as Server-Sent Events.
 
@@ -31,6 +32,7 @@ pub mod router;
 pub mod serve;
 pub mod session;
 pub mod shutdown;
+pub mod storage;
 pub mod web;
 pub mod world_stream;
 

@@ -3,6 +3,8 @@
 //! Every error leaves the server as `{"error": "<message>", "code": "<snake_case>"}` with
 //! `Content-Type: application/json`.
 
+mod storage;
+
 use std::time::Duration;
 
 use game_domain::AppError;
@@ -201,12 +203,13 @@ impl ApiError {
         }
     }
 
-    /// 503 for a request over the time limit.
+    /// 503 for a request over the time limit. Its work goes on and completes or fails as
+    /// a whole: the outcome is unknown to the client (docs/http-api.md, Retrying).
     pub fn timeout() -> ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
-            "Request timed out",
+            "Request timed out; it may still take effect",
         )
     }
 
@@ -269,10 +272,7 @@ impl From<AppError> for ApiError {
                 game.code(),
                 game.to_string(),
             ),
-            AppError::Storage(source) => {
-                tracing::warn!(error = %source, "storage failure answered with 503");
-                ApiError::storage_unavailable()
-            }
+            AppError::Storage(source) => storage::failure(source.as_ref()),
             AppError::ShuttingDown => ApiError::shutting_down(),
             AppError::Busy => ApiError::busy(),
         }

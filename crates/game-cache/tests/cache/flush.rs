@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
-use game_cache::{CacheConfig, SHUTDOWN_FLUSH_ATTEMPTS};
+use game_cache::CacheConfig;
 use game_domain::clock::ManualClock;
 use game_domain::error::GameError;
 use game_domain::navigate::NavigateRequest;
@@ -380,24 +380,35 @@ on_both_backends!(
     worker_threads = 2
 );
 
-/// The final flush is retried; if every attempt fails the caller sees the error and the
-/// changes stay in memory, dirty, for a later `flush_now`.
+/// A shutdown flush timeout of 3 s: attempts at 0 s, 1 s and 3 s (back-off 1 s, then 2 s).
+fn three_attempts() -> CacheConfig {
+    CacheConfig {
+        shutdown_flush_timeout: Duration::from_secs(3),
+        ..quiet_config()
+    }
+}
+
+/// The final flush is retried until its timeout; if every attempt fails the caller sees
+/// the error and the changes stay in memory, dirty, for a later `flush_now` (or the spill
+/// file: `pending_batch`).
 async fn shutdown_retries_its_final_flush(backend: Backend) {
     let clock = ManualClock::new(T0);
     let faults = FaultStore::new(backend.store());
-    let repo = start(faults.clone(), quiet_config(), &clock).await;
+    let repo = start(faults.clone(), three_attempts(), &clock).await;
     let game = game(repo.clone(), &clock, 10);
     let (id, _) = register_players(&game, 1).await[0];
     clock.advance_ms(7_000);
     game.user_stats(id).await.expect("user stats");
 
-    faults.fail_next_batches(SHUTDOWN_FLUSH_ATTEMPTS + 1);
+    faults.fail_next_batches(4);
+    let started = tokio::time::Instant::now();
     assert!(repo.shutdown().await.is_err());
-    assert_eq!(
-        repo.stats().flush_failures,
-        u64::from(SHUTDOWN_FLUSH_ATTEMPTS)
-    );
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+    assert_eq!(repo.stats().flush_failures, 3);
     assert_eq!(repo.stats().dirty_users, 1);
+    let pending = repo.pending_batch().await;
+    assert_eq!(pending.users.len(), 1);
+    assert_eq!(pending.users[0].iron, 7.0);
     assert!(repo.flush_now().await.is_err());
     let report = repo.flush_now().await.expect("flush");
     assert_eq!(report.users, 1);
@@ -405,11 +416,11 @@ async fn shutdown_retries_its_final_flush(backend: Backend) {
 
     // Fewer failures than attempts: shutdown succeeds.
     let clock = ManualClock::new(T0 + 7_000);
-    let repo = start(faults.clone(), quiet_config(), &clock).await;
+    let repo = start(faults.clone(), three_attempts(), &clock).await;
     let game = crate::support::game(repo.clone(), &clock, 11);
     clock.advance_ms(3_000);
     game.user_stats(id).await.expect("user stats");
-    faults.fail_next_batches(SHUTDOWN_FLUSH_ATTEMPTS - 1);
+    faults.fail_next_batches(2);
     let report = repo.shutdown().await.expect("shutdown after retries");
     assert_eq!(report.users, 1);
     assert_eq!(stored_users(&backend.db, &[id]).await[0].iron, 10.0);

@@ -1,5 +1,7 @@
 //! docs/persistence.md, promise 1: once warm, gameplay never reaches the database.
 
+use std::sync::atomic::Ordering::SeqCst;
+
 use game_domain::AppError;
 use game_domain::accounts::SessionView;
 use game_domain::clock::ManualClock;
@@ -112,9 +114,10 @@ on_both_backends!(
     hot_path_postgres
 );
 
-/// Spawned objects take ids from the reserved block; the flush task refills it in the
-/// background when it runs low; when it is empty anyway an operation reserves inline (the
-/// documented fallback), and if that fails too the operation fails and changes nothing.
+/// Spawned objects take ids from the reserved block; a task of its own refills it in the
+/// background when it runs low. With the store down, once the block is used up an
+/// operation that needs an id fails at once and changes nothing; when the store is back
+/// the background refill resumes.
 async fn object_ids_come_from_reserved_blocks(backend: Backend) {
     let clock = ManualClock::new(T0);
     let asteroids = seed_asteroids(&backend.db, 12, 100.0, 2).await;
@@ -128,46 +131,51 @@ async fn object_ids_come_from_reserved_blocks(backend: Backend) {
     let (id, _) = register_players(&game, 1).await[0]; // takes one id: 3 left
     assert_eq!(repo.stats().reserved_ids, 3);
 
-    // Two spawns leave 1 (< half a block): the flush task is asked for a new block.
+    // Two spawns leave 1 (< half a block): the refill task reserves a new block.
     for &object in &asteroids[..2] {
         game.collect(id, object).await.expect("collect");
     }
-    for _ in 0..1_000 {
-        if repo.stats().reserved_ids > 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
+    wait_until(|| repo.stats().reserved_ids > 1).await;
     assert_eq!(repo.stats().reserved_ids, 5, "refilled in the background");
     assert_eq!(repo.stats().inline_id_reservations, 0);
 
-    // With the store down the task cannot refill: once the block is used up, the next
-    // spawn has no id and the collect fails without changing anything.
+    // With the store down the task cannot refill: the 5 reserved ids are used, then the
+    // next collect fails without asking the store and without changing anything.
     faults.set_down(true);
-    let mut collected = 2;
-    let failure = loop {
-        match game.collect(id, asteroids[collected]).await {
-            Ok(_) => collected += 1,
-            Err(error) => break error,
-        }
-    };
-    assert!(matches!(failure, AppError::Storage(_)), "{failure}");
-    assert_eq!(collected, 7, "the 5 reserved ids were used first");
-    assert_eq!(repo.stats().inline_id_reservations, 1);
-    let world = crate::support::cached_world(&repo).await;
-    assert!(
-        world.iter().any(|o| o.id == asteroids[collected]),
-        "not removed"
+    for &object in &asteroids[2..7] {
+        game.collect(id, object).await.expect("collect");
+    }
+    wait_until(|| repo.stats().id_reservation_failures >= 1).await;
+    let reservations = faults.reservations.load(SeqCst);
+    let failure = game
+        .collect(id, asteroids[7])
+        .await
+        .expect_err("no id left");
+    assert_eq!(
+        failure.to_string(),
+        "storage unavailable: no reserved object ids left and the database cannot reserve more"
     );
+    let stats = repo.stats();
+    assert_eq!(
+        (
+            stats.reserved_ids,
+            stats.inline_id_reservations,
+            stats.id_exhaustions
+        ),
+        (0, 0, 1)
+    );
+    assert_eq!(faults.reservations.load(SeqCst), reservations);
+    let world = crate::support::cached_world(&repo).await;
+    assert!(world.iter().any(|o| o.id == asteroids[7]), "not removed");
     let iron_before = crate::support::cached_users(&repo, &[id]).await[0].iron;
 
-    // Back up: the inline fallback reserves a block and the collect goes through.
+    // Back up: the refill task's next attempt (after its back-off) reserves a block, and
+    // the collect goes through.
     faults.set_down(false);
-    let outcome = game
-        .collect(id, asteroids[collected])
-        .await
-        .expect("collect");
-    assert_eq!(repo.stats().inline_id_reservations, 2);
+    wait_until(|| repo.stats().reserved_ids > 0).await;
+    assert_eq!(repo.stats().reserved_ids, 4);
+    let outcome = game.collect(id, asteroids[7]).await.expect("collect");
+    assert_eq!(repo.stats().inline_id_reservations, 0);
     let user = &crate::support::cached_users(&repo, &[id]).await[0];
     assert_eq!(user.iron, iron_before + f64::from(outcome.iron_reward));
     let world = crate::support::cached_world(&repo).await;
@@ -177,6 +185,17 @@ async fn object_ids_come_from_reserved_blocks(backend: Backend) {
     repo.flush_now().await.expect("flush");
     assert_eq!(stored_world(&backend.db).await, world);
     repo.shutdown().await.expect("shutdown");
+}
+
+/// Polls `condition` every millisecond for up to 10 s.
+pub async fn wait_until(condition: impl Fn() -> bool) {
+    for _ in 0..10_000 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    panic!("condition not met within 10 s");
 }
 
 on_both_backends!(

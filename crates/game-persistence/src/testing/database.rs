@@ -142,6 +142,28 @@ impl TestDatabase {
         self.scalar(&format!("(SELECT count(*) FROM {table})"))
     }
 
+    /// Blocks every game write on a connection of its own until the returned value is
+    /// dropped: SQLite's write lock (`BEGIN IMMEDIATE`), or PostgreSQL's `EXCLUSIVE` lock
+    /// on the game tables (plain reads go on; the lease table stays free). Writes wait
+    /// meanwhile: database calls that do not return.
+    pub fn block_writes(&self) -> LockHeld {
+        let sql = "LOCK TABLE id_counters, users, space_objects, sessions IN EXCLUSIVE MODE";
+        let conn = match self.backend() {
+            TestBackend::Sqlite => {
+                let mut conn = sqlite(&self.url);
+                conn.batch_execute("BEGIN IMMEDIATE")
+                    .expect("take the write lock");
+                Held::Sqlite(conn)
+            }
+            TestBackend::Postgres => {
+                let mut conn = pg(&self.url);
+                conn.batch_execute(&format!("BEGIN; {sql}")).expect(sql);
+                Held::Pg(conn)
+            }
+        };
+        LockHeld(conn)
+    }
+
     /// Makes every later statement on this database fail by dropping its schema now
     /// (PostgreSQL); `false` on SQLite, whose open file cannot be taken away like that.
     pub fn break_now(&self) -> bool {
@@ -152,6 +174,32 @@ impl TestDatabase {
             .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
             .expect("drop the test schema");
         true
+    }
+}
+
+/// A lock taken by [`TestDatabase::block_writes`]; dropping it rolls back and frees it.
+pub struct LockHeld(Held);
+
+enum Held {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+impl fmt::Debug for LockHeld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LockHeld")
+    }
+}
+
+impl Drop for LockHeld {
+    fn drop(&mut self) {
+        let rolled_back = match &mut self.0 {
+            Held::Sqlite(conn) => conn.batch_execute("ROLLBACK"),
+            Held::Pg(conn) => conn.batch_execute("ROLLBACK"),
+        };
+        if let Err(error) = rolled_back {
+            eprintln!("could not free the test lock: {error}");
+        }
     }
 }
 
@@ -178,7 +226,12 @@ fn pg(url: &str) -> PgConnection {
     PgConnection::establish(url).unwrap_or_else(|error| panic!("connect to PostgreSQL: {error}"))
 }
 
-/// A SQLite connection to the file at `path`.
+/// A SQLite connection to the file at `path`; it waits up to 10 s for another
+/// connection's write lock.
 fn sqlite(path: &str) -> SqliteConnection {
-    SqliteConnection::establish(path).unwrap_or_else(|error| panic!("open {path}: {error}"))
+    let mut conn =
+        SqliteConnection::establish(path).unwrap_or_else(|error| panic!("open {path}: {error}"));
+    conn.batch_execute("PRAGMA busy_timeout = 10000")
+        .unwrap_or_else(|error| panic!("busy_timeout on {path}: {error}"));
+    conn
 }

@@ -6,6 +6,7 @@ use game_domain::accounts::NewUser;
 use game_domain::geometry::WorldSize;
 use game_domain::repository::Repository;
 use game_domain::space_object::{ObjectKind, SpaceObject};
+use game_persistence::testing::TestDatabase;
 use game_persistence::{Batch, Database, DbRepo, Store, StoreError};
 
 use crate::common::{on_each_backend, storage_error};
@@ -140,4 +141,35 @@ async fn a_released_lease_is_free_at_once() {
         other.apply_batch(one_object_batch()).await.unwrap();
     })
     .await;
+}
+
+/// Two servers starting together on a fresh database: both migrate without error (one
+/// after the other, under the database-wide lock), and exactly one gets the lease; the
+/// other is told who holds it.
+async fn simultaneous_start(test_db: TestDatabase) {
+    let url = test_db.url().to_owned();
+    let (a, b) = tokio::join!(Database::connect(&url), Database::connect(&url));
+    let (a, b) = (a.expect("database call"), b.expect("database call"));
+    assert_eq!(test_db.count("users"), 0);
+    let (lease_a, lease_b) = tokio::join!(a.acquire_lease("a", LONG), b.acquire_lease("b", LONG));
+    let (winner, loser) = match (lease_a, lease_b) {
+        (Ok(_), Err(error)) => ("a", error),
+        (Err(error), Ok(_)) => ("b", error),
+        other => panic!("expected exactly one lease, got {other:?}"),
+    };
+    assert!(
+        matches!(&loser, StoreError::LeaseHeld { owner, .. } if owner == winner),
+        "{loser:?} on {}",
+        test_db.backend()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_starting_together_migrate_once_and_one_gets_the_lease() {
+    for _ in 0..3 {
+        simultaneous_start(TestDatabase::sqlite()).await;
+        if let Some(postgres) = TestDatabase::postgres() {
+            simultaneous_start(postgres).await;
+        }
+    }
 }

@@ -51,9 +51,14 @@ async fn store_operations_cost_a_known_number_of_statements() {
             expires_ms: NOW + 1,
             revoked: false,
         };
-        assert_eq!(trips!(db, db.insert_session(session).await.unwrap()), 1);
+        // Writes are transactions (fenced by the lease when one is held): BEGIN, the
+        // statement, COMMIT.
+        assert_eq!(
+            trips!(db, db.insert_session(session.clone()).await.unwrap()),
+            3
+        );
         assert_eq!(trips!(db, db.find_session("t").await.unwrap()), 1);
-        assert_eq!(trips!(db, db.revoke_session("t").await.unwrap()), 1);
+        assert_eq!(trips!(db, db.revoke_session("t").await.unwrap()), 3);
 
         let mut ship_object = db.load_world().await.unwrap()[0];
         ship_object.x = 1.0;
@@ -76,6 +81,17 @@ async fn store_operations_cost_a_known_number_of_statements() {
         // BEGIN, SELECT lease, UPDATE lease, COMMIT.
         assert_eq!(acquire, 4);
         assert_eq!(trips!(db, db.apply_batch(batch).await.unwrap()), 6);
+        // So does every other write: the UPDATE of the lease row checks and renews it.
+        assert_eq!(trips!(db, db.reserve_object_ids(1).await.unwrap()), 5);
+        let session = Session {
+            token_hash: "u".into(),
+            ..session
+        };
+        assert_eq!(trips!(db, db.insert_session(session).await.unwrap()), 4);
+        assert_eq!(trips!(db, db.revoke_session("u").await.unwrap()), 4);
+        let new_user = NewUser::register("q".into(), "h".into(), NOW);
+        let ship = db.reserve_object_ids(1).await.unwrap();
+        assert_eq!(trips!(db, db.create_user(new_user, ship).await.unwrap()), 7);
         // A lone UPDATE.
         assert_eq!(trips!(db, guard.release().await.unwrap()), 1);
     })

@@ -234,6 +234,20 @@ impl TestServer {
         stopped
     }
 
+    /// Stops without asserting a clean stop: what `run` returned, and what a restart needs.
+    pub async fn stop_any(mut self) -> (Result<(), ServerError>, Stopped) {
+        let result = self.shutdown_and_wait().await;
+        let stopped = Stopped {
+            setup: self.setup,
+            db: self.db.clone(),
+            clock: self.clock.clone(),
+            seed: self.seed + 1,
+            addr: self.addr,
+        };
+        drop(self);
+        (result, stopped)
+    }
+
     /// Advances the clock.
     pub fn advance_ms(&self, ms: i64) {
         self.clock.advance_ms(ms);
@@ -302,6 +316,14 @@ pub struct Stopped {
 }
 
 impl Stopped {
+    /// Starts the server again on the same database and clock, with a changed
+    /// configuration.
+    pub async fn start_again_with(self, change: impl FnOnce(&mut Config)) -> TestServer {
+        self.setup
+            .start_on(self.db, self.clock, self.seed, change)
+            .await
+    }
+
     /// Starts the server again on the same database, clock and address.
     pub async fn start_again(self) -> TestServer {
         let addr = self.addr;

@@ -16,6 +16,7 @@ use crate::harness::{DbKind, Setup, T0, TestServer, each_setup, start_version, t
 each_setup!(
     shutdown_drains_in_flight_requests_and_refuses_new_ones,
     a_second_server_on_the_same_database_is_refused,
+    a_server_whose_lease_was_taken_writes_nothing_and_stops,
     state_survives_a_restart,
     hot_path_stays_off_the_database,
 );
@@ -148,6 +149,42 @@ async fn a_second_server_on_the_same_database_is_refused(setup: Setup) {
         .await
         .expect("starts after the first stopped");
     drop(second);
+}
+
+async fn a_server_whose_lease_was_taken_writes_nothing_and_stops(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let db = server.database();
+    // Another process took the lease over while this one was paused (its renewal task has
+    // not run since).
+    db.execute("UPDATE lease SET owner = 'thief', token = 'stolen', expires_ms = 9e15");
+    let users = db.count("users");
+    let reply = server
+        .client()
+        .post_json(
+            "/api/register",
+            json!({"username": "late", "password": "secret"}),
+        )
+        .await;
+    assert_eq!(
+        reply.error(),
+        (
+            503,
+            "This server no longer owns the database; retry shortly".to_owned(),
+            "lease_lost".to_owned()
+        )
+    );
+    assert_eq!(db.count("users"), users);
+    assert_eq!(
+        db.scalar("(SELECT count(*) FROM lease WHERE token = 'stolen')"),
+        1
+    );
+    // It stops serving on its own and reports why.
+    match server.stop().await {
+        Err(ServerError::LeaseLost) => {}
+        other => panic!("expected LeaseLost, got {other:?}"),
+    }
 }
 
 async fn state_survives_a_restart(setup: Setup) {
@@ -302,7 +339,9 @@ async fn slow_requests_time_out_with_503() {
     let response = read_response(&mut slow).await;
     assert!(response.starts_with("HTTP/1.1 503 "), "{response}");
     assert!(
-        response.contains(r#"{"error":"Request timed out","code":"timeout"}"#),
+        response.contains(
+            r#"{"error":"Request timed out; it may still take effect","code":"timeout"}"#
+        ),
         "{response}"
     );
 }

@@ -13,6 +13,7 @@ mod connections;
 mod endpoints;
 mod errors;
 mod events;
+mod faults;
 mod harness;
 mod interest;
 mod lifecycle;

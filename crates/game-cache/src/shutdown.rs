@@ -1,0 +1,81 @@
+//! Stopping the cache (docs/persistence.md, Graceful shutdown): close the gate, drain, stop
+//! the background tasks, and make the final flush, retried until a deadline. What a final
+//! flush could not write stays in memory, and [`CachedRepo::pending_batch`] hands it out
+//! (for the spill file).
+
+use std::time::Duration;
+
+use game_locks::LockCtx;
+use game_persistence::{Batch, StoreError};
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use crate::error::CacheError;
+use crate::repo::{CachedRepo, FlushReport, lock};
+
+impl CachedRepo {
+    /// Stops accepting operations (they fail with `AppError::ShuttingDown`), waits for
+    /// the ones in flight, stops the background tasks and makes a final flush, retried with
+    /// back-off until [`crate::CacheConfig::shutdown_flush_timeout`] has passed (at least
+    /// one attempt; no retry once the lease is lost). Its result is the final flush's.
+    ///
+    /// If it fails, the changes are still in memory and dirty: [`flush_now`](Self::flush_now)
+    /// may be retried, and [`pending_batch`](Self::pending_batch) returns them. Calling
+    /// `shutdown` again is harmless.
+    pub async fn shutdown(&self) -> Result<FlushReport, CacheError> {
+        let inner = &self.inner;
+        inner.gate.close_and_drain().await;
+        inner.stop_task();
+        let task = lock(&inner.task).take();
+        if let Some(task) = task
+            && let Err(join_error) = task.await
+        {
+            error!(%join_error, "flush task ended abnormally");
+        }
+        let timeout = inner.config.shutdown_flush_timeout;
+        let deadline = Instant::now() + timeout;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match inner.flush().await {
+                Ok(report) => {
+                    info!(
+                        users = report.users,
+                        upserted_objects = report.upserted_objects,
+                        deleted_objects = report.deleted_objects,
+                        attempt,
+                        "cache shut down after its final flush"
+                    );
+                    return Ok(report);
+                }
+                Err(error) => error,
+            };
+            let now = Instant::now();
+            let lease_lost = matches!(error, CacheError::Store(StoreError::LeaseLost));
+            if lease_lost || now >= deadline {
+                error!(
+                    %error,
+                    attempt,
+                    timeout_ms = timeout.as_millis() as u64,
+                    "final flush failed; unflushed changes remain in memory"
+                );
+                return Err(error);
+            }
+            let delay = inner.config.retry_delay(attempt).min(deadline - now);
+            warn!(%error, attempt, retry_in_ms = delay.as_millis() as u64, "final flush failed");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Everything changed and not yet written, as one batch: a consistent cut taken under
+    /// the store-level lock (the same a flush would write). After [`shutdown`](Self::shutdown)
+    /// failed, this is exactly what would be lost.
+    pub async fn pending_batch(&self) -> Batch {
+        let mut root = LockCtx::root();
+        let (dirty, _ctx) = self.inner.dirty.lock(&mut root).await;
+        dirty.cut().batch
+    }
+}
+
+/// The default of [`crate::CacheConfig::shutdown_flush_timeout`]: five minutes.
+pub const DEFAULT_SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(300);

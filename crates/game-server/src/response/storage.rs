@@ -1,0 +1,47 @@
+//! The answers to storage failures: which 503 a failure of the database gets.
+
+use hyper::StatusCode;
+
+use super::ApiError;
+
+impl ApiError {
+    /// 503 when the database did not answer a call within its deadline: a write may or
+    /// may not have committed (docs/http-api.md, Retrying).
+    pub fn outcome_unknown() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "outcome_unknown",
+            "The database did not answer in time; the operation may or may not have taken effect",
+        )
+    }
+
+    /// 503 when this process lost the database lease to another one: it writes nothing
+    /// more and is stopping; the client should retry against the new owner.
+    pub fn lease_lost() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "lease_lost",
+            "This server no longer owns the database; retry shortly",
+        )
+    }
+}
+
+/// The answer to a storage failure: `lease_lost` when this process lost the database,
+/// `outcome_unknown` when a call was cut at its deadline, else `storage_unavailable`.
+pub(super) fn failure(source: &(dyn std::error::Error + Send + Sync + 'static)) -> ApiError {
+    use game_persistence::StoreError;
+    match source.downcast_ref::<StoreError>() {
+        Some(StoreError::LeaseLost) => {
+            tracing::error!("write refused: the database lease was lost");
+            ApiError::lease_lost()
+        }
+        Some(StoreError::Timeout { .. }) => {
+            tracing::warn!(error = %source, "database call cut at its deadline");
+            ApiError::outcome_unknown()
+        }
+        _ => {
+            tracing::warn!(error = %source, "storage failure answered with 503");
+            ApiError::storage_unavailable()
+        }
+    }
+}

@@ -123,8 +123,12 @@ fn revocation_expiry_and_shutdown_end_streams() {
         .subscribe("kept".into(), i64::MAX, None)
         .map(|(_, queue)| queue)
         .expect("3");
-    assert_eq!(hub.close_session("gone"), 1);
-    assert!(revoked.try_recv().is_err() && revoked.is_closed());
+    let also_revoked = hub
+        .subscribe("gone".into(), i64::MAX, None)
+        .map(|(_, queue)| queue)
+        .expect("4");
+    assert_eq!(hub.close_session("gone"), 2, "both streams of the session");
+    assert!(revoked.try_recv().is_err() && revoked.is_closed() && also_revoked.is_closed());
     hub.heartbeat(1_000);
     assert!(expiring.is_closed());
     assert_eq!(received(&mut other), ["comment"]);

@@ -221,16 +221,9 @@ impl TestServer {
 
     /// Stops (asserting a clean stop) and keeps what a restart on the same address needs:
     /// clients (a browser) keep their URL across [`Stopped::start_again`].
-    pub async fn stop_for_restart(mut self) -> Stopped {
-        self.shutdown_and_wait().await.expect("clean stop");
-        let stopped = Stopped {
-            setup: self.setup,
-            db: self.db.clone(),
-            clock: self.clock.clone(),
-            seed: self.seed + 1,
-            addr: self.addr,
-        };
-        drop(self);
+    pub async fn stop_for_restart(self) -> Stopped {
+        let (result, stopped) = self.stop_any().await;
+        result.expect("clean stop");
         stopped
     }
 

@@ -172,9 +172,9 @@ pub async fn outage_sigterm(
     server.signal("TERM")?;
     let term_at = Instant::now();
     let exit = server
-        .wait_exit(flush_timeout + Duration::from_secs(60))
-        .await?;
-    let exit_took = term_at.elapsed();
+        .wait_exit(flush_timeout + Duration::from_secs(30))
+        .await;
+    let mut exit_took = term_at.elapsed();
     let log = log_tail(&rig.log("server.log"), 400);
     let spill_line = log
         .lines()
@@ -183,8 +183,35 @@ pub async fn outage_sigterm(
         .unwrap_or("(no line names the spill file)")
         .to_owned();
     let spilled = rig.spill_file().exists();
-    tokio::time::sleep(outage.saturating_sub(frozen_at.elapsed())).await;
-    rig.proxy.thaw();
+    let mut violations = Vec::new();
+    let exit = match exit {
+        Ok(status) => {
+            tokio::time::sleep(outage.saturating_sub(frozen_at.elapsed())).await;
+            rig.proxy.thaw();
+            status.to_string()
+        }
+        Err(error) => {
+            // Still running: see whether the thaw lets it go, then kill it.
+            violations.push(format!("after SIGTERM: {error:#}"));
+            println!(
+                "  HUNG after SIGTERM; last lines: {}",
+                log_tail(&rig.log("server.log"), 3)
+            );
+            tokio::time::sleep(outage.saturating_sub(frozen_at.elapsed())).await;
+            rig.proxy.thaw();
+            let thawed_at = Instant::now();
+            match server.wait_exit(Duration::from_secs(30)).await {
+                Ok(status) => {
+                    exit_took = term_at.elapsed();
+                    format!("{status} {:.1?} after the thaw", thawed_at.elapsed())
+                }
+                Err(_) => {
+                    server.signal("KILL")?;
+                    format!("{} (killed)", server.wait_exit(EXIT_TIMEOUT).await?)
+                }
+            }
+        }
+    };
     let frozen_for = frozen_at.elapsed();
     let (restarted, restart_took) = rig.start("restart.log").await?;
     let replayed = log_tail(&rig.log("restart.log"), 200).contains("applied the spill file");
@@ -215,8 +242,8 @@ pub async fn outage_sigterm(
         outcome.acks,
         outcome.lost_acks
     );
-    let mut violations = outcome.violations;
-    if exit.success() {
+    violations.extend(outcome.violations);
+    if exit == "exit status: 0" {
         violations.push("the server exited 0 although the database was unreachable".into());
     }
     if !spilled || !spill_line.contains(&rig.spill_file().display().to_string()) {

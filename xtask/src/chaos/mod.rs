@@ -2,6 +2,11 @@
 //! SQLite database; the server is killed (SIGKILL) or stopped (SIGTERM) at a random moment,
 //! restarted on the same database, and the invariants of [`check`] are verified through the
 //! API. Cycles repeat on the same database, carrying the durable state forward.
+//!
+//! With `--freeze-db`, `--outage-sigterm` or `--paused-owner` it runs the database fault
+//! drills of [`db_faults`] instead (or as well, with `--kill`/`--term`): PostgreSQL in a
+//! throwaway schema behind a freezable [`proxy`], the link frozen for `--outage-secs`, or
+//! the owner paused past its lease while a second server takes over.
 
 pub mod check;
 pub mod cycle;

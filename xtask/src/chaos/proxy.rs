@@ -139,10 +139,8 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut frozen: watch
         if wait_thawed(&mut frozen).await.is_err() {
             return;
         }
-        let read = match from.read(&mut buffer).await {
-            Ok(read) => read,
-            Err(_) => 0,
-        };
+        // An error ends the stream like an end of file.
+        let read: usize = from.read(&mut buffer).await.unwrap_or_default();
         // Whatever was read while the freeze began is held until the thaw.
         if wait_thawed(&mut frozen).await.is_err() {
             return;

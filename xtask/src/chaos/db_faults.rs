@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use crate::api::{Answer, Api};
 use crate::chaos::ChaosArgs;
 use crate::chaos::EXIT_TIMEOUT;
-use crate::chaos::rig::{Rig, baseline, check_nothing_lost, counters, merge, phase_figures, play};
+use crate::chaos::rig::{
+    self, Rig, baseline, check_nothing_lost, counters, merge, phase_figures, play,
+};
 use crate::http_client::Connection;
 use crate::player::{self, PASSWORD, REQUEST_TIMEOUT};
 use crate::server_process::{log_tail, send_signal};
@@ -194,7 +196,8 @@ pub async fn outage_sigterm(
             // Still running: see whether the thaw lets it go, then kill it.
             violations.push(format!("after SIGTERM: {error:#}"));
             println!(
-                "  HUNG after SIGTERM; last lines: {}",
+                "  HUNG after SIGTERM; threads: {}; last lines: {}",
+                rig::threads(server.pid()?),
                 log_tail(&rig.log("server.log"), 3)
             );
             tokio::time::sleep(outage.saturating_sub(frozen_at.elapsed())).await;

@@ -180,6 +180,23 @@ fn upstream_of(url: &str) -> anyhow::Result<(String, SocketAddr)> {
     Ok((host_port.clone(), SocketAddr::from((ip, port))))
 }
 
+/// The threads of process `pid` grouped by name and kernel wait channel, e.g.
+/// `tokio-runtime-w/futex_wait_queue ×2`, to see where a process that should have exited
+/// waits (Linux `/proc` only; empty elsewhere).
+pub fn threads(pid: u32) -> String {
+    let mut groups = BTreeMap::<String, usize>::new();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    for task in tasks.flatten() {
+        let read = |file: &str| std::fs::read_to_string(task.path().join(file)).unwrap_or_default();
+        let key = format!("{}/{}", read("comm").trim(), read("wchan").trim());
+        *groups.entry(key).or_default() += 1;
+    }
+    let parts: Vec<String> = groups.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+    parts.join(", ")
+}
+
 /// Players playing until [`Playing::stop`].
 pub struct Playing {
     stop: Arc<AtomicBool>,

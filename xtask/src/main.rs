@@ -6,7 +6,9 @@
 //!   `--compare` for cached vs db vs a minimal hyper server, `--sync`
 //!   for following the world by full polls, delta polls or the event streams).
 //! - `bench`: criterion benchmarks of the hot paths, then the compare load run.
-//! - `chaos`: SIGKILL/SIGTERM crash drills with invariant checks after each restart.
+//! - `chaos`: SIGKILL/SIGTERM crash drills with invariant checks after each restart; database
+//!   fault drills (`--freeze-db`, `--outage-sigterm`, `--paused-owner`) through a freezable
+//!   proxy to a local PostgreSQL.
 //! - `drill abuse`: hostile floods (logins, guessing, registrations, silent connections)
 //!   while an honest player plays; memory, lease and latency figures.
 //!
@@ -51,7 +53,8 @@ enum Task {
     Load(load::LoadArgs),
     /// Criterion benchmarks of the hot paths, then the compare load run.
     Bench(bench::BenchArgs),
-    /// Crash drills: kill or stop the server at random moments and check what survived.
+    /// Crash drills: kill or stop the server at random moments and check what survived;
+    /// database fault drills (frozen link, SIGTERM during an outage, paused owner).
     Chaos(chaos::ChaosArgs),
     /// Drills against the release server: `drill abuse` floods it as an attacker would.
     Drill(drill::DrillArgs),

@@ -2,14 +2,22 @@
 //! SQLite database; the server is killed (SIGKILL) or stopped (SIGTERM) at a random moment,
 //! restarted on the same database, and the invariants of [`check`] are verified through the
 //! API. Cycles repeat on the same database, carrying the durable state forward.
+//!
+//! With `--freeze-db`, `--outage-sigterm` or `--paused-owner` it runs the database fault
+//! drills of [`db_faults`] instead (or as well, with `--kill`/`--term`): PostgreSQL in a
+//! throwaway schema behind a freezable [`proxy`], the link frozen for `--outage-secs`, or
+//! the owner paused past its lease while a second server takes over.
 
 pub mod check;
 pub mod cycle;
+pub mod db_faults;
 pub mod drill;
 pub mod driver;
 pub mod ledger;
 pub mod observe;
+pub mod proxy;
 pub mod restart;
+pub mod rig;
 
 use std::time::{Duration, Instant};
 
@@ -77,6 +85,25 @@ pub struct ChaosArgs {
     /// Give up after this many minutes in all.
     #[arg(long, default_value_t = 20)]
     pub max_minutes: u64,
+    /// Database fault drill: freeze the PostgreSQL link for --outage-secs while players
+    /// play; the flush must catch up after the thaw and nothing acknowledged be lost.
+    #[arg(long)]
+    pub freeze_db: bool,
+    /// Database fault drill: SIGTERM during a frozen link; the server must spill, and the
+    /// next start replay the spill file, losing nothing acknowledged.
+    #[arg(long)]
+    pub outage_sigterm: bool,
+    /// Database fault drill: SIGSTOP the owner past its lease, start a second server,
+    /// SIGCONT the first: it must write nothing and exit non-zero.
+    #[arg(long)]
+    pub paused_owner: bool,
+    /// How long the link stays frozen in --freeze-db and --outage-sigterm, seconds.
+    #[arg(long, default_value_t = 60)]
+    pub outage_secs: u64,
+    /// The local PostgreSQL server of the fault drills (admin URL; each drill works in a
+    /// throwaway schema, reached through a freezable proxy).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pub postgres: String,
 }
 
 /// The signal a drill sends.
@@ -132,7 +159,9 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     );
     let binary = server_binary()?;
     let seed = args.seed.unwrap_or_else(clock_seed);
+    let faults = args.freeze_db || args.outage_sigterm || args.paused_owner;
     let signals = match (args.kill, args.term) {
+        (false, false) if faults => vec![],
         (_, false) => vec![Signal::Kill],
         (false, true) => vec![Signal::Term],
         (true, true) => vec![Signal::Kill, Signal::Term],
@@ -151,6 +180,35 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
         let summary = runtime.block_on(drill::drill(&binary, args, signal, seed, deadline))?;
         print_summary(signal, args, &summary);
         failed |= !summary.violations.is_empty();
+    }
+    type FaultDrill = for<'a> fn(
+        &'a std::path::Path,
+        &'a ChaosArgs,
+        u64,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = anyhow::Result<Vec<String>>> + 'a>,
+    >;
+    let fault_drills: [(bool, &str, FaultDrill); 3] = [
+        (args.freeze_db, "freeze-db", |b, a, s| {
+            Box::pin(db_faults::freeze_db(b, a, s))
+        }),
+        (args.outage_sigterm, "outage-sigterm", |b, a, s| {
+            Box::pin(db_faults::outage_sigterm(b, a, s))
+        }),
+        (args.paused_owner, "paused-owner", |b, a, s| {
+            Box::pin(db_faults::paused_owner(b, a, s))
+        }),
+    ];
+    for (wanted, name, drill) in fault_drills {
+        if !wanted {
+            continue;
+        }
+        let violations = runtime.block_on(drill(&binary, args, seed))?;
+        println!("SUMMARY {name}: {} violations", violations.len());
+        for violation in &violations {
+            println!("  VIOLATION {violation}");
+        }
+        failed |= !violations.is_empty();
     }
     if failed {
         bail!("chaos drill found violations (see above)");

@@ -38,6 +38,6 @@ pub async fn restart(
 }
 
 /// True if the server refused to start because another process holds the lease.
-fn lease_held(error: &anyhow::Error) -> bool {
+pub fn lease_held(error: &anyhow::Error) -> bool {
     format!("{error:#}").contains("in use by another server process")
 }

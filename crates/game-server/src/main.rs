@@ -2,11 +2,16 @@
 //! over to [`game_server::run`] with the SIGTERM/SIGINT future. Nothing else lives here.
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use game_server::Config;
 use tracing_subscriber::EnvFilter;
+
+/// How long the process waits, after the server stopped, for work left in the runtime's
+/// threads (a database call stuck on a dead link) before it exits anyway.
+const SHUTDOWN_LEFTOVERS: Duration = Duration::from_secs(1);
 
 fn main() -> anyhow::Result<()> {
     let config = Config::parse();
@@ -20,10 +25,13 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime
-        .block_on(game_server::run(config, game_server::shutdown::signal()))
-        .map_err(|error| {
-            tracing::error!(%error, "server stopped with an error");
-            anyhow::Error::new(error)
-        })
+    let stopped = runtime.block_on(game_server::run(config, game_server::shutdown::signal()));
+    // Once `run` returned, everything was flushed or spilled. A database call cut by its
+    // deadline may still sit in a blocking thread on a dead socket; dropping the runtime
+    // would wait for it for as long as the database stays away, so give up on it.
+    runtime.shutdown_timeout(SHUTDOWN_LEFTOVERS);
+    stopped.map_err(|error| {
+        tracing::error!(%error, "server stopped with an error");
+        anyhow::Error::new(error)
+    })
 }

@@ -34,8 +34,8 @@ pub fn round_trips(text: &str) -> Option<f64> {
     found
 }
 
-/// Scrapes `/metrics` and returns the round-trips counter.
-pub async fn scrape_round_trips(conn: &mut Connection) -> anyhow::Result<f64> {
+/// The text of `/metrics`, read over `conn`.
+pub async fn scrape(conn: &mut Connection) -> anyhow::Result<String> {
     let reply = conn
         .request(Method::GET, "/metrics", None)
         .await
@@ -45,7 +45,12 @@ pub async fn scrape_round_trips(conn: &mut Connection) -> anyhow::Result<f64> {
         "GET /metrics answered {}",
         reply.status
     );
-    let text = String::from_utf8_lossy(&reply.body);
+    Ok(String::from_utf8_lossy(&reply.body).into_owned())
+}
+
+/// Scrapes `/metrics` and returns the round-trips counter.
+pub async fn scrape_round_trips(conn: &mut Connection) -> anyhow::Result<f64> {
+    let text = scrape(conn).await?;
     round_trips(&text).ok_or_else(|| anyhow::anyhow!("/metrics has no metric named *round_trips*"))
 }
 

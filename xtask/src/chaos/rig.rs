@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use hyper::{Method, StatusCode};
 use tokio::process::Command;
 
 use crate::chaos::check::{self, Carried, Rules};
@@ -116,25 +115,7 @@ impl Rig {
     /// Runs `sql` with `psql -At` directly (not through the proxy) in the schema.
     pub fn query(&self, sql: &str) -> anyhow::Result<String> {
         let sql = format!("SET search_path TO {}; {sql}", self.schema_name);
-        let output = std::process::Command::new("psql")
-            .args([
-                &self.admin_url,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-q",
-                "-At",
-                "-c",
-                &sql,
-            ])
-            .output()
-            .context("running psql")?;
-        if !output.status.success() {
-            bail!(
-                "psql -c {sql:?} failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        crate::load::postgres::psql_output(&self.admin_url, &sql)
     }
 
     /// Row count and a digest of the rows of every game table (not the lease).
@@ -344,16 +325,7 @@ pub struct Counters {
 /// Scrapes `/metrics` of the server at `addr`.
 pub async fn counters(addr: SocketAddr) -> anyhow::Result<Counters> {
     let mut conn = Connection::new(addr, Duration::from_secs(5));
-    let reply = conn
-        .request(Method::GET, "/metrics", None)
-        .await
-        .map_err(|e| anyhow::anyhow!("GET /metrics: {e}"))?;
-    anyhow::ensure!(
-        reply.status == StatusCode::OK,
-        "GET /metrics: {}",
-        reply.status
-    );
-    let text = String::from_utf8_lossy(&reply.body);
+    let text = crate::metrics::scrape(&mut conn).await?;
     Ok(Counters {
         flushes: sample(&text, "spacewars_flushes_total"),
         flush_failures: sample(&text, "spacewars_flush_failures_total"),

@@ -53,8 +53,14 @@ impl Drop for Schema {
 }
 
 fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
+    psql_output(url, sql).map(drop)
+}
+
+/// Runs `sql` with `psql` on `url` (stopping at the first error) and returns what it
+/// printed, unaligned and without headers (`-At`), trimmed.
+pub fn psql_output(url: &str, sql: &str) -> anyhow::Result<String> {
     let output = Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql])
         .output()
         .context("running psql (is the PostgreSQL client installed?)")?;
     if !output.status.success() {
@@ -63,7 +69,7 @@ fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 /// True if the URL's host is `127.0.0.1`, `localhost` or `[::1]`.

@@ -150,7 +150,7 @@ impl<R: Repository> Game<R> {
 
     /// Who is logged in with `token`, if anyone.
     pub async fn session(&self, token: Option<&str>) -> Result<SessionView, AppError> {
-        let logged_out = SessionView::LoggedOut { logged_in: false };
+        let logged_out = SessionView::LoggedOut;
         let user_id = match self.authenticate(token).await {
             Ok(user_id) => user_id,
             Err(AppError::Game(_)) => return Ok(logged_out),
@@ -159,7 +159,6 @@ impl<R: Repository> Game<R> {
         let view = self
             .repo
             .read_player(user_id, |user, _ship| SessionView::LoggedIn {
-                logged_in: true,
                 username: user.username.clone(),
                 ship_id: user.ship_id,
             })
@@ -175,7 +174,7 @@ impl<R: Repository> Game<R> {
         // The world lock is held only for the O(1) snapshot; positioning every object
         // happens after it is released.
         let snapshot = self.repo.view_world(|world| world.snapshot()).await?;
-        Ok(WorldView::of(&snapshot, self.clock.now_ms(), None))
+        Ok(WorldView::of(&snapshot, self.clock.now_ms()))
     }
 
     /// An O(1) immutable copy of the world's stored states at its current version.
@@ -189,8 +188,7 @@ impl<R: Repository> Game<R> {
     }
 
     /// What changed in the world after version `since`: the stored states changed and
-    /// the ids removed, or the whole world (marked full) when `since` is too old or
-    /// unknown here.
+    /// the ids removed, or the whole world when `since` is too old or unknown here.
     pub async fn world_since(&self, since: Version) -> Result<WorldSync, AppError> {
         let answer = self
             .repo
@@ -205,12 +203,11 @@ impl<R: Repository> Game<R> {
                 world_size,
                 version,
                 since,
-                full: false,
                 upserted: delta.upserted,
                 removed: delta.removed,
                 current_time: now_ms,
             }),
-            Err(snapshot) => WorldSync::Full(WorldView::of(&snapshot, now_ms, Some(true))),
+            Err(snapshot) => WorldSync::Full(WorldView::of(&snapshot, now_ms)),
         })
     }
 

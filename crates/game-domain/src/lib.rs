@@ -15,8 +15,8 @@
 //! - [`world`]: the object collection, its cheap snapshots and a unit of work's change set.
 //! - [`world_history`]: the world's version and its bounded log of changes, for deltas.
 //! - [`interest`]: areas of interest: a spatial grid, what enters and leaves a player's view.
-//! - [`views`]: wire read models combining several values.
-//! - [`error`]: rule errors with their HTTP status and code; use-case errors.
+//! - [`views`]: read models combining several values (world, deltas, ship, research).
+//! - [`error`]: rule errors with their stable code; use-case errors.
 //! - [`repository`]: the storage boundary.
 //! - [`game`]: the use cases.
 //! - [`clock`]: injected time.

@@ -7,7 +7,6 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rand::rngs::StdRng;
 
 use crate::accounts::{NewUser, Session, SessionToken, SessionView, hash_token, validate_password};
 use crate::clock::Clock;
@@ -15,6 +14,7 @@ use crate::collect::{CollectOutcome, CollectRoll, collect};
 use crate::error::{AppError, GameError};
 use crate::navigate::{NavigateOutcome, NavigateRequest, navigate};
 use crate::repository::Repository;
+use crate::rng::GameRng;
 use crate::space_object::ObjectId;
 use crate::tech_tree::ResearchType;
 use crate::user::{UserId, UserStats};
@@ -49,17 +49,18 @@ pub trait PasswordHasher: Send + Sync {
 pub struct Game<R> {
     repo: R,
     clock: Arc<dyn Clock>,
-    rng: Mutex<StdRng>,
+    rng: Mutex<GameRng>,
     hasher: Arc<dyn PasswordHasher>,
     session_ttl_ms: i64,
 }
 
 impl<R: Repository> Game<R> {
-    /// A game over `repo` with sessions lasting [`SESSION_TTL_MS`].
+    /// A game over `repo` with sessions lasting [`SESSION_TTL_MS`], drawing its randomness
+    /// from `rng` (seeded, from the OS, or any generator: see [`GameRng`]).
     pub fn new(
         repo: R,
         clock: Arc<dyn Clock>,
-        rng: StdRng,
+        rng: GameRng,
         hasher: Arc<dyn PasswordHasher>,
     ) -> Game<R> {
         Game {

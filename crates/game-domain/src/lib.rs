@@ -1,7 +1,7 @@
 //! Spacewars game rules: pure types, formulas and use cases, with no I/O.
 //!
-//! Time and randomness are injected ([`clock::Clock`], a seedable [`rand::rngs::StdRng`]),
-//! so every rule has exact tests. Storage is behind [`repository::Repository`], which the
+//! Time and randomness are injected ([`clock::Clock`], a seedable [`GameRng`]), so every
+//! rule has exact tests. Storage is behind [`repository::Repository`], which the
 //! write-behind cache and the plain database store both implement.
 //!
 //! - [`geometry`]: world size, wrapping, toroidal distance, angles.
@@ -20,6 +20,7 @@
 //! - [`repository`]: the storage boundary.
 //! - [`game`]: the use cases.
 //! - [`clock`]: injected time.
+//! - [`rng`]: injected randomness, independent of the embedder's `rand` version.
 
 pub mod accounts;
 pub mod clock;
@@ -30,6 +31,7 @@ pub mod geometry;
 pub mod interest;
 pub mod navigate;
 pub mod repository;
+pub mod rng;
 pub mod seed;
 pub mod space_object;
 pub mod tech_tree;
@@ -40,4 +42,7 @@ pub mod world;
 pub mod world_history;
 
 pub use error::{AppError, GameError};
+/// The `rand_core` this crate's generators implement, for [`GameRng::from_rng`].
+pub use rand::rand_core;
 pub use repository::Repository;
+pub use rng::GameRng;

@@ -10,13 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use game_cache::{CacheConfig, CacheError, CachedRepo};
+use game_domain::GameRng;
 use game_domain::clock::{Clock, SystemClock};
 use game_domain::game::Game;
 use game_domain::seed;
 use game_persistence::spill::SpillError;
 use game_persistence::{Database, DbRepo, LeaseGuard, StoreError};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
@@ -228,10 +227,9 @@ impl Server {
             config.limits.session_sweep(),
         );
         let world_size = config.world_size()?;
-        let rng = match deps.rng_seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
-        };
+        let rng = deps
+            .rng_seed
+            .map_or_else(GameRng::from_os, GameRng::from_seed);
         let hasher = Arc::new(hasher);
         let running = match config.repo {
             RepoKind::Cached => {

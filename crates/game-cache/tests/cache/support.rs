@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use game_cache::{CacheConfig, CachedRepo};
-use game_domain::Repository;
 use game_domain::clock::{Clock, ManualClock};
 use game_domain::game::Game;
 use game_domain::seed::demo_user;
 use game_domain::space_object::{ObjectId, ObjectKind, SpaceObject};
 use game_domain::user::{User, UserId};
+use game_domain::{GameRng, Repository};
 use game_persistence::testing::{PlainHasher, TestDatabase};
 use game_persistence::{Batch, Database, Store};
 use rand::rngs::StdRng;
@@ -76,7 +76,7 @@ pub fn game<R: Repository>(repo: R, clock: &ManualClock, seed: u64) -> Game<R> {
     Game::new(
         repo,
         Arc::new(clock.clone()),
-        StdRng::seed_from_u64(seed),
+        GameRng::from_seed(seed),
         Arc::new(PlainHasher),
     )
 }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use game_domain::GameRng;
 use game_domain::accounts::{SessionToken, SessionView};
 use game_domain::clock::{Clock, ManualClock};
 use game_domain::collect::{CollectOutcome, CollectRoll};
@@ -41,7 +42,7 @@ async fn the_use_cases_run_on_the_database() {
         let game = Game::new(
             repo,
             Arc::new(clock.clone()),
-            StdRng::seed_from_u64(7),
+            GameRng::from_seed(7),
             Arc::new(PlainHasher),
         );
         let mut mirror = StdRng::seed_from_u64(7);

@@ -45,6 +45,17 @@ pub trait PasswordHasher: Send + Sync {
     }
 }
 
+/// A new player, logged in: what [`Game::register`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// The session token (for the cookie; only its hash is stored).
+    pub token: String,
+    /// The new player's id.
+    pub user_id: UserId,
+    /// The id of the new player's ship.
+    pub ship_id: ObjectId,
+}
+
 /// The game: a repository plus the injected clock, RNG and password hasher.
 pub struct Game<R> {
     repo: R,
@@ -77,9 +88,10 @@ impl<R: Repository> Game<R> {
         &self.repo
     }
 
-    /// Creates a player with a ship and logs it in; returns the session token. The name is
-    /// stored in its NFC form and must be unique without regard to case.
-    pub async fn register(&self, username: &str, password: &str) -> Result<String, AppError> {
+    /// Creates a player with a ship and logs it in; returns the session token with the new
+    /// player's and ship's ids. The name is stored in its NFC form and must be unique
+    /// without regard to case.
+    pub async fn register(&self, username: &str, password: &str) -> Result<Registered, AppError> {
         let username = canonical_username(username)?;
         validate_password(password)?;
         let hash = self.hasher.hash(password).await?;
@@ -87,7 +99,11 @@ impl<R: Repository> Game<R> {
             .repo
             .create_user(NewUser::register(username, hash, self.clock.now_ms()))
             .await?;
-        self.open_session(user.id).await
+        Ok(Registered {
+            token: self.open_session(user.id).await?,
+            user_id: user.id,
+            ship_id: user.ship_id,
+        })
     }
 
     /// Checks credentials, brings the player's stats up to date, and returns a new token.

@@ -66,10 +66,12 @@ pub async fn handle<R: Backend>(
                 parse_json(&read_body(body, app.request_timeout).await?)?;
             let reservation = reserve_hashing(app)?;
             let register = game.register(&credentials.username, &credentials.password);
-            let token = with_deadline(deadline(app, &parts), Some(reservation), register).await?;
+            let registered =
+                with_deadline(deadline(app, &parts), Some(reservation), register).await?;
             Ok(with_cookie(
                 json(&SUCCESS),
-                app.sessions.set_cookie(&token, app.secure_cookies),
+                app.sessions
+                    .set_cookie(&registered.token, app.secure_cookies),
             ))
         }
         Route::Login => {

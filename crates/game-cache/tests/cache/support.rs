@@ -182,20 +182,10 @@ pub async fn register_players<R: Repository>(game: &Game<R>, n: usize) -> Vec<(U
     let mut players = Vec::with_capacity(n);
     for i in 0..n {
         let name = format!("p{i}");
-        let token = game.register(&name, "pw").await.expect("register");
-        players.push((registered_id(game, &name).await, token));
+        let registered = game.register(&name, "pw").await.expect("register");
+        players.push((registered.user_id, registered.token));
     }
     players
-}
-
-/// The id of the player called `name`, who must be registered.
-pub async fn registered_id<R: Repository>(game: &Game<R>, name: &str) -> UserId {
-    game.repo()
-        .find_user_by_name(name)
-        .await
-        .expect("find")
-        .expect("registered")
-        .id
 }
 
 /// Registers `n` players like [`register_players`]; returns only their ids.

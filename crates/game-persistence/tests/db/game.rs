@@ -10,7 +10,7 @@ use game_domain::accounts::{SessionToken, SessionView};
 use game_domain::clock::{Clock, ManualClock};
 use game_domain::collect::{CollectOutcome, CollectRoll};
 use game_domain::error::GameError;
-use game_domain::game::{Game, SESSION_TTL_MS};
+use game_domain::game::{Game, Registered, SESSION_TTL_MS};
 use game_domain::geometry::WorldSize;
 use game_domain::navigate::{NavigateOutcome, NavigateRequest};
 use game_domain::seed::{demo_objects, demo_user};
@@ -182,11 +182,16 @@ async fn the_use_cases_run_on_the_database() {
 
         // Register, session, logout.
         let now = clock.now_ms();
-        let bob_token = game.register("bob", "pw").await.unwrap();
+        let bob = game.register("bob", "pw").await.unwrap();
         assert_eq!(
-            bob_token,
-            SessionToken::issue(&mut mirror, 2, now, SESSION_TTL_MS).token
+            bob,
+            Registered {
+                token: SessionToken::issue(&mut mirror, 2, now, SESSION_TTL_MS).token,
+                user_id: 2,
+                ship_id: 12,
+            }
         );
+        let bob_token = bob.token;
         assert_eq!(
             game.session(Some(&bob_token)).await.unwrap(),
             SessionView::LoggedIn {

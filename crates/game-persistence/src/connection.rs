@@ -56,9 +56,10 @@ impl Target {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         if path.is_empty() || path == ":memory:" {
             // Every pooled connection would get its own empty in-memory database.
-            return Err(StoreError::Database(format!(
-                "{url:?} is not a database file path"
-            )));
+            return Err(StoreError::InvalidUrl {
+                url: url.to_owned(),
+                reason: "each pooled connection would get a private, temporary database",
+            });
         }
         Ok(Target::Sqlite(path.to_owned()))
     }
@@ -121,7 +122,7 @@ impl Manager {
                 // The server abandons a statement soon after the call deadline too, so a
                 // call the client gave up on does not go on holding locks.
                 conn.batch_execute(&format!("SET statement_timeout = {call_ms}"))
-                    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 AnyConnection::Pg(conn)
             }
             Target::Sqlite(path) => {
@@ -132,7 +133,7 @@ impl Manager {
                      PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON;"
                 ))
-                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 AnyConnection::Sqlite(conn)
             }
         };
@@ -194,7 +195,7 @@ pub(crate) fn pool(
             deadlines,
             round_trips,
         })
-        .map_err(|e| StoreError::Database(format!("cannot connect: {e}")))
+        .map_err(StoreError::Connect)
 }
 
 #[cfg(test)]

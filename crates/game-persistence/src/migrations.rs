@@ -39,5 +39,5 @@ fn run_pending(conn: &mut AnyConnection) -> Result<(), StoreError> {
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE).map(drop),
         AnyConnection::Pg(c) => c.run_pending_migrations(POSTGRES).map(drop),
     };
-    result.map_err(|e| StoreError::Database(format!("migrations failed: {e}")))
+    result.map_err(StoreError::Migration)
 }

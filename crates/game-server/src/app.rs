@@ -28,7 +28,7 @@ use crate::password::{Argon2Hasher, HashError};
 use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
 use crate::shutdown::Lifecycle;
-use crate::storage::{SpillTarget, replay_at_start, spawn_session_sweep};
+use crate::storage::{FinalFlushError, SpillTarget, replay_at_start, spawn_session_sweep};
 use crate::world_stream::StreamHub;
 use crate::world_stream::task::broadcast_changes;
 
@@ -130,7 +130,7 @@ pub enum ServerError {
     },
     /// Connecting, migrating, seeding or taking the lease failed.
     #[error("database: {0}")]
-    Store(StoreError),
+    Store(#[source] StoreError),
     /// Loading the cache failed.
     #[error("cache: {0}")]
     Cache(#[from] CacheError),
@@ -139,10 +139,10 @@ pub enum ServerError {
     Hash(#[from] HashError),
     /// The session key from the database is unusable.
     #[error("session key: {0}")]
-    SessionKey(String),
+    SessionKey(#[source] hmac::digest::InvalidLength),
     /// The password hashing threads could not be started.
     #[error("cannot start the password hashing threads: {0}")]
-    HashThreads(std::io::Error),
+    HashThreads(#[source] std::io::Error),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -154,9 +154,9 @@ pub enum ServerError {
     /// Another process took the lease over while this one ran.
     #[error("lost the database lease to another process; stopped serving")]
     LeaseLost,
-    /// The final flush failed; the message says whether the pending changes were spilled.
+    /// The final flush failed; the error says whether the pending changes were spilled.
     #[error("final flush failed: {0}")]
-    FinalFlush(String),
+    FinalFlush(#[from] FinalFlushError),
     /// A spill file could not be applied at start (corrupt, foreign, or refused).
     #[error("{0}")]
     Spill(#[from] SpillError),
@@ -220,7 +220,7 @@ impl Server {
             tracing::info!(demo_user = ?config.demo_user, "seeded an empty database");
         }
         let sessions = SessionKeys::new(db.server_key("session").await?.as_bytes())
-            .map_err(|e| ServerError::SessionKey(e.to_string()))?;
+            .map_err(ServerError::SessionKey)?;
         let session_sweep = spawn_session_sweep(
             db.clone(),
             deps.clock.clone(),
@@ -343,7 +343,7 @@ async fn serve_then_stop<R: Backend>(
     stop: impl Future<Output = ()>,
     grace: Duration,
     spill: &SpillTarget,
-) -> Result<(), String> {
+) -> Result<(), FinalFlushError> {
     let sweeper = app.limits.spawn_sweeper();
     // Only a repository that versions its world can stream it; the task ends when the
     // hub closes at shutdown.

@@ -9,7 +9,7 @@ use game_persistence::{DbRepo, Store};
 use tokio::sync::watch;
 
 use crate::metrics::Exposition;
-use crate::storage::{SpillTarget, shutdown_cache};
+use crate::storage::{FinalFlushError, SpillTarget, shutdown_cache};
 
 /// A repository the server can run on.
 #[async_trait]
@@ -22,7 +22,7 @@ pub trait Backend: Repository {
 
     /// Stops background work and writes everything pending (the final flush); what the
     /// database would not take goes to the spill file at `spill`.
-    async fn shutdown(&self, spill: &SpillTarget) -> Result<(), String>;
+    async fn shutdown(&self, spill: &SpillTarget) -> Result<(), FinalFlushError>;
 
     /// The world's version as it advances, when the repository keeps versions (the
     /// event stream needs them); `None` otherwise.
@@ -145,7 +145,7 @@ impl Backend for CachedRepo {
         write_locks(out, &[stats.world_lock, stats.user_locks, stats.store_lock]);
     }
 
-    async fn shutdown(&self, spill: &SpillTarget) -> Result<(), String> {
+    async fn shutdown(&self, spill: &SpillTarget) -> Result<(), FinalFlushError> {
         shutdown_cache(self, spill).await
     }
 }
@@ -167,7 +167,7 @@ impl Backend for DbRepo {
         write_round_trips(out, db.round_trips(), db.timeouts());
     }
 
-    async fn shutdown(&self, _spill: &SpillTarget) -> Result<(), String> {
+    async fn shutdown(&self, _spill: &SpillTarget) -> Result<(), FinalFlushError> {
         // Every unit of work committed before it answered: nothing is pending.
         Ok(())
     }

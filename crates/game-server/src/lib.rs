@@ -38,3 +38,4 @@ pub mod world_stream;
 
 pub use app::{Dependencies, Server, ServerError, run};
 pub use config::{Config, RepoKind, Switch};
+pub use storage::FinalFlushError;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use game_cache::CachedRepo;
+use game_cache::{CacheError, CachedRepo};
 use game_persistence::spill::{self, SpillError};
 use game_persistence::{Database, Deadlines, StoreError};
 use thiserror::Error;
@@ -170,20 +170,60 @@ pub async fn replay_at_start(db: &Database, path: PathBuf) -> Result<SpillTarget
     Ok(SpillTarget { path, database_id })
 }
 
+/// Why the final flush failed at shutdown, and what became of the changes it could not
+/// write. The source is always the cache's error (the last flush attempt's).
+#[derive(Debug, Error)]
+pub enum FinalFlushError {
+    /// This process lost the database lease: the pending changes were not spilled, since
+    /// the new owner's state wins and a spill would bring this one's back over it.
+    #[error("{source}; not spilled (another process owns the database)")]
+    NotSpilled {
+        /// The final flush's error.
+        #[source]
+        source: CacheError,
+    },
+    /// The database stayed unreachable; the pending changes are safe in the spill file and
+    /// are applied at the next start on this database.
+    #[error(
+        "{source}; the {changes} pending changes were saved to the spill file {} (fsynced) \
+         and are applied at the next start on this database",
+        path.display()
+    )]
+    Spilled {
+        /// The final flush's error.
+        #[source]
+        source: CacheError,
+        /// Users, upserted and deleted objects written to the file.
+        changes: usize,
+        /// The spill file.
+        path: PathBuf,
+    },
+    /// Writing the spill file failed too: the pending changes are lost.
+    #[error(
+        "{source}; writing the spill file failed too ({spill}): the {changes} pending \
+         changes are lost"
+    )]
+    Lost {
+        /// The final flush's error.
+        #[source]
+        source: CacheError,
+        /// Why the spill file could not be written.
+        spill: SpillError,
+        /// Users, upserted and deleted objects lost.
+        changes: usize,
+    },
+}
+
 /// The cache's shutdown: the final flush, retried until its timeout; if the database is
 /// still failing, the pending changes go to the spill file. Err (the process then exits
 /// non-zero) says what happened to them.
-pub async fn shutdown_cache(repo: &CachedRepo, spill: &SpillTarget) -> Result<(), String> {
+pub async fn shutdown_cache(repo: &CachedRepo, spill: &SpillTarget) -> Result<(), FinalFlushError> {
     let error = match repo.shutdown().await {
         Ok(_) => return Ok(()),
         Err(error) => error,
     };
-    if matches!(error, game_cache::CacheError::Store(StoreError::LeaseLost)) {
-        // Another process owns the database now: its state wins; spilling would bring
-        // this one's back over it at the next start.
-        return Err(format!(
-            "{error}; not spilled (another process owns the database)"
-        ));
+    if matches!(error, CacheError::Store(StoreError::LeaseLost)) {
+        return Err(FinalFlushError::NotSpilled { source: error });
     }
     let pending = repo.pending_batch().await;
     let changes =
@@ -195,16 +235,17 @@ pub async fn shutdown_cache(repo: &CachedRepo, spill: &SpillTarget) -> Result<()
                 changes,
                 "database unreachable: pending changes written to the spill file"
             );
-            Err(format!(
-                "{error}; the {changes} pending changes were saved to the spill file {} \
-                 (fsynced) and are applied at the next start on this database",
-                spill.path.display()
-            ))
+            Err(FinalFlushError::Spilled {
+                source: error,
+                changes,
+                path: spill.path.clone(),
+            })
         }
-        Err(spill_error) => Err(format!(
-            "{error}; writing the spill file failed too ({spill_error}): the {changes} \
-             pending changes are lost"
-        )),
+        Err(spill_error) => Err(FinalFlushError::Lost {
+            source: error,
+            spill: spill_error,
+            changes,
+        }),
     }
 }
 

@@ -25,7 +25,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let stopped = runtime.block_on(game_server::run(config, game_server::shutdown::signal()));
+    let stopped = runtime.block_on(game_server::run(config, game_server::signal()));
     // Once `run` returned, everything was flushed or spilled. A database call cut by its
     // deadline may still sit in a blocking thread on a dead socket; dropping the runtime
     // would wait for it for as long as the database stays away, so give up on it.

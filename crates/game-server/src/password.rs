@@ -133,11 +133,6 @@ impl Argon2Hasher {
         hash_on(&self.inner.pool, self.inner.params.clone(), password).await
     }
 
-    /// The pool the hashing runs on.
-    pub fn pool(&self) -> &HashPool {
-        &self.inner.pool
-    }
-
     fn is_current(&self, hash: &str) -> bool {
         let Ok(phc) = PasswordHash::new(hash) else {
             return false;

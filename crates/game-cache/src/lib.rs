@@ -10,7 +10,10 @@
 //!   its [`game_domain::Repository`] implementation.
 //! - [`CacheConfig`]: persist interval, caps, id block size, back-off; validated.
 //! - [`CacheStats`]: counters for metrics; [`FlushReport`]: what a flush wrote.
-//! - [`CacheError`]: failures of start, flush and shutdown.
+//! - [`CacheError`]: failures of start, flush and shutdown (a store failure keeps the
+//!   [`game_persistence::StoreError`] as its source).
+//!
+//! Features `sqlite` and `postgres` (both default) are game-persistence's, forwarded.
 //!
 //! # Promises and where they are kept
 //!

@@ -5,13 +5,14 @@
 //! use [`Server::bind`] to learn the bound address and pass their own shutdown future.
 //!
 //! - [`config`]: flags and environment variables, validated.
-//! - [`app`]: wiring (store → lease → seed → repository → game → listener) and [`Server`].
+//! - [`server`]: wiring (engine → handlers → listener), standby and takeover: [`Server`].
+//! - [`app`]: the state every handler sees.
+//! - `standby`: the answers of a standby while another process owns the database.
 //! - [`backend`]: what the server needs from a repository besides the use cases.
 //! - [`serve`]: the connection loop, per-request admission, timeout, metrics and log line.
 //! - [`router`]: paths and methods.
 //! - [`handlers`]: one thin handler per endpoint.
 //! - [`session`]: the session cookie.
-//! - [`password`]: argon2id hashing off the async workers.
 //! - [`limits`]: staying up under hostile load: hashing pool, rate limits, connection caps.
 //! - [`response`]: JSON responses, API errors, body limits and parsing.
 //! - [`metrics`]: the Prometheus text page.
@@ -26,15 +27,17 @@ pub mod config;
 pub mod handlers;
 pub mod limits;
 pub mod metrics;
-pub mod password;
 pub mod response;
 pub mod router;
 pub mod serve;
+pub mod server;
 pub mod session;
 pub mod shutdown;
+mod standby;
 pub mod storage;
 pub mod web;
 pub mod world_stream;
 
-pub use app::{Dependencies, Server, ServerError, run};
+pub use app::Dependencies;
 pub use config::{Config, RepoKind, Switch};
+pub use server::{Server, ServerError, run};

@@ -173,7 +173,11 @@ impl Server {
                 addr: setup.config.listen,
                 source,
             })?;
-        tracing::info!(%local_addr, standby = running.is_none(), "listening");
+        if running.is_none() {
+            tracing::info!("standby: listening before the lease is ours");
+        }
+        // Tools read the address from the end of this line: keep it last.
+        tracing::info!(%local_addr, "listening");
         Ok(Server {
             listeners,
             local_addr,

@@ -29,6 +29,9 @@ use thiserror::Error;
 
 use memory as argon2_memory;
 
+/// The argon2id cost parameters [`Argon2Hasher::new`] takes (re-exported so embedders need
+/// no argon2 dependency of their own; `Argon2Params::default()` is the recommended cost).
+pub use argon2::Params as Argon2Params;
 pub use pool::{HashPool, PoolError, PoolStats, Reservation};
 
 /// Hashing failed (bad parameters, the pool refused or its threads are gone).

@@ -72,7 +72,7 @@ pub struct EngineOptions {
     pub deadlines: Deadlines,
     /// The lease.
     pub lease: LeaseOptions,
-    /// Seed the demo user (`demo` / `demo`, 1000 iron) into an empty database.
+    /// Seed the demo user (`a` / password `a`, 1000 iron) into an empty database.
     pub demo_user: bool,
     /// Directory of the spill file; `None`: the SQLite database's directory, or the working
     /// directory for PostgreSQL.

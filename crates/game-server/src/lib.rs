@@ -7,6 +7,7 @@
 //! - [`config`]: flags and environment variables, validated.
 //! - [`server`]: wiring (engine → handlers → listener), standby and takeover: [`Server`].
 //! - [`app`]: the state every handler sees.
+//! - [`error`]: [`ServerError`], why the server could not start or stop cleanly.
 //! - `standby`: the answers of a standby while another process owns the database.
 //! - [`backend`]: what the server needs from a repository besides the use cases.
 //! - [`serve`]: the connection loop, per-request admission, timeout, metrics and log line.
@@ -24,6 +25,7 @@
 pub mod app;
 pub mod backend;
 pub mod config;
+pub mod error;
 pub mod handlers;
 pub mod limits;
 pub mod metrics;
@@ -40,4 +42,5 @@ pub mod world_stream;
 
 pub use app::Dependencies;
 pub use config::{Config, RepoKind, Switch};
-pub use server::{Server, ServerError, run};
+pub use error::ServerError;
+pub use server::{Server, run};

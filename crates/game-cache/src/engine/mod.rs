@@ -66,11 +66,7 @@ impl<R: Backing> Engine<R> {
         repo: R::Config,
         parts: EngineParts,
     ) -> Result<Engine<R>, EngineError> {
-        options.lease.validate()?;
-        let db = Database::connect_with(&options.database_url, options.deadlines).await?;
-        let lease = db
-            .acquire_lease(&options.lease.owner, options.lease.ttl)
-            .await?;
+        let (db, lease) = connect_and_lease(&options, false).await?;
         Engine::start(options, db, lease, repo, parts).await
     }
 
@@ -83,9 +79,7 @@ impl<R: Backing> Engine<R> {
         repo: R::Config,
         parts: EngineParts,
     ) -> Result<Engine<R>, EngineError> {
-        options.lease.validate()?;
-        let db = Database::connect_with(&options.database_url, options.deadlines).await?;
-        let lease = wait_for_lease(&db, &options).await;
+        let (db, lease) = connect_and_lease(&options, true).await?;
         Engine::start(options, db, lease, repo, parts).await
     }
 
@@ -176,6 +170,22 @@ impl<R: Backing> Engine<R> {
         }
         Ok(())
     }
+}
+
+/// Connects (migrations applied) and takes the lease, waiting for it if `wait`.
+async fn connect_and_lease(
+    options: &EngineOptions,
+    wait: bool,
+) -> Result<(Database, LeaseGuard), EngineError> {
+    options.lease.validate()?;
+    let db = Database::connect_with(&options.database_url, options.deadlines).await?;
+    let lease = if wait {
+        wait_for_lease(&db, options).await
+    } else {
+        db.acquire_lease(&options.lease.owner, options.lease.ttl)
+            .await?
+    };
+    Ok((db, lease))
 }
 
 /// Tries to take the lease every poll interval until it succeeds.

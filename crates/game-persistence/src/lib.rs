@@ -56,6 +56,6 @@ mod transaction;
 pub use database::Database;
 pub use deadline::{Deadlines, WithDeadline};
 pub use error::StoreError;
-pub use lease::LeaseGuard;
+pub use lease::{LeaseGuard, LeaseStatus};
 pub use repo::DbRepo;
 pub use store::{Batch, Store};

@@ -16,10 +16,8 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::backend::Backend;
 use crate::limits::client::RequestInfo;
-use crate::limits::hash_pool::Reservation;
 use crate::limits::rate::RateLimited;
 use crate::metrics::{self, Exposition};
-use crate::password::with_deadline;
 use crate::response::bodies::{
     Collected, NavigateBody, Navigated, Probe, SUCCESS, SessionBody, Sync,
 };
@@ -27,6 +25,8 @@ use crate::response::{ApiError, Body, full, json, parse_json, read_body};
 use crate::router::Route;
 use crate::session;
 use crate::world_stream;
+use game_cache::password::Reservation;
+use game_cache::password::with_deadline;
 
 /// `{username, password}` of register and login.
 #[derive(Debug, Deserialize)]
@@ -160,6 +160,9 @@ pub async fn handle<R: Backend>(
         Route::Readyz => {
             if app.lifecycle.is_shutting_down() {
                 return Err(ApiError::not_ready("shutting down"));
+            }
+            if app.lease.is_lost() {
+                return Err(ApiError::lease_lost());
             }
             game.repo()
                 .check_ready()

@@ -10,49 +10,55 @@
 //!   [`signal`] (SIGTERM or SIGINT) as the binary's;
 //! - [`Server`] and [`Dependencies`] for tests and embedders: [`Server::bind`] does every
 //!   start-up step and tells the bound address; the clock and the RNG seed are injected;
-//! - [`ServerError`] (why the server did not start or did not stop cleanly) and
-//!   [`FinalFlushError`] (what became of the changes a failed final flush held).
+//! - [`ServerError`]: why the server did not start or did not stop cleanly (its sources
+//!   are game-cache's `EngineError` and `ShutdownError`, which say what became of the
+//!   data).
 //!
 //! The binary only parses [`Config`] and calls [`run`] with [`signal`].
 //!
 //! Inside (private modules):
 //! - `config`: flags and environment variables, validated.
-//! - `app`: wiring (store → lease → seed → repository → game → listener) and [`Server`].
+//! - `server`: wiring (engine → handlers → listener), standby and takeover: [`Server`].
+//! - `app`: the state every handler sees.
+//! - `error`: [`ServerError`].
+//! - `standby`: the answers of a standby while another process owns the database.
 //! - `backend`: what the server needs from a repository besides the use cases.
 //! - `serve`: the connection loop, per-request admission, timeout, metrics and log line.
 //! - `router`: paths and methods.
 //! - `handlers`: one thin handler per endpoint.
 //! - `session`: the session cookie.
-//! - `password`: argon2id hashing off the async workers.
-//! - `limits`: staying up under hostile load: hashing pool, rate limits, connection caps.
+//! - `limits`: staying up under hostile load: rate limits, connection caps.
 //! - `response`: JSON responses, the wire bodies, API errors (with the HTTP status of each
 //!   game rule error), body limits and parsing.
 //! - `metrics`: the Prometheus text page.
 //! - `shutdown`: the signal future and the in-flight request tracker.
-//! - `storage`: deadline and spill flags; the spill file at shutdown and at start.
+//! - `storage`: deadline, spill and lease flags; the session sweep.
 //! - `web`: the browser client, embedded static files served at `/`.
 //! - `world_stream`: `/api/world/events`, the world pushed as Server-Sent Events.
 
 mod app;
 mod backend;
 mod config;
+mod error;
 mod handlers;
 mod limits;
 mod metrics;
-mod password;
 mod response;
 mod router;
 mod serve;
+mod server;
 mod session;
 mod shutdown;
+mod standby;
 mod storage;
 mod web;
 mod world_stream;
 
-pub use app::{Dependencies, Server, ServerError, run};
+pub use app::Dependencies;
 pub use config::{Config, ConfigError, MIN_PERSIST_INTERVAL_MS, RepoKind, Switch};
+pub use error::ServerError;
 pub use limits::{LimitsConfig, LimitsError};
-pub use password::HashError;
+pub use server::{Server, run};
 pub use shutdown::signal;
-pub use storage::{FinalFlushError, StorageConfig, StorageConfigError};
+pub use storage::{StorageConfig, StorageConfigError};
 pub use world_stream::{SyncConfig, SyncConfigError};

@@ -32,8 +32,6 @@ fn main() -> anyhow::Result<()> {
     runtime.shutdown_timeout(SHUTDOWN_LEFTOVERS);
     stopped.map_err(|error| {
         tracing::error!(%error, "server stopped with an error");
-        // Each layer's message already includes its source's, so the source chain is not
-        // printed again under "Caused by".
-        anyhow::anyhow!("{error}")
+        anyhow::Error::new(error)
     })
 }

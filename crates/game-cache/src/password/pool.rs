@@ -98,6 +98,16 @@ impl HashPool {
         })
     }
 
+    /// Number of threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Places in the queue.
+    pub fn queue(&self) -> usize {
+        self.queue
+    }
+
     /// The pool's counters.
     pub fn stats(&self) -> &PoolStats {
         &self.stats

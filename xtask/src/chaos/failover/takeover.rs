@@ -84,6 +84,8 @@ pub async fn kill_owner(
     .await??;
     stop.store(true, Ordering::SeqCst);
     let prober = tokio::spawn(probe(proxy, players[0].clone(), signal_at, plan.give_up));
+    let exit = owner.wait_exit(EXIT_TIMEOUT).await?;
+    let exited_after = signal_at.elapsed();
     let mut ledgers = Vec::with_capacity(drivers.len());
     for driver in drivers {
         let mut ledger = tokio::time::timeout(EXIT_TIMEOUT, driver)
@@ -97,8 +99,6 @@ pub async fn kill_owner(
         }
         ledgers.push(ledger);
     }
-    let exit = owner.wait_exit(EXIT_TIMEOUT).await?;
-    let exited_after = signal_at.elapsed();
     let (unavailable, probes) = prober.await??;
     Ok(Killed {
         ledgers,

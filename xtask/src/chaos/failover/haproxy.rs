@@ -231,7 +231,8 @@ mod tests {
         for option in [
             "option httpchk GET /readyz",
             "http-check expect status 200",
-            "default-server inter 200ms fall 1 rise 1 on-marked-down shutdown-sessions",
+            "default-server inter 200ms fall 1 rise 1",
+            "timeout connect 250ms",
             "retries 2",
             "option redispatch",
         ] {

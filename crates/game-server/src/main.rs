@@ -31,7 +31,9 @@ fn main() -> anyhow::Result<()> {
     // would wait for it for as long as the database stays away, so give up on it.
     runtime.shutdown_timeout(SHUTDOWN_LEFTOVERS);
     stopped.map_err(|error| {
-        tracing::error!(%error, "server stopped with an error");
-        anyhow::Error::new(error)
+        let error = anyhow::Error::new(error);
+        // `{:#}`: the whole chain on one line, so the log says what became of the data.
+        tracing::error!(error = format!("{error:#}"), "server stopped with an error");
+        error
     })
 }

@@ -14,7 +14,7 @@
 //! - [`password`]: argon2id hashing off the async workers.
 //! - [`limits`]: staying up under hostile load: hashing pool, rate limits, connection caps.
 //! - [`response`]: JSON responses, API errors, body limits and parsing.
-//! - [`metrics`]: the Prometheus text page.
+//! - [`metrics`]: request metrics and the Prometheus text page (prometheus-client).
 //! - [`shutdown`]: the signal future and the in-flight request tracker.
 //! - [`storage`]: deadline and spill flags; the spill file at shutdown and at start.
 //! - [`web`]: the browser client, embedded static files served at `/`.

@@ -172,6 +172,7 @@ pub async fn handle<R: Backend>(
             Ok(json(&Status { status: "ready" }))
         }
         Route::Metrics => metrics_page(app),
+        Route::OpenApi => Ok(crate::openapi::response()),
     }
 }
 

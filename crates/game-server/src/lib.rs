@@ -15,6 +15,7 @@
 //! - [`limits`]: staying up under hostile load: hashing pool, rate limits, connection caps.
 //! - [`response`]: JSON responses, API errors, body limits and parsing.
 //! - [`metrics`]: request metrics and the Prometheus text page (prometheus-client).
+//! - [`openapi`]: the OpenAPI 3.1 document of the API, served at `/api/openapi.json`.
 //! - [`shutdown`]: the signal future and the in-flight request tracker.
 //! - [`storage`]: deadline and spill flags; the spill file at shutdown and at start.
 //! - [`web`]: the browser client, embedded static files served at `/`.
@@ -26,6 +27,7 @@ pub mod config;
 pub mod handlers;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod password;
 pub mod response;
 pub mod router;

@@ -27,12 +27,20 @@ pub trait Backend: Repository {
     /// The world's version as it advances, when the repository keeps versions (the
     /// event stream needs them); `None` otherwise.
     fn world_versions(&self) -> Option<watch::Receiver<u64>>;
+
+    /// True when every change of the world advances its version, so a version (and a
+    /// moment) names one world.
+    fn keeps_versions(&self) -> bool;
 }
 
 #[async_trait]
 impl Backend for CachedRepo {
     fn world_versions(&self) -> Option<watch::Receiver<u64>> {
         Some(CachedRepo::world_versions(self))
+    }
+
+    fn keeps_versions(&self) -> bool {
+        true
     }
 
     async fn check_ready(&self) -> Result<(), String> {
@@ -136,6 +144,10 @@ impl Backend for DbRepo {
         // Every unit of work reads the world afresh from the database: no versions, so
         // clients poll `/api/world` instead of streaming.
         None
+    }
+
+    fn keeps_versions(&self) -> bool {
+        false
     }
 
     async fn check_ready(&self) -> Result<(), String> {

@@ -113,7 +113,7 @@ pub async fn handle<R: Backend>(
             authenticate(app, headers).await?;
             match since(parts.uri.query())? {
                 Some(version) => Ok(json(&game.world_since(version).await?)),
-                None => Ok(json(&game.world().await?)),
+                None => crate::world_body::answer(app).await,
             }
         }
         Route::WorldEvents => {

@@ -19,6 +19,7 @@
 //! - [`shutdown`]: the signal future and the in-flight request tracker.
 //! - [`storage`]: deadline and spill flags; the spill file at shutdown and at start.
 //! - [`web`]: the browser client, embedded static files served at `/`.
+//! - [`world_body`]: the `/api/world` body, serialised once per version and millisecond.
 //! - [`world_stream`]: `/api/world/events`, the world pushed as Server-Sent Events.
 
 pub mod app;
@@ -36,6 +37,7 @@ pub mod session;
 pub mod shutdown;
 pub mod storage;
 pub mod web;
+pub mod world_body;
 pub mod world_stream;
 
 pub use app::{Dependencies, Server, ServerError, run};

@@ -23,12 +23,20 @@ pub trait Backend: Repository + Backing {
     /// The world's version as it advances, when the repository keeps versions (the
     /// event stream needs them); `None` otherwise.
     fn world_versions(&self) -> Option<watch::Receiver<u64>>;
+
+    /// True when every change of the world advances its version, so a version (and a
+    /// moment) names one world.
+    fn keeps_versions(&self) -> bool;
 }
 
 #[async_trait]
 impl Backend for CachedRepo {
     fn world_versions(&self) -> Option<watch::Receiver<u64>> {
         Some(CachedRepo::world_versions(self))
+    }
+
+    fn keeps_versions(&self) -> bool {
+        true
     }
 
     async fn check_ready(&self) -> Result<(), String> {
@@ -41,98 +49,78 @@ impl Backend for CachedRepo {
 
     fn write_metrics(&self, out: &mut Exposition) {
         let stats = self.stats();
-        let kinds = [
-            ("user", stats.hits, stats.misses),
-            ("session", stats.session_hits, stats.session_misses),
-        ];
-        out.family(
+        out.counters(
             "spacewars_cache_hits_total",
-            "counter",
             "Lookups answered from memory, by kind (user, session).",
+            "kind",
+            [("user", stats.hits), ("session", stats.session_hits)],
         );
-        for (kind, hits, _) in kinds {
-            out.sample("spacewars_cache_hits_total", &[("kind", kind)], hits);
-        }
-        out.family(
+        out.counters(
             "spacewars_cache_misses_total",
-            "counter",
             "Lookups that had to read the database, by kind (user, session).",
+            "kind",
+            [("user", stats.misses), ("session", stats.session_misses)],
         );
-        for (kind, _, misses) in kinds {
-            out.sample("spacewars_cache_misses_total", &[("kind", kind)], misses);
-        }
-        out.single(
+        out.counter(
             "spacewars_cache_evictions_total",
-            "counter",
             "Clean idle users evicted to stay within --max-cached-users.",
             stats.evictions,
         );
-        out.single(
+        out.counter(
             "spacewars_session_cache_evictions_total",
-            "counter",
             "Least recently used sessions dropped to stay within --max-cached-sessions.",
             stats.session_evictions,
         );
-        out.single(
+        out.gauge(
             "spacewars_cache_users",
-            "gauge",
             "Users in memory now.",
             stats.cached_users,
         );
-        out.single(
+        out.gauge(
             "spacewars_cache_sessions",
-            "gauge",
             "Sessions in memory now.",
             stats.cached_sessions,
         );
-        out.single(
+        out.gauge(
             "spacewars_dirty_users",
-            "gauge",
             "Users changed and not yet written to the database.",
             stats.dirty_users,
         );
-        out.single(
+        out.gauge(
             "spacewars_dirty_objects",
-            "gauge",
             "Objects changed, spawned or removed and not yet written to the database.",
             stats.dirty_objects,
         );
-        out.single(
+        out.counter(
             "spacewars_flushes_total",
-            "counter",
             "Write-behind flushes that wrote a non-empty batch.",
             stats.flushes,
         );
-        out.single(
+        out.counter(
             "spacewars_flush_failures_total",
-            "counter",
             "Write-behind flush attempts the database refused.",
             stats.flush_failures,
         );
-        out.single(
+        out.gauge(
             "spacewars_last_flush_duration_seconds",
-            "gauge",
             "Wall time of the last successful non-empty flush (0 before the first).",
             stats
                 .last_flush_duration
                 .map_or(0.0, |took| took.as_secs_f64()),
         );
-        out.single(
+        out.gauge(
             "spacewars_reserved_object_ids",
-            "gauge",
             "Object ids reserved in the database and not yet used.",
             stats.reserved_ids,
         );
-        out.single(
+        out.counter(
             "spacewars_inline_id_reservations_total",
-            "counter",
             "Operations that found no reserved object id and reserved a block themselves, \
              before locking anything.",
             stats.inline_id_reservations,
         );
-        out.single(
+        out.counter(
             "spacewars_id_exhaustions_total",
-            "counter",
             "Operations refused (503 storage_unavailable) because no object id was left and \
              the database could not reserve more.",
             stats.id_exhaustions,
@@ -150,6 +138,10 @@ impl Backend for DbRepo {
         None
     }
 
+    fn keeps_versions(&self) -> bool {
+        false
+    }
+
     async fn check_ready(&self) -> Result<(), String> {
         self.database().ping().await.map_err(|e| e.to_string())
     }
@@ -161,70 +153,61 @@ impl Backend for DbRepo {
 }
 
 fn write_round_trips(out: &mut Exposition, round_trips: u64, timeouts: u64) {
-    out.single(
+    out.counter(
         "spacewars_db_round_trips_total",
-        "counter",
         "Statements sent to the database.",
         round_trips,
     );
-    out.single(
+    out.counter(
         "spacewars_db_timeouts_total",
-        "counter",
         "Database calls cut at their deadline (--db-call-timeout-ms).",
         timeouts,
     );
 }
 
 fn write_locks(out: &mut Exposition, levels: &[LevelStats]) {
-    type Field = fn(&LevelStats) -> String;
-    let families: [(&str, &str, &str, Field); 7] = [
-        (
-            "spacewars_lock_acquisitions_total",
-            "counter",
-            "Lock acquisitions, by level.",
-            |s| s.acquisitions.to_string(),
-        ),
-        (
-            "spacewars_lock_contended_total",
-            "counter",
-            "Lock acquisitions that had to wait, by level.",
-            |s| s.contended.to_string(),
-        ),
-        (
-            "spacewars_lock_timeouts_total",
-            "counter",
-            "Lock waits that gave up at their deadline, by level.",
-            |s| s.timeouts.to_string(),
-        ),
-        (
-            "spacewars_lock_wait_seconds_total",
-            "counter",
-            "Time spent waiting for contended locks, by level.",
-            |s| s.total_wait.as_secs_f64().to_string(),
-        ),
-        (
-            "spacewars_lock_max_wait_seconds",
-            "gauge",
-            "Longest single wait for a lock, by level.",
-            |s| s.max_wait.as_secs_f64().to_string(),
-        ),
-        (
-            "spacewars_lock_holders",
-            "gauge",
-            "Lock guards held now, by level.",
-            |s| s.holders.to_string(),
-        ),
-        (
-            "spacewars_lock_waiters",
-            "gauge",
-            "Tasks waiting for a lock now, by level.",
-            |s| s.waiters.to_string(),
-        ),
-    ];
-    for (name, kind, help, field) in families {
-        out.family(name, kind, help);
-        for stats in levels {
-            out.sample(name, &[("level", stats.level)], field(stats));
-        }
-    }
+    let by_level = |field: fn(&LevelStats) -> u64| levels.iter().map(move |s| (s.level, field(s)));
+    let seconds = |field: fn(&LevelStats) -> f64| levels.iter().map(move |s| (s.level, field(s)));
+    out.counters(
+        "spacewars_lock_acquisitions_total",
+        "Lock acquisitions, by level.",
+        "level",
+        by_level(|s| s.acquisitions),
+    );
+    out.counters(
+        "spacewars_lock_contended_total",
+        "Lock acquisitions that had to wait, by level.",
+        "level",
+        by_level(|s| s.contended),
+    );
+    out.counters(
+        "spacewars_lock_timeouts_total",
+        "Lock waits that gave up at their deadline, by level.",
+        "level",
+        by_level(|s| s.timeouts),
+    );
+    out.counters(
+        "spacewars_lock_wait_seconds_total",
+        "Time spent waiting for contended locks, by level.",
+        "level",
+        seconds(|s| s.total_wait.as_secs_f64()),
+    );
+    out.gauges(
+        "spacewars_lock_max_wait_seconds",
+        "Longest single wait for a lock, by level.",
+        "level",
+        seconds(|s| s.max_wait.as_secs_f64()),
+    );
+    out.gauges(
+        "spacewars_lock_holders",
+        "Lock guards held now, by level.",
+        "level",
+        by_level(|s| s.holders),
+    );
+    out.gauges(
+        "spacewars_lock_waiters",
+        "Tasks waiting for a lock now, by level.",
+        "level",
+        by_level(|s| s.waiters),
+    );
 }

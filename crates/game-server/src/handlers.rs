@@ -108,7 +108,7 @@ pub async fn handle<R: Backend>(
             authenticate(app, headers).await?;
             match since(parts.uri.query())? {
                 Some(version) => Ok(json(&Sync::of(&game.world_since(version).await?))),
-                None => Ok(json(&game.world().await?)),
+                None => crate::world_body::answer(app).await,
             }
         }
         Route::WorldEvents => {
@@ -170,7 +170,8 @@ pub async fn handle<R: Backend>(
                 .map_err(ApiError::not_ready)?;
             Ok(json(&Probe { status: "ready" }))
         }
-        Route::Metrics => Ok(metrics_page(app)),
+        Route::Metrics => metrics_page(app),
+        Route::OpenApi => Ok(crate::openapi::response()),
     }
 }
 
@@ -237,30 +238,32 @@ fn with_cookie(mut response: Response<Body>, cookie: HeaderValue) -> Response<Bo
     response
 }
 
-fn metrics_page<R: Backend>(app: &App<R>) -> Response<Body> {
+fn metrics_page<R: Backend>(app: &App<R>) -> Result<Response<Body>, ApiError> {
     let mut out = Exposition::default();
     app.http_metrics.write(&mut out);
-    out.single(
+    out.gauge(
         "spacewars_http_requests_in_flight",
-        "gauge",
         "Requests being handled now.",
         app.lifecycle.in_flight(),
     );
     app.game.repo().write_metrics(&mut out);
     app.limits.write_metrics(&mut out);
     app.streams.write_metrics(&mut out);
-    out.single(
+    out.counter(
         "spacewars_session_forged_total",
-        "counter",
         "Session cookies refused before any lookup: not shaped like one, or a bad MAC.",
         app.sessions.forged(),
     );
-    let mut response = Response::new(full(out.finish()));
+    let page = out.finish().map_err(|error| {
+        tracing::error!(%error, "encoding the metrics page failed");
+        ApiError::internal()
+    })?;
+    let mut response = Response::new(full(page));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(metrics::CONTENT_TYPE),
     );
-    response
+    Ok(response)
 }
 
 #[cfg(test)]

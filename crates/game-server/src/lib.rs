@@ -10,6 +10,8 @@
 //!   [`signal`] (SIGTERM or SIGINT) as the binary's;
 //! - [`Server`] and [`Dependencies`] for tests and embedders: [`Server::bind`] does every
 //!   start-up step and tells the bound address; the clock and the RNG seed are injected;
+//! - [`contract`]: the OpenAPI document and the routes the server really has, for client
+//!   authors and the tests that keep the two in step;
 //! - [`ServerError`]: why the server did not start or did not stop cleanly (its sources
 //!   are game-cache's `EngineError` and `ShutdownError`, which say what became of the
 //!   data).
@@ -30,19 +32,23 @@
 //! - `limits`: staying up under hostile load: rate limits, connection caps.
 //! - `response`: JSON responses, the wire bodies, API errors (with the HTTP status of each
 //!   game rule error), body limits and parsing.
-//! - `metrics`: the Prometheus text page.
+//! - `metrics`: request metrics and the Prometheus text page (prometheus-client).
+//! - `openapi`: the OpenAPI 3.1 document of the API, served at `/api/openapi.json`.
 //! - `shutdown`: the signal future and the in-flight request tracker.
 //! - `storage`: deadline, spill and lease flags; the session sweep.
 //! - `web`: the browser client, embedded static files served at `/`.
+//! - `world_body`: the `/api/world` body, serialised once per version and millisecond.
 //! - `world_stream`: `/api/world/events`, the world pushed as Server-Sent Events.
 
 mod app;
+pub mod contract;
 mod backend;
 mod config;
 mod error;
 mod handlers;
 mod limits;
 mod metrics;
+mod openapi;
 mod response;
 mod router;
 mod serve;
@@ -52,6 +58,7 @@ mod shutdown;
 mod standby;
 mod storage;
 mod web;
+mod world_body;
 mod world_stream;
 
 pub use app::Dependencies;

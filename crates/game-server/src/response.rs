@@ -76,7 +76,12 @@ impl serde_json::ser::Formatter for JsNumbers {
     }
 }
 
-fn with_json_body(status: StatusCode, bytes: Vec<u8>) -> Response<Body> {
+/// A 200 response with `bytes`, already JSON.
+pub fn json_bytes(bytes: Bytes) -> Response<Body> {
+    with_json_body(StatusCode::OK, bytes)
+}
+
+fn with_json_body(status: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {
     let mut response = Response::new(full(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, JSON);

@@ -31,6 +31,8 @@ pub enum Route {
     Navigate,
     /// `POST /api/collect`
     Collect,
+    /// `GET /api/openapi.json`
+    OpenApi,
     /// `GET /healthz`
     Healthz,
     /// `GET /readyz`
@@ -41,7 +43,7 @@ pub enum Route {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 15] = [
+    pub const ALL: [Route; 16] = [
         Route::Register,
         Route::Login,
         Route::Logout,
@@ -54,6 +56,7 @@ impl Route {
         Route::TriggerResearch,
         Route::Navigate,
         Route::Collect,
+        Route::OpenApi,
         Route::Healthz,
         Route::Readyz,
         Route::Metrics,
@@ -74,6 +77,7 @@ impl Route {
             Route::TriggerResearch => "/api/trigger-research",
             Route::Navigate => "/api/navigate",
             Route::Collect => "/api/collect",
+            Route::OpenApi => "/api/openapi.json",
             Route::Healthz => "/healthz",
             Route::Readyz => "/readyz",
             Route::Metrics => "/metrics",

@@ -29,6 +29,7 @@ use crate::backend::Backend;
 use crate::handlers;
 use crate::limits::client::RequestInfo;
 use crate::limits::connections::Slot;
+use crate::metrics::RouteLabel;
 use crate::response::{ApiError, Body, MAX_BODY_BYTES};
 use crate::router;
 use crate::shutdown::InFlight;
@@ -36,8 +37,6 @@ use crate::web;
 
 /// How long idle connections get to close in phase 2.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Metrics label of requests that matched no route.
-const UNMATCHED: &str = "unmatched";
 
 /// The sockets the server accepts on.
 #[derive(Debug)]
@@ -188,10 +187,7 @@ async fn answer<R: Backend>(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path();
-    let path_label = router::Route::from_path(path)
-        .map(|route| route.path())
-        .or_else(|| web::find(path).map(|_| web::METRICS_LABEL))
-        .unwrap_or(UNMATCHED);
+    let label = RouteLabel::of_path(path);
     // A process that lost the lease writes nothing more: refuse game requests at once
     // instead of answering from memory what will never be saved.
     let response = if app.lease.is_lost() && !is_ops_path(path) {
@@ -204,10 +200,10 @@ async fn answer<R: Backend>(
     };
     let status = response.status().as_u16();
     let latency = started.elapsed();
-    app.http_metrics.record(path_label, status, latency);
+    app.http_metrics.record(label, status, latency);
     tracing::info!(
         method = %method,
-        route = path_label,
+        route = label.as_str(),
         status,
         latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
         "request"

@@ -41,7 +41,7 @@ impl CompareOutcome {
     }
 }
 
-/// Judges the four targets.
+/// Judges the five targets.
 pub fn verdicts(
     cached: &TargetFigures,
     db: &TargetFigures,
@@ -51,6 +51,7 @@ pub fn verdicts(
     let vs_db = cached.rps / db.rps.max(1e-9);
     let vs_minimal = cached.rps / minimal.rps.max(1e-9);
     let p99_ratio = cached.p99_us as f64 / (minimal.p99_us.max(1)) as f64;
+    let cpu_ratio = cached.server_us_per_request() / minimal.server_us_per_request().max(1e-9);
     let world_rt = cached.round_trips_per_request();
     let mix_rt = mix.map(|m| m.round_trips.per_request(m.requests));
     let round_trips_zero = cached.round_trips.is_some_and(|rt| rt.none_from_requests())
@@ -82,6 +83,12 @@ pub fn verdicts(
             },
             target: "0",
             passed: round_trips_zero,
+        },
+        Verdict {
+            label: "cached / minimal server CPU per request",
+            measured: format!("{cpu_ratio:.2}×"),
+            target: "≤ 1.5×",
+            passed: cpu_ratio <= 1.5,
         },
     ]
 }
@@ -228,13 +235,18 @@ mod tests {
             },
             requests: 500,
         });
-        let cached = figures("cached", 30_000.0, 3_000, Some(0.0));
+        let mut cached = figures("cached", 30_000.0, 3_000, Some(0.0));
         let db = figures("db", 1_000.0, 50_000, Some(4_000.0));
-        let minimal = figures("minimal", 50_000.0, 2_000, None);
+        let mut minimal = figures("minimal", 50_000.0, 2_000, None);
+        // 10 µs of server CPU per request against 8 µs: 1.25×.
+        cached.cores.server = 0.3;
+        minimal.cores.server = 0.4;
         let all = verdicts(&cached, &db, &minimal, mix);
         assert!(all.iter().all(|v| v.passed), "{all:?}");
 
-        let slow = figures("cached", 19_000.0, 5_000, Some(0.0));
+        let mut slow = figures("cached", 19_000.0, 5_000, Some(0.0));
+        // 15.8 µs per request: 1.97× the minimal server's.
+        slow.cores.server = 0.3;
         let missed: Vec<_> = verdicts(&slow, &db, &minimal, mix)
             .into_iter()
             .filter(|v| !v.passed)
@@ -245,7 +257,8 @@ mod tests {
             [
                 "cached / db requests/s",
                 "cached / minimal requests/s",
-                "cached p99 / minimal p99"
+                "cached p99 / minimal p99",
+                "cached / minimal server CPU per request"
             ]
         );
 

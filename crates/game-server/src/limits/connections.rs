@@ -87,27 +87,23 @@ impl ConnectionCaps {
 
     /// Adds the connection families to `/metrics`.
     pub fn write_metrics(&self, out: &mut Exposition) {
-        out.single(
+        out.gauge(
             "spacewars_connections_open",
-            "gauge",
             "Game connections open now (the operations listener is not counted).",
             self.open(),
         );
-        out.family(
+        out.counters(
             "spacewars_connections_refused_total",
-            "counter",
             "Connections closed at once because a cap was reached, by cap.",
+            "cap",
+            [
+                ("total", self.refused_total.load(Ordering::Relaxed)),
+                (
+                    "per_address",
+                    self.refused_per_address.load(Ordering::Relaxed),
+                ),
+            ],
         );
-        for (cap, count) in [
-            ("total", &self.refused_total),
-            ("per_address", &self.refused_per_address),
-        ] {
-            out.sample(
-                "spacewars_connections_refused_total",
-                &[("cap", cap)],
-                count.load(Ordering::Relaxed),
-            );
-        }
     }
 }
 

@@ -69,33 +69,28 @@ impl Limits {
     pub fn write_metrics(&self, out: &mut Exposition) {
         use std::sync::atomic::Ordering::Relaxed;
         let stats = self.hash_pool.stats();
-        out.single(
+        out.gauge(
             "spacewars_hash_queued",
-            "gauge",
             "Password hashes waiting for a hashing thread.",
             stats.queued.load(Relaxed),
         );
-        out.single(
+        out.gauge(
             "spacewars_hash_running",
-            "gauge",
             "Password hashes running now.",
             stats.running.load(Relaxed),
         );
-        out.single(
+        out.counter(
             "spacewars_hash_completed_total",
-            "counter",
             "Password hashes and verifications done.",
             stats.completed.load(Relaxed),
         );
-        out.single(
+        out.counter(
             "spacewars_hash_refused_total",
-            "counter",
             "Password hashes refused with 503 busy because the queue was full.",
             stats.refused.load(Relaxed),
         );
-        out.single(
+        out.counter(
             "spacewars_hash_expired_total",
-            "counter",
             "Password hashes dropped unrun because the request's deadline had passed.",
             stats.expired.load(Relaxed),
         );

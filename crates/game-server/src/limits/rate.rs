@@ -174,30 +174,18 @@ impl RateLimits {
 
     /// Adds `spacewars_rate_limited_total` and `spacewars_rate_limit_keys`.
     pub fn write_metrics(&self, out: &mut Exposition) {
-        out.family(
+        out.counters(
             "spacewars_rate_limited_total",
-            "counter",
             "Requests refused with 429 rate_limited, by limit.",
+            "limit",
+            Limit::ALL.map(|limit| (limit.label(), self.refused(limit))),
         );
-        for limit in Limit::ALL {
-            out.sample(
-                "spacewars_rate_limited_total",
-                &[("limit", limit.label())],
-                self.refused(limit),
-            );
-        }
-        out.family(
+        out.gauges(
             "spacewars_rate_limit_keys",
-            "gauge",
             "Addresses or accounts the rate limiters remember now, by limit.",
+            "limit",
+            Limit::ALL.map(Limit::label).into_iter().zip(self.keys()),
         );
-        for (limit, keys) in Limit::ALL.into_iter().zip(self.keys()) {
-            out.sample(
-                "spacewars_rate_limit_keys",
-                &[("limit", limit.label())],
-                keys,
-            );
-        }
     }
 }
 

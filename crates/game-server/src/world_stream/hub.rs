@@ -279,33 +279,28 @@ impl StreamHub {
     /// Writes the stream families into `/metrics`.
     pub fn write_metrics(&self, out: &mut Exposition) {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        out.single(
+        out.gauge(
             "spacewars_world_streams_open",
-            "gauge",
             "World event streams open now.",
             self.len(),
         );
-        out.single(
+        out.counter(
             "spacewars_world_streams_opened_total",
-            "counter",
             "World event streams opened.",
             get(&self.opened),
         );
-        out.single(
+        out.counter(
             "spacewars_world_streams_cut_off_total",
-            "counter",
             "World event streams ended because their client fell too far behind.",
             get(&self.cut_off),
         );
-        out.single(
+        out.counter(
             "spacewars_world_stream_batches_total",
-            "counter",
             "Batches of world changes sent (each serialised once for every stream).",
             get(&self.batches),
         );
-        out.single(
+        out.gauge(
             "spacewars_world_stream_version",
-            "gauge",
             "The world version of the last batch sent.",
             get(&self.version),
         );

@@ -67,7 +67,7 @@ fn every_stream_gets_the_same_batches_and_a_slow_one_is_cut_off() {
     assert!(slow.is_closed());
     let mut out = Exposition::default();
     hub.write_metrics(&mut out);
-    let page = out.finish();
+    let page = out.finish().expect("page");
     assert!(
         page.contains("spacewars_world_streams_cut_off_total 1\n"),
         "{page}"

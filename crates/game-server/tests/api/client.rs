@@ -11,6 +11,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpStream;
 
+use crate::openapi;
+
 /// One answer, fully read.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -69,16 +71,26 @@ impl Connection {
     }
 
     /// Sends one request and reads the whole answer; `Err` if the connection failed.
+    /// Panics if the answer is not one the OpenAPI document describes ([`openapi`]).
     pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Reply, hyper::Error> {
+        let method = request.method().clone();
+        let uri = request.uri().to_string();
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;
         let (parts, body) = response.into_parts();
         let body = body.collect().await?.to_bytes();
-        Ok(Reply {
+        let reply = Reply {
             status: parts.status.as_u16(),
             headers: parts.headers,
             body,
-        })
+        };
+        if let Err(mismatch) = openapi::check(&method, &uri, &reply) {
+            panic!(
+                "{method} {uri} answered {} outside the OpenAPI document: {mismatch}",
+                reply.status
+            );
+        }
+        Ok(reply)
     }
 }
 

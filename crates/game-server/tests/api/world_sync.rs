@@ -215,7 +215,34 @@ async fn stop_ends(server: TestServer, mut stream: EventStream) {
     stopping.await.expect("task").expect("clean stop");
 }
 
+/// The world body is made once per version and millisecond and reused: a change within
+/// the same millisecond must still show at once.
+async fn a_change_shows_in_the_same_millisecond(setup: Setup) {
+    let Some(server) = setup.start().await else {
+        return;
+    };
+    let mut demo = server.demo().await;
+    let first = demo.get("/api/world").await;
+    let again = demo.get("/api/world").await;
+    assert_eq!(first.body, again.body);
+    let ship_of = |reply: &crate::client::Reply| {
+        reply.json()["spaceObjects"]
+            .as_array()
+            .and_then(|objects| objects.iter().find(|o| o["id"] == json!(1)).cloned())
+            .expect("the demo ship")
+    };
+    assert_json(&ship_of(&first), &ship(1, 0.0, 0.0, T0));
+    let steered = demo
+        .post_json("/api/navigate", json!({"speed": 10, "angle": 90}))
+        .await;
+    assert_eq!(steered.status, 200);
+    let after = demo.get("/api/world").await;
+    assert_json(&ship_of(&after), &ship(1, 10.0, 90.0, T0));
+    assert_eq!(after.json()["currentTime"], json!(T0));
+}
+
 each_setup!(
+    a_change_shows_in_the_same_millisecond,
     deltas_follow_each_kind_of_change,
     the_stream_sends_a_snapshot_then_deltas_and_resumes,
     shutdown_ends_streams_and_the_cap_refuses_more,

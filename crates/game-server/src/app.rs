@@ -246,11 +246,12 @@ impl Server {
                 };
                 let repo =
                     CachedRepo::start(Arc::new(db), cache_config, deps.clock.clone()).await?;
-                let game = Game::new(repo, deps.clock, rng, hasher);
+                let game = Game::new(repo, deps.clock, rng, hasher).with_spawn(config.spawn.into());
                 Running::Cached(Arc::new(App::new(game, &config, limits, sessions)))
             }
             RepoKind::Db => {
-                let game = Game::new(DbRepo::new(db, world_size), deps.clock, rng, hasher);
+                let game = Game::new(DbRepo::new(db, world_size), deps.clock, rng, hasher)
+                    .with_spawn(config.spawn.into());
                 Running::Db(Arc::new(App::new(game, &config, limits, sessions)))
             }
         };

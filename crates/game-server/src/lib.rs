@@ -37,4 +37,4 @@ pub mod web;
 pub mod world_stream;
 
 pub use app::{Dependencies, Server, ServerError, run};
-pub use config::{Config, RepoKind, Switch};
+pub use config::{Config, RepoKind, SpawnKind, Switch};

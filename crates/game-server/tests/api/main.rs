@@ -20,5 +20,6 @@ mod lifecycle;
 mod limits;
 mod restart;
 mod sessions;
+mod spawn;
 mod static_files;
 mod world_sync;

@@ -39,7 +39,7 @@ pub struct CapacityArgs {
     #[arg(long, default_value_t = 50)]
     pub start_players: usize,
     /// Players of the last step (the ramp's ceiling).
-    #[arg(long, default_value_t = 3_200)]
+    #[arg(long, default_value_t = 6_400)]
     pub max_players: usize,
     /// Factor between steps until the first failure.
     #[arg(long, default_value_t = 2.0)]
@@ -58,6 +58,10 @@ pub struct CapacityArgs {
     /// A step fails when the actions' p99 exceeds this (ms).
     #[arg(long, default_value_t = 100.0)]
     pub p99_limit_ms: f64,
+    /// Times a step that failed while the load generator, not the server, was the limit
+    /// is measured again before the ramp stops.
+    #[arg(long, default_value_t = 1)]
+    pub retries: u32,
 }
 
 /// Players and objects per area for a given count.
@@ -155,12 +159,25 @@ pub async fn run(binary: &Path, args: &LoadArgs) -> anyhow::Result<()> {
         );
         let mut steps = Vec::new();
         while let Some(players) = ramp.next() {
-            let step = one_step(binary, args, density, follow, players).await;
+            let mut step = one_step(binary, args, density, follow, players).await;
             println!(
                 "{}  [{:.0} s]",
                 report::step_line(&step),
                 started.elapsed().as_secs_f64()
             );
+            // Other processes' bursts on a shared machine come and go: measure again
+            // before calling the ramp off.
+            for _ in 0..cap.retries {
+                if !matches!(step.verdict, Verdict::NotServer(_)) {
+                    break;
+                }
+                step = one_step(binary, args, density, follow, players).await;
+                println!(
+                    "{} (again) [{:.0} s]",
+                    report::step_line(&step),
+                    started.elapsed().as_secs_f64()
+                );
+            }
             ramp.record(players, step.verdict.held());
             if matches!(step.verdict, Verdict::NotServer(_) | Verdict::Broken(_)) {
                 ramp.stop();

@@ -31,6 +31,26 @@ pub fn cargo_with_env(env: &[(&str, &str)], args: &[&str]) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Runs one cargo command in the workspace root and returns what it printed on stdout,
+/// failing if it fails.
+pub fn cargo_output(args: &[&str]) -> anyhow::Result<String> {
+    let cargo = cargo_program();
+    let output = Command::new(&cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .with_context(|| format!("could not run {cargo} {}", args.join(" ")))?;
+    if !output.status.success() {
+        bail!(
+            "`cargo {}` failed ({}): {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    String::from_utf8(output.stdout).context("cargo printed something that is not UTF-8")
+}
+
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -1,9 +1,21 @@
 //! `cargo xtask ci`: the checks CI runs.
 
-use crate::cargo::{cargo, cargo_with_env};
+use anyhow::{Context, bail};
 
-/// Runs the same checks as `.ci/run`: format, clippy with `-D warnings`, the API docs with
-/// `-D warnings` (broken intra-doc links fail), the whole test suite.
+use crate::cargo::{cargo, cargo_output, cargo_with_env};
+
+/// game-persistence with SQLite only: what a SQLite-only embedder builds.
+const SQLITE_ONLY: [&str; 5] = [
+    "-p",
+    "game-persistence",
+    "--no-default-features",
+    "--features",
+    "sqlite",
+];
+
+/// Runs the same checks as `.ci/run`: format, clippy with `-D warnings`, the SQLite-only
+/// build (no libpq, no OpenSSL, and it compiles), the API docs with `-D warnings` (broken
+/// intra-doc links fail), the whole test suite.
 pub fn run() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
@@ -14,10 +26,29 @@ pub fn run() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ])?;
+    sqlite_only()?;
     cargo_with_env(
         &[("RUSTDOCFLAGS", "-D warnings")],
         &["doc", "--workspace", "--no-deps"],
     )?;
     cargo(&["test", "--workspace"])?;
     Ok(())
+}
+
+/// Fails if the SQLite-only build of game-persistence pulls in libpq or OpenSSL, or does
+/// not compile.
+fn sqlite_only() -> anyhow::Result<()> {
+    let tree = cargo_output(&[&["tree"][..], &SQLITE_ONLY, &["-e", "normal"]].concat())
+        .context("cargo tree of the SQLite-only build")?;
+    let offending: Vec<&str> = tree
+        .lines()
+        .filter(|line| line.contains("pq-sys") || line.contains("openssl"))
+        .collect();
+    if !offending.is_empty() {
+        bail!(
+            "the SQLite-only build of game-persistence depends on libpq or OpenSSL:\n{}",
+            offending.join("\n")
+        );
+    }
+    cargo(&[&["check"][..], &SQLITE_ONLY].concat())
 }

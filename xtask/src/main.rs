@@ -9,7 +9,8 @@
 //! - `bench`: criterion benchmarks of the hot paths, then the compare load run.
 //! - `chaos`: SIGKILL/SIGTERM crash drills with invariant checks after each restart; database
 //!   fault drills (`--freeze-db`, `--outage-sigterm`, `--paused-owner`) through a freezable
-//!   proxy to a local PostgreSQL.
+//!   proxy to a local PostgreSQL; the failover drill (`--failover`): an owner and standbys
+//!   behind HAProxy, the owner killed every cycle.
 //! - `drill abuse`: hostile floods (logins, guessing, registrations, silent connections)
 //!   while an honest player plays; memory, lease and latency figures.
 //!
@@ -55,7 +56,8 @@ enum Task {
     /// Criterion benchmarks of the hot paths, then the compare load run.
     Bench(bench::BenchArgs),
     /// Crash drills: kill or stop the server at random moments and check what survived;
-    /// database fault drills (frozen link, SIGTERM during an outage, paused owner).
+    /// database fault drills (frozen link, SIGTERM during an outage, paused owner); the
+    /// failover drill behind HAProxy (--failover).
     Chaos(chaos::ChaosArgs),
     /// Drills against the release server: `drill abuse` floods it as an attacker would.
     Drill(drill::DrillArgs),

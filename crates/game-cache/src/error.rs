@@ -23,8 +23,9 @@ pub enum CacheError {
     #[error("no reserved object ids left and the database cannot reserve more")]
     NoObjectIds,
     /// The store failed (loading at start, reserving ids, or writing a batch). A failed
-    /// flush keeps everything dirty.
-    #[error(transparent)]
+    /// flush keeps everything dirty. The message is the store's; so is the source, so a
+    /// caller walking the chain finds the [`StoreError`] itself.
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 

@@ -6,11 +6,17 @@
 //! [`game_persistence::Store`] every persist interval, one transaction per flush, from a
 //! consistent cut, and clears only what did not change since the cut.
 //!
+//! - [`engine`]: the entry point for embedders, [`Engine`]: open the database, take the
+//!   lease, seed, start the repository; shut down (drain, final flush, release).
+//! - [`password`]: the production password hasher, argon2id on a bounded pool of threads.
 //! - [`CachedRepo`]: the repository handle (`start`, `flush_now`, `shutdown`, `stats`), and
 //!   its [`game_domain::Repository`] implementation.
 //! - [`CacheConfig`]: persist interval, caps, id block size, back-off; validated.
 //! - [`CacheStats`]: counters for metrics; [`FlushReport`]: what a flush wrote.
-//! - [`CacheError`]: failures of start, flush and shutdown.
+//! - [`CacheError`]: failures of start, flush and shutdown (a store failure keeps the
+//!   [`game_persistence::StoreError`] as its source).
+//!
+//! Features `sqlite` and `postgres` (both default) are game-persistence's, forwarded.
 //!
 //! # Promises and where they are kept
 //!
@@ -25,6 +31,9 @@
 //! | 9 bounded memory | capped user table, LRU eviction of clean idle users only; index evicted with its user; capped sessions |
 //! | 10 no deadlock | all game locks are `game-locks` types taken in the one order; data tables use short std mutexes never held across `.await` |
 
+pub mod engine;
+pub mod password;
+
 mod config;
 mod dirty;
 mod error;
@@ -38,6 +47,7 @@ mod stats;
 mod users;
 
 pub use config::{CacheConfig, MIN_PERSIST_INTERVAL};
+pub use engine::{Engine, EngineError, EngineOptions, EngineParts, LeaseOptions, ShutdownError};
 pub use error::CacheError;
 pub use repo::{CachedRepo, FlushReport};
 pub use shutdown::DEFAULT_SHUTDOWN_FLUSH_TIMEOUT;

@@ -59,7 +59,7 @@ fn world_view(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("positions+json", n), &world, |b, world| {
             b.iter(|| {
-                let view = WorldView::of(&world.snapshot(), black_box(now), None);
+                let view = WorldView::of(&world.snapshot(), black_box(now));
                 black_box(serde_json::to_vec(&view).expect("serialises"))
             })
         });

@@ -1,11 +1,10 @@
 //! Accounts: username rules, a new player's starting state, and session tokens.
 
 use rand::Rng;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::GameError;
-use crate::space_object::{ObjectKind, ObjectState};
+use crate::space_object::{ObjectId, ObjectKind, ObjectState};
 use crate::tech_tree::TechTree;
 use crate::user::UserId;
 
@@ -141,27 +140,18 @@ fn to_hex(bytes: &[u8]) -> String {
     hex
 }
 
-/// Body of `GET /api/session`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+/// Who a session token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionView {
     /// A valid session.
     LoggedIn {
-        /// Always true.
-        #[serde(rename = "loggedIn")]
-        logged_in: bool,
         /// The player's name.
         username: String,
         /// The player's ship.
-        #[serde(rename = "shipId")]
-        ship_id: i64,
+        ship_id: ObjectId,
     },
     /// No valid session.
-    LoggedOut {
-        /// Always false.
-        #[serde(rename = "loggedIn")]
-        logged_in: bool,
-    },
+    LoggedOut,
 }
 
 #[cfg(test)]
@@ -233,24 +223,6 @@ b"
         assert_eq!(
             hash_token("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-
-    #[test]
-    fn session_views_serialize_like_the_original() {
-        let logged_in = SessionView::LoggedIn {
-            logged_in: true,
-            username: "a".into(),
-            ship_id: 1,
-        };
-        assert_eq!(
-            serde_json::to_string(&logged_in).unwrap(),
-            r#"{"loggedIn":true,"username":"a","shipId":1}"#
-        );
-        let logged_out = SessionView::LoggedOut { logged_in: false };
-        assert_eq!(
-            serde_json::to_string(&logged_out).unwrap(),
-            r#"{"loggedIn":false}"#
         );
     }
 }

@@ -1,7 +1,6 @@
 //! Collecting objects: range, rewards and the replacement spawn.
 
 use rand::Rng;
-use serde::Serialize;
 
 use crate::error::GameError;
 use crate::geometry::WorldSize;
@@ -64,12 +63,9 @@ pub fn spawn_object(rng: &mut impl Rng, size: WorldSize, now_ms: i64) -> ObjectS
     }
 }
 
-/// Body of a successful `POST /api/collect`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// What a successful collection earned.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CollectOutcome {
-    /// Always true.
-    pub success: bool,
     /// Toroidal distance between ship and object at the moment of collection.
     pub distance: f64,
     /// Iron earned.
@@ -109,7 +105,6 @@ pub fn collect(
     world.remove(object_id);
     world.spawn(roll.spawn);
     Ok(CollectOutcome {
-        success: true,
         distance,
         iron_reward: reward,
         total_iron: user.iron,
@@ -182,7 +177,6 @@ mod tests {
         assert_eq!(
             outcome,
             CollectOutcome {
-                success: true,
                 distance: 125.0,
                 iron_reward: 777,
                 total_iron: 787.0,

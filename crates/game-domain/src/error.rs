@@ -6,8 +6,9 @@ use crate::username::UsernameProblem;
 
 /// A broken game rule or bad input: the player's fault, never the server's.
 ///
-/// Each variant maps to an HTTP status, a stable snake_case code and a human message
-/// (its `Display`), as listed in docs/http-api.md, Errors.
+/// Each variant has a stable snake_case [`code`](GameError::code) and a human message (its
+/// `Display`). How a front end answers one (the HTTP server's status codes) is its own
+/// business: this crate knows no transport.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum GameError {
     /// Registration with a name that exists.
@@ -64,15 +65,6 @@ pub enum GameError {
 }
 
 impl GameError {
-    /// The HTTP status this error is answered with.
-    pub fn status(&self) -> u16 {
-        match self {
-            GameError::NotAuthenticated => 401,
-            GameError::UserNotFound | GameError::ObjectNotFound => 404,
-            _ => 400,
-        }
-    }
-
     /// A stable snake_case code clients can match on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -126,11 +118,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statuses_and_codes_match_the_spec() {
-        assert_eq!(GameError::NotAuthenticated.status(), 401);
-        assert_eq!(GameError::ObjectNotFound.status(), 404);
-        assert_eq!(GameError::UserNotFound.status(), 404);
-        assert_eq!(GameError::ObjectTooFar.status(), 400);
+    fn codes_and_messages_are_stable() {
         assert_eq!(GameError::ObjectTooFar.to_string(), "Object too far away");
         assert_eq!(GameError::ResearchInProgress.code(), "research_in_progress");
         assert_eq!(

@@ -7,7 +7,6 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rand::rngs::StdRng;
 
 use crate::accounts::{NewUser, Session, SessionToken, SessionView, hash_token, validate_password};
 use crate::clock::Clock;
@@ -15,6 +14,7 @@ use crate::collect::{CollectOutcome, CollectRoll, collect};
 use crate::error::{AppError, GameError};
 use crate::navigate::{NavigateOutcome, NavigateRequest, navigate};
 use crate::repository::Repository;
+use crate::rng::GameRng;
 use crate::space_object::ObjectId;
 use crate::spawn::Spawn;
 use crate::tech_tree::ResearchType;
@@ -46,22 +46,34 @@ pub trait PasswordHasher: Send + Sync {
     }
 }
 
+/// A new player, logged in: what [`Game::register`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// The session token (for the cookie; only its hash is stored).
+    pub token: String,
+    /// The new player's id.
+    pub user_id: UserId,
+    /// The id of the new player's ship.
+    pub ship_id: ObjectId,
+}
+
 /// The game: a repository plus the injected clock, RNG and password hasher.
 pub struct Game<R> {
     repo: R,
     clock: Arc<dyn Clock>,
-    rng: Mutex<StdRng>,
+    rng: Mutex<GameRng>,
     hasher: Arc<dyn PasswordHasher>,
     session_ttl_ms: i64,
     spawn: Spawn,
 }
 
 impl<R: Repository> Game<R> {
-    /// A game over `repo` with sessions lasting [`SESSION_TTL_MS`].
+    /// A game over `repo` with sessions lasting [`SESSION_TTL_MS`], drawing its randomness
+    /// from `rng` (seeded, from the OS, or any generator: see [`GameRng`]).
     pub fn new(
         repo: R,
         clock: Arc<dyn Clock>,
-        rng: StdRng,
+        rng: GameRng,
         hasher: Arc<dyn PasswordHasher>,
     ) -> Game<R> {
         Game {
@@ -85,9 +97,10 @@ impl<R: Repository> Game<R> {
         &self.repo
     }
 
-    /// Creates a player with a ship and logs it in; returns the session token. The name is
-    /// stored in its NFC form and must be unique without regard to case.
-    pub async fn register(&self, username: &str, password: &str) -> Result<String, AppError> {
+    /// Creates a player with a ship and logs it in; returns the session token with the new
+    /// player's and ship's ids. The name is stored in its NFC form and must be unique
+    /// without regard to case.
+    pub async fn register(&self, username: &str, password: &str) -> Result<Registered, AppError> {
         let username = canonical_username(username)?;
         validate_password(password)?;
         let hash = self.hasher.hash(password).await?;
@@ -96,7 +109,11 @@ impl<R: Repository> Game<R> {
             .create_user(NewUser::register(username, hash, self.clock.now_ms()))
             .await?;
         self.place_new_ship(user.id).await?;
-        self.open_session(user.id).await
+        Ok(Registered {
+            token: self.open_session(user.id).await?,
+            user_id: user.id,
+            ship_id: user.ship_id,
+        })
     }
 
     /// With [`Spawn::Spread`], moves the new (still) ship from the spawn point to its
@@ -177,7 +194,7 @@ impl<R: Repository> Game<R> {
 
     /// Who is logged in with `token`, if anyone.
     pub async fn session(&self, token: Option<&str>) -> Result<SessionView, AppError> {
-        let logged_out = SessionView::LoggedOut { logged_in: false };
+        let logged_out = SessionView::LoggedOut;
         let user_id = match self.authenticate(token).await {
             Ok(user_id) => user_id,
             Err(AppError::Game(_)) => return Ok(logged_out),
@@ -186,7 +203,6 @@ impl<R: Repository> Game<R> {
         let view = self
             .repo
             .read_player(user_id, |user, _ship| SessionView::LoggedIn {
-                logged_in: true,
                 username: user.username.clone(),
                 ship_id: user.ship_id,
             })
@@ -202,7 +218,7 @@ impl<R: Repository> Game<R> {
         // The world lock is held only for the O(1) snapshot; positioning every object
         // happens after it is released.
         let snapshot = self.repo.view_world(|world| world.snapshot()).await?;
-        Ok(WorldView::of(&snapshot, self.clock.now_ms(), None))
+        Ok(WorldView::of(&snapshot, self.clock.now_ms()))
     }
 
     /// An O(1) immutable copy of the world's stored states at its current version.
@@ -216,8 +232,7 @@ impl<R: Repository> Game<R> {
     }
 
     /// What changed in the world after version `since`: the stored states changed and
-    /// the ids removed, or the whole world (marked full) when `since` is too old or
-    /// unknown here.
+    /// the ids removed, or the whole world when `since` is too old or unknown here.
     pub async fn world_since(&self, since: Version) -> Result<WorldSync, AppError> {
         let answer = self
             .repo
@@ -232,12 +247,11 @@ impl<R: Repository> Game<R> {
                 world_size,
                 version,
                 since,
-                full: false,
                 upserted: delta.upserted,
                 removed: delta.removed,
                 current_time: now_ms,
             }),
-            Err(snapshot) => WorldSync::Full(WorldView::of(&snapshot, now_ms, Some(true))),
+            Err(snapshot) => WorldSync::Full(WorldView::of(&snapshot, now_ms)),
         })
     }
 

@@ -1,7 +1,7 @@
 //! Spacewars game rules: pure types, formulas and use cases, with no I/O.
 //!
-//! Time and randomness are injected ([`clock::Clock`], a seedable [`rand::rngs::StdRng`]),
-//! so every rule has exact tests. Storage is behind [`repository::Repository`], which the
+//! Time and randomness are injected ([`clock::Clock`], a seedable [`GameRng`]), so every
+//! rule has exact tests. Storage is behind [`repository::Repository`], which the
 //! write-behind cache and the plain database store both implement.
 //!
 //! - [`geometry`]: world size, wrapping, toroidal distance, angles.
@@ -16,11 +16,12 @@
 //! - [`world`]: the object collection, its cheap snapshots and a unit of work's change set.
 //! - [`world_history`]: the world's version and its bounded log of changes, for deltas.
 //! - [`interest`]: areas of interest: a spatial grid, what enters and leaves a player's view.
-//! - [`views`]: wire read models combining several values.
-//! - [`error`]: rule errors with their HTTP status and code; use-case errors.
+//! - [`views`]: read models combining several values (world, deltas, ship, research).
+//! - [`error`]: rule errors with their stable code; use-case errors.
 //! - [`repository`]: the storage boundary.
 //! - [`game`]: the use cases.
 //! - [`clock`]: injected time.
+//! - [`rng`]: injected randomness, independent of the embedder's `rand` version.
 
 pub mod accounts;
 pub mod clock;
@@ -31,6 +32,7 @@ pub mod geometry;
 pub mod interest;
 pub mod navigate;
 pub mod repository;
+pub mod rng;
 pub mod seed;
 pub mod space_object;
 pub mod spawn;
@@ -42,4 +44,7 @@ pub mod world;
 pub mod world_history;
 
 pub use error::{AppError, GameError};
+/// The `rand_core` this crate's generators implement, for [`GameRng::from_rng`].
+pub use rand::rand_core;
 pub use repository::Repository;
+pub use rng::GameRng;

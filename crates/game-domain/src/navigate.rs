@@ -1,15 +1,12 @@
 //! Steering a ship: validation and normalisation of speed and angle.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::GameError;
 use crate::geometry::{WorldSize, normalize_angle};
 use crate::space_object::SpaceObject;
 use crate::tech_tree::TechTree;
 
-/// Body of `POST /api/navigate`: at least one of the two.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A change of course: at least one of the two.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct NavigateRequest {
     /// New speed, `0 ≤ speed ≤ max speed`.
     pub speed: Option<f64>,
@@ -17,12 +14,9 @@ pub struct NavigateRequest {
     pub angle: Option<f64>,
 }
 
-/// Body of a successful `POST /api/navigate`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The course a successful steer set.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NavigateOutcome {
-    /// Always true.
-    pub success: bool,
     /// Speed now set.
     pub speed: f64,
     /// Angle now set, in `[0, 360)`.
@@ -62,7 +56,6 @@ pub fn navigate(
         ship.angle = normalize_angle(angle);
     }
     Ok(NavigateOutcome {
-        success: true,
         speed: ship.speed,
         angle: ship.angle,
         max_speed,

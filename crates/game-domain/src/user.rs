@@ -89,7 +89,7 @@ impl User {
     }
 }
 
-/// Body of `GET /api/user-stats`.
+/// A player's iron and income.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct UserStats {
     /// Iron owned.

@@ -1,4 +1,7 @@
-//! Read models sent on the wire that combine several domain values.
+//! Read models that combine several domain values: what a player is shown.
+//!
+//! The plain ones derive `Serialize` with the field names clients know; markers that only
+//! a transport needs (which answer is a delta, which is whole) are added by the server.
 
 use serde::Serialize;
 
@@ -8,7 +11,7 @@ use crate::tech_tree::{ResearchSpec, ResearchType, TechTree, ValueIncrease};
 use crate::world::WorldSnapshot;
 use crate::world_history::{Delta, Version};
 
-/// Body of `GET /api/world`, and of a `?since=` question answered in full.
+/// The whole world at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorldView {
@@ -20,17 +23,12 @@ pub struct WorldView {
     pub current_time: i64,
     /// The world version shown (0 when the repository keeps no versions).
     pub version: Version,
-    /// `Some(true)` when this answers a `since` question that could not be answered with
-    /// changes (the version was too old or unknown); absent on a plain world read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub full: Option<bool>,
 }
 
-/// Body of `GET /api/world?since=V` when the changes after `V` are known: the stored
-/// states (not positions at `current_time`) of the objects added or changed, and the ids
-/// removed. Applied to the world as of `since`, it gives the world as of `version`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The changes after version `since`, when they are known: the stored states (not
+/// positions at `current_time`) of the objects added or changed, and the ids removed.
+/// Applied to the world as of `since`, it gives the world as of `version`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorldDeltaView {
     /// The world's dimensions.
     pub world_size: WorldSize,
@@ -38,8 +36,6 @@ pub struct WorldDeltaView {
     pub version: Version,
     /// The version they start from.
     pub since: Version,
-    /// Always `false`: this is a delta.
-    pub full: bool,
     /// Objects added or changed, as stored states.
     pub upserted: Vec<SpaceObject>,
     /// Ids of objects that left the world.
@@ -59,29 +55,27 @@ impl WorldDeltaView {
 }
 
 /// The answer to "what changed since version V?".
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum WorldSync {
     /// Only the changes.
     Delta(WorldDeltaView),
-    /// The whole world (marked `full`), because V was too old or unknown.
+    /// The whole world, because V was too old or unknown.
     Full(WorldView),
 }
 
 impl WorldView {
     /// The world of `snapshot` with positions as of `now_ms`.
-    pub fn of(snapshot: &WorldSnapshot, now_ms: i64, full: Option<bool>) -> WorldView {
+    pub fn of(snapshot: &WorldSnapshot, now_ms: i64) -> WorldView {
         WorldView {
             world_size: snapshot.size(),
             space_objects: snapshot.at(now_ms),
             current_time: now_ms,
             version: snapshot.version(),
-            full,
         }
     }
 }
 
-/// Body of `GET /api/ship-stats`.
+/// A player's ship as of one moment, with the top speed its research allows.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ShipStats {
     /// x now.
@@ -114,7 +108,7 @@ impl ShipStats {
     }
 }
 
-/// Body of `GET /api/techtree`.
+/// A player's research tree with each research's figures now and at the next level.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TechTreeView {

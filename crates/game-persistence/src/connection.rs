@@ -1,26 +1,36 @@
 //! Connections: which backend a URL names, the connection type covering both, and the
 //! pool that hands them out with their settings and round-trip counting in place.
+//!
+//! Each backend is a cargo feature (`sqlite`, `postgres`, both by default): a build
+//! without one has no variant for it here, and refuses its URLs with
+//! [`StoreError::BackendDisabled`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+#[cfg(feature = "postgres")]
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
+#[cfg(feature = "sqlite")]
 use diesel::sqlite::SqliteConnection;
 
 use crate::deadline::Deadlines;
 use crate::error::StoreError;
 
 /// A connection to either backend. Queries both dialects understand are written once
-/// against it; the few that differ (upserts, row locks, `BEGIN IMMEDIATE`) match on it.
+/// against it; the few that differ (upserts, row locks, `BEGIN IMMEDIATE`) match on it,
+/// one arm per backend compiled in. (The derive sees the enum after `cfg` stripping, so
+/// a one-backend build gets a one-variant connection.)
 #[derive(diesel::MultiConnection)]
 pub(crate) enum AnyConnection {
     /// The embedded default.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnection),
     /// The production option.
+    #[cfg(feature = "postgres")]
     Pg(PgConnection),
 }
 
@@ -29,7 +39,9 @@ pub(crate) enum AnyConnection {
 macro_rules! on_backend {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
+            #[cfg(feature = "sqlite")]
             $crate::connection::AnyConnection::Sqlite($c) => $body,
+            #[cfg(feature = "postgres")]
             $crate::connection::AnyConnection::Pg($c) => $body,
         }
     };
@@ -40,25 +52,47 @@ pub(crate) use on_backend;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
     /// A PostgreSQL connection URL, passed to libpq unchanged.
+    #[cfg(feature = "postgres")]
     Postgres(String),
     /// A SQLite file path, created if missing.
+    #[cfg(feature = "sqlite")]
     Sqlite(String),
 }
 
 impl Target {
     /// Chooses the backend from the scheme: `postgres://` and `postgresql://` are
     /// PostgreSQL; `sqlite://path` and anything else is a SQLite file. Decided here because
-    /// the derived `establish` would try SQLite first, and SQLite accepts any string.
+    /// the derived `establish` would try SQLite first, and SQLite accepts any string. A
+    /// backend this build leaves out is [`StoreError::BackendDisabled`].
     pub(crate) fn parse(url: &str) -> Result<Target, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
             return Ok(Target::Postgres(url.to_owned()));
+            #[cfg(not(feature = "postgres"))]
+            return Err(StoreError::BackendDisabled {
+                backend: "PostgreSQL",
+                feature: "postgres",
+            });
         }
+        #[cfg(not(feature = "sqlite"))]
+        return Err(StoreError::BackendDisabled {
+            backend: "SQLite",
+            feature: "sqlite",
+        });
+        #[cfg(feature = "sqlite")]
+        Target::sqlite(url)
+    }
+
+    /// A SQLite file path from `sqlite://path` or a bare path.
+    #[cfg(feature = "sqlite")]
+    fn sqlite(url: &str) -> Result<Target, StoreError> {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         if path.is_empty() || path == ":memory:" {
             // Every pooled connection would get its own empty in-memory database.
-            return Err(StoreError::Database(format!(
-                "{url:?} is not a database file path"
-            )));
+            return Err(StoreError::InvalidUrl {
+                url: url.to_owned(),
+                reason: "each pooled connection would get a private, temporary database",
+            });
         }
         Ok(Target::Sqlite(path.to_owned()))
     }
@@ -67,18 +101,22 @@ impl Target {
     /// connections let readers proceed beside it (WAL).
     pub(crate) fn pool_size(&self) -> u32 {
         match self {
+            #[cfg(feature = "postgres")]
             Target::Postgres(_) => 8,
+            #[cfg(feature = "sqlite")]
             Target::Sqlite(_) => 4,
         }
     }
 }
 
+#[cfg(feature = "postgres")]
 /// TCP keepalive settings for PostgreSQL connections (libpq parameters): a peer that
 /// vanished without closing the connection is noticed within about 10 + 3 × 5 s on an idle
 /// connection, and within `tcp_user_timeout` while data waits to be acknowledged.
 const PG_KEEPALIVES: &str =
     "keepalives=1&keepalives_idle=10&keepalives_interval=5&keepalives_count=3";
 
+#[cfg(feature = "postgres")]
 /// The libpq URL with the connection settings added (unless the URL sets them itself):
 /// `connect_timeout`, TCP keepalives and `tcp_user_timeout`.
 pub(crate) fn pg_url_with_settings(url: &str, deadlines: &Deadlines) -> String {
@@ -115,15 +153,17 @@ impl Manager {
         // fires first; the database then gives up on the abandoned statement too.
         let call_ms = self.deadlines.call.as_millis().max(1) + 1_000;
         let mut conn = match &self.target {
+            #[cfg(feature = "postgres")]
             Target::Postgres(url) => {
                 let url = pg_url_with_settings(url, &self.deadlines);
                 let mut conn = PgConnection::establish(&url)?;
                 // The server abandons a statement soon after the call deadline too, so a
                 // call the client gave up on does not go on holding locks.
                 conn.batch_execute(&format!("SET statement_timeout = {call_ms}"))
-                    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 AnyConnection::Pg(conn)
             }
+            #[cfg(feature = "sqlite")]
             Target::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 // busy_timeout first: switching to WAL itself may wait for a lock.
@@ -132,7 +172,7 @@ impl Manager {
                      PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON;"
                 ))
-                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 AnyConnection::Sqlite(conn)
             }
         };
@@ -194,7 +234,7 @@ pub(crate) fn pool(
             deadlines,
             round_trips,
         })
-        .map_err(|e| StoreError::Database(format!("cannot connect: {e}")))
+        .map_err(StoreError::Connect)
 }
 
 #[cfg(test)]

@@ -263,6 +263,6 @@ where
 {
     match tokio::task::spawn_blocking(f).await {
         Ok(result) => result,
-        Err(join) => Err(StoreError::Database(format!("database task failed: {join}")).into()),
+        Err(join) => Err(StoreError::Task(join).into()),
     }
 }

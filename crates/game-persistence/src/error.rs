@@ -33,25 +33,51 @@ pub enum StoreError {
         /// The deadline that passed.
         after: std::time::Duration,
     },
-    /// Anything the database or the connection reported.
+    /// A statement or transaction failed (a constraint, a lost connection, …).
     #[error("database error: {0}")]
-    Database(String),
+    Database(#[from] diesel::result::Error),
+    /// The first connection could not be opened: the database is unreachable, refuses
+    /// the credentials, or the file cannot be created.
+    #[error("cannot connect: {0}")]
+    Connect(#[source] diesel::r2d2::PoolError),
+    /// No pooled connection became free (or could be opened) within the call's deadline.
+    #[error("no connection from the pool: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    /// The database URL names nothing this build can open.
+    #[error("{url:?} is not a database URL or file path: {reason}")]
+    InvalidUrl {
+        /// The URL as given (only SQLite paths are refused this way: a PostgreSQL URL,
+        /// which may hold a password, never is).
+        url: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// The URL's scheme names a backend this build leaves out (a cargo feature of
+    /// game-persistence).
+    #[error(
+        "this build has no {backend} support (game-persistence was built without the \
+         `{feature}` feature)"
+    )]
+    BackendDisabled {
+        /// The backend the URL names.
+        backend: &'static str,
+        /// The cargo feature that would bring it in.
+        feature: &'static str,
+    },
+    /// Applying the embedded migrations failed.
+    #[error("migrations failed: {0}")]
+    Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The blocking task running a database call panicked or was cancelled.
+    #[error("database task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// A stored row, or a value to store, does not fit the other side (e.g. an unknown
     /// object kind in the database, a level too large for its column).
     #[error("invalid data: {0}")]
     InvalidData(String),
-}
-
-impl From<diesel::result::Error> for StoreError {
-    fn from(error: diesel::result::Error) -> StoreError {
-        StoreError::Database(error.to_string())
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for StoreError {
-    fn from(error: diesel::r2d2::PoolError) -> StoreError {
-        StoreError::Database(format!("no connection from the pool: {error}"))
-    }
+    /// A failure of another [`crate::Store`] implementation (a wrapper, a test double):
+    /// the trait is open, and its implementations report their own errors here.
+    #[error("store error: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<StoreError> for AppError {
@@ -60,5 +86,29 @@ impl From<StoreError> for AppError {
             StoreError::UsernameTaken => game_domain::GameError::UsernameTaken.into(),
             other => AppError::storage(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn sources_are_kept_and_messages_name_them() {
+        let error = StoreError::from(diesel::result::Error::NotFound);
+        assert_eq!(error.to_string(), "database error: Record not found");
+        let source = error.source().expect("a source");
+        assert!(matches!(
+            source.downcast_ref::<diesel::result::Error>(),
+            Some(diesel::result::Error::NotFound)
+        ));
+        let other = StoreError::Other("injected".into());
+        assert_eq!(other.to_string(), "store error: injected");
+        assert_eq!(
+            other.source().map(ToString::to_string).as_deref(),
+            Some("injected")
+        );
     }
 }

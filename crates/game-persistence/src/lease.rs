@@ -126,6 +126,15 @@ impl LeaseGuard {
         let _ = lost.wait_for(|lost| *lost).await;
     }
 
+    /// A cloneable view of whether the lease is still held, for tasks that must stop
+    /// serving once it is lost; it does not borrow the guard.
+    pub fn status(&self) -> LeaseStatus {
+        LeaseStatus {
+            held: self.held.clone(),
+            lost: self.lost.clone(),
+        }
+    }
+
     /// Stops renewing and frees the lease now, so another server may start at once.
     /// Afterwards this process's writes fail with [`StoreError::LeaseLost`].
     pub async fn release(self) -> Result<(), StoreError> {
@@ -136,6 +145,28 @@ impl LeaseGuard {
         self.db
             .read(move |conn| lease::clear(conn, &held.token))
             .await
+    }
+}
+
+/// Whether this process still holds its lease: a cheap check for every request, and a
+/// future for the task that stops the server when it is lost.
+#[derive(Debug, Clone)]
+pub struct LeaseStatus {
+    held: Arc<HeldLease>,
+    lost: watch::Receiver<bool>,
+}
+
+impl LeaseStatus {
+    /// True once the lease was found taken over (or released).
+    pub fn is_lost(&self) -> bool {
+        self.held.is_lost()
+    }
+
+    /// Resolves once the lease is lost (or released).
+    pub async fn lost(&self) {
+        let mut lost = self.lost.clone();
+        // Err only if the sender is gone, and `self.held` keeps it alive.
+        let _ = lost.wait_for(|lost| *lost).await;
     }
 }
 

@@ -1,5 +1,11 @@
 //! Spacewars storage on diesel: SQLite (embedded default) and PostgreSQL, one code path.
 //!
+//! Features: `sqlite` and `postgres` (both default) choose the backends compiled in; a
+//! SQLite-only build (`default-features = false, features = ["sqlite"]`) compiles neither
+//! libpq nor OpenSSL, and refuses `postgres://` URLs with
+//! [`StoreError::BackendDisabled`]. At least one must be on. `testing` adds the test
+//! support module (and both backends).
+//!
 //! Public:
 //! - [`database`] — [`Database`], the cloneable handle: connect (migrations applied),
 //!   seeding, the lease. It implements [`Store`].
@@ -10,7 +16,8 @@
 //!   start.
 //! - [`deadline`] — [`Deadlines`] (per call, connect) and [`WithDeadline`], the same
 //!   deadline around any other [`Store`].
-//! - [`error`] — [`StoreError`].
+//! - [`error`] — [`StoreError`], keeping the diesel, pool, migration or task error it
+//!   wraps as its source.
 //! - `testing` (feature `testing`, for test suites only) — `TestDatabase`, a fresh
 //!   database per test on either backend, and `PlainHasher`.
 //!
@@ -21,6 +28,9 @@
 //! - `transaction`: write transactions (`BEGIN IMMEDIATE` on SQLite).
 //! - `queries`: statements per table; `accounts`, `seed`, `batch`: the multi-statement
 //!   writes; `store_impl`: [`Store`] for [`Database`].
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("game-persistence needs a backend: enable its `sqlite` or `postgres` feature");
 
 pub mod database;
 pub mod deadline;
@@ -46,6 +56,6 @@ mod transaction;
 pub use database::Database;
 pub use deadline::{Deadlines, WithDeadline};
 pub use error::StoreError;
-pub use lease::LeaseGuard;
+pub use lease::{LeaseGuard, LeaseStatus};
 pub use repo::DbRepo;
 pub use store::{Batch, Store};

@@ -1,6 +1,10 @@
 //! Write transactions that behave alike on both backends.
 
-use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
+#[cfg(feature = "sqlite")]
+use diesel::connection::AnsiTransactionManager;
+#[cfg(feature = "postgres")]
+use diesel::connection::Connection;
+use diesel::connection::TransactionManager;
 use diesel::result::Error;
 
 use crate::connection::AnyConnection;
@@ -20,9 +24,11 @@ where
     E: From<StoreError>,
 {
     let begun = match conn {
+        #[cfg(feature = "sqlite")]
         AnyConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
         }
+        #[cfg(feature = "postgres")]
         AnyConnection::Pg(c) => <PgManager as TransactionManager<_>>::begin_transaction(c),
     };
     begun.map_err(StoreError::from)?;
@@ -41,4 +47,5 @@ where
     }
 }
 
+#[cfg(feature = "postgres")]
 type PgManager = <diesel::pg::PgConnection as Connection>::TransactionManager;

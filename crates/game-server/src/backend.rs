@@ -3,26 +3,22 @@
 
 use async_trait::async_trait;
 use game_cache::CachedRepo;
+use game_cache::engine::Backing;
 use game_domain::Repository;
 use game_locks::LevelStats;
 use game_persistence::{DbRepo, Store};
 use tokio::sync::watch;
 
 use crate::metrics::Exposition;
-use crate::storage::{SpillTarget, shutdown_cache};
 
 /// A repository the server can run on.
 #[async_trait]
-pub trait Backend: Repository {
+pub trait Backend: Repository + Backing {
     /// Ok when the store answers and the game state is loaded; else why not.
     async fn check_ready(&self) -> Result<(), String>;
 
     /// Adds the repository's metric families (cache, flushes, locks, round trips).
     fn write_metrics(&self, out: &mut Exposition);
-
-    /// Stops background work and writes everything pending (the final flush); what the
-    /// database would not take goes to the spill file at `spill`.
-    async fn shutdown(&self, spill: &SpillTarget) -> Result<(), String>;
 
     /// The world's version as it advances, when the repository keeps versions (the
     /// event stream needs them); `None` otherwise.
@@ -144,10 +140,6 @@ impl Backend for CachedRepo {
         write_round_trips(out, stats.db_round_trips, self.store().timeouts());
         write_locks(out, &[stats.world_lock, stats.user_locks, stats.store_lock]);
     }
-
-    async fn shutdown(&self, spill: &SpillTarget) -> Result<(), String> {
-        shutdown_cache(self, spill).await
-    }
 }
 
 #[async_trait]
@@ -165,11 +157,6 @@ impl Backend for DbRepo {
     fn write_metrics(&self, out: &mut Exposition) {
         let db = self.database();
         write_round_trips(out, db.round_trips(), db.timeouts());
-    }
-
-    async fn shutdown(&self, _spill: &SpillTarget) -> Result<(), String> {
-        // Every unit of work committed before it answered: nothing is pending.
-        Ok(())
     }
 }
 

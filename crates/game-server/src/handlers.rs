@@ -5,26 +5,28 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use game_domain::accounts::hash_token;
-use game_domain::navigate::NavigateRequest;
 use game_domain::space_object::ObjectId;
 use game_domain::user::UserId;
 use game_domain::username::username_key;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Request, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::app::App;
 use crate::backend::Backend;
 use crate::limits::client::RequestInfo;
-use crate::limits::hash_pool::Reservation;
 use crate::limits::rate::RateLimited;
 use crate::metrics::{self, Exposition};
-use crate::password::with_deadline;
+use crate::response::bodies::{
+    Collected, NavigateBody, Navigated, Probe, SUCCESS, SessionBody, Sync,
+};
 use crate::response::{ApiError, Body, full, json, parse_json, read_body};
 use crate::router::Route;
 use crate::session;
 use crate::world_stream;
+use game_cache::password::Reservation;
+use game_cache::password::with_deadline;
 
 /// `{username, password}` of register and login.
 #[derive(Debug, Deserialize)]
@@ -47,18 +49,6 @@ struct CollectBody {
     object_id: Option<serde_json::Value>,
 }
 
-#[derive(Serialize)]
-struct Success {
-    success: bool,
-}
-
-#[derive(Serialize)]
-struct Status {
-    status: &'static str,
-}
-
-const SUCCESS: Success = Success { success: true };
-
 /// Answers one routed request.
 pub async fn handle<R: Backend>(
     app: &App<R>,
@@ -76,10 +66,12 @@ pub async fn handle<R: Backend>(
                 parse_json(&read_body(body, app.request_timeout).await?)?;
             let reservation = reserve_hashing(app)?;
             let register = game.register(&credentials.username, &credentials.password);
-            let token = with_deadline(deadline(app, &parts), Some(reservation), register).await?;
+            let registered =
+                with_deadline(deadline(app, &parts), Some(reservation), register).await?;
             Ok(with_cookie(
                 json(&SUCCESS),
-                app.sessions.set_cookie(&token, app.secure_cookies),
+                app.sessions
+                    .set_cookie(&registered.token, app.secure_cookies),
             ))
         }
         Route::Login => {
@@ -108,11 +100,14 @@ pub async fn handle<R: Backend>(
                 session::clear_cookie(app.secure_cookies),
             ))
         }
-        Route::Session => Ok(json(&game.session(app.sessions.token(headers)).await?)),
+        Route::Session => {
+            let session = game.session(app.sessions.token(headers)).await?;
+            Ok(json(&SessionBody::of(&session)))
+        }
         Route::World => {
             authenticate(app, headers).await?;
             match since(parts.uri.query())? {
-                Some(version) => Ok(json(&game.world_since(version).await?)),
+                Some(version) => Ok(json(&Sync::of(&game.world_since(version).await?))),
                 None => Ok(json(&game.world().await?)),
             }
         }
@@ -150,26 +145,30 @@ pub async fn handle<R: Backend>(
         }
         Route::Navigate => {
             let user = authenticate(app, headers).await?;
-            let request: NavigateRequest =
-                parse_json(&read_body(body, app.request_timeout).await?)?;
-            Ok(json(&game.navigate(user, request).await?))
+            let request: NavigateBody = parse_json(&read_body(body, app.request_timeout).await?)?;
+            let outcome = game.navigate(user, request.into()).await?;
+            Ok(json(&Navigated::from(outcome)))
         }
         Route::Collect => {
             let user = authenticate(app, headers).await?;
             let collect: CollectBody = parse_json(&read_body(body, app.request_timeout).await?)?;
             let object_id = object_id(collect.object_id)?;
-            Ok(json(&game.collect(user, object_id).await?))
+            let outcome = game.collect(user, object_id).await?;
+            Ok(json(&Collected::from(outcome)))
         }
-        Route::Healthz => Ok(json(&Status { status: "ok" })),
+        Route::Healthz => Ok(json(&Probe { status: "ok" })),
         Route::Readyz => {
             if app.lifecycle.is_shutting_down() {
                 return Err(ApiError::not_ready("shutting down"));
+            }
+            if app.lease.is_lost() {
+                return Err(ApiError::lease_lost());
             }
             game.repo()
                 .check_ready()
                 .await
                 .map_err(ApiError::not_ready)?;
-            Ok(json(&Status { status: "ready" }))
+            Ok(json(&Probe { status: "ready" }))
         }
         Route::Metrics => Ok(metrics_page(app)),
     }

@@ -1,40 +1,64 @@
 //! The Spacewars HTTP server (docs/http-api.md): configuration, wiring, routes, sessions,
 //! metrics, graceful shutdown and the embedded web client, on hyper 1.
 //!
-//! The binary only parses [`Config`] and calls [`run`] with the OS signal future; tests
-//! use [`Server::bind`] to learn the bound address and pass their own shutdown future.
+//! The public surface is what a deployment or an embedding needs, nothing more:
 //!
-//! - [`config`]: flags and environment variables, validated.
-//! - [`app`]: wiring (store → lease → seed → repository → game → listener) and [`Server`].
-//! - [`backend`]: what the server needs from a repository besides the use cases.
-//! - [`serve`]: the connection loop, per-request admission, timeout, metrics and log line.
-//! - [`router`]: paths and methods.
-//! - [`handlers`]: one thin handler per endpoint.
-//! - [`session`]: the session cookie.
-//! - [`password`]: argon2id hashing off the async workers.
-//! - [`limits`]: staying up under hostile load: hashing pool, rate limits, connection caps.
-//! - [`response`]: JSON responses, API errors, body limits and parsing.
-//! - [`metrics`]: the Prometheus text page.
-//! - [`shutdown`]: the signal future and the in-flight request tracker.
-//! - [`storage`]: deadline and spill flags; the spill file at shutdown and at start.
-//! - [`web`]: the browser client, embedded static files served at `/`.
-//! - [`world_stream`]: `/api/world/events`, the world pushed as Server-Sent Events.
+//! - [`Config`] (every flag, with its environment variable) and its value types
+//!   ([`RepoKind`], [`Switch`], [`LimitsConfig`], [`SyncConfig`], [`StorageConfig`]) and
+//!   their validation errors;
+//! - [`run`]: start from a [`Config`] and serve until a shutdown future resolves, with
+//!   [`signal`] (SIGTERM or SIGINT) as the binary's;
+//! - [`Server`] and [`Dependencies`] for tests and embedders: [`Server::bind`] does every
+//!   start-up step and tells the bound address; the clock and the RNG seed are injected;
+//! - [`ServerError`]: why the server did not start or did not stop cleanly (its sources
+//!   are game-cache's `EngineError` and `ShutdownError`, which say what became of the
+//!   data).
+//!
+//! The binary only parses [`Config`] and calls [`run`] with [`signal`].
+//!
+//! Inside (private modules):
+//! - `config`: flags and environment variables, validated.
+//! - `server`: wiring (engine → handlers → listener), standby and takeover: [`Server`].
+//! - `app`: the state every handler sees.
+//! - `error`: [`ServerError`].
+//! - `standby`: the answers of a standby while another process owns the database.
+//! - `backend`: what the server needs from a repository besides the use cases.
+//! - `serve`: the connection loop, per-request admission, timeout, metrics and log line.
+//! - `router`: paths and methods.
+//! - `handlers`: one thin handler per endpoint.
+//! - `session`: the session cookie.
+//! - `limits`: staying up under hostile load: rate limits, connection caps.
+//! - `response`: JSON responses, the wire bodies, API errors (with the HTTP status of each
+//!   game rule error), body limits and parsing.
+//! - `metrics`: the Prometheus text page.
+//! - `shutdown`: the signal future and the in-flight request tracker.
+//! - `storage`: deadline, spill and lease flags; the session sweep.
+//! - `web`: the browser client, embedded static files served at `/`.
+//! - `world_stream`: `/api/world/events`, the world pushed as Server-Sent Events.
 
-pub mod app;
-pub mod backend;
-pub mod config;
-pub mod handlers;
-pub mod limits;
-pub mod metrics;
-pub mod password;
-pub mod response;
-pub mod router;
-pub mod serve;
-pub mod session;
-pub mod shutdown;
-pub mod storage;
-pub mod web;
-pub mod world_stream;
+mod app;
+mod backend;
+mod config;
+mod error;
+mod handlers;
+mod limits;
+mod metrics;
+mod response;
+mod router;
+mod serve;
+mod server;
+mod session;
+mod shutdown;
+mod standby;
+mod storage;
+mod web;
+mod world_stream;
 
-pub use app::{Dependencies, Server, ServerError, run};
-pub use config::{Config, RepoKind, SpawnKind, Switch};
+pub use app::Dependencies;
+pub use config::{Config, ConfigError, MIN_PERSIST_INTERVAL_MS, RepoKind, SpawnKind, Switch};
+pub use error::ServerError;
+pub use limits::{LimitsConfig, LimitsError};
+pub use server::{Server, run};
+pub use shutdown::signal;
+pub use storage::{StorageConfig, StorageConfigError};
+pub use world_stream::{SyncConfig, SyncConfigError};

@@ -25,13 +25,15 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let stopped = runtime.block_on(game_server::run(config, game_server::shutdown::signal()));
+    let stopped = runtime.block_on(game_server::run(config, game_server::signal()));
     // Once `run` returned, everything was flushed or spilled. A database call cut by its
     // deadline may still sit in a blocking thread on a dead socket; dropping the runtime
     // would wait for it for as long as the database stays away, so give up on it.
     runtime.shutdown_timeout(SHUTDOWN_LEFTOVERS);
     stopped.map_err(|error| {
-        tracing::error!(%error, "server stopped with an error");
-        anyhow::Error::new(error)
+        let error = anyhow::Error::new(error);
+        // `{:#}`: the whole chain on one line, so the log says what became of the data.
+        tracing::error!(error = format!("{error:#}"), "server stopped with an error");
+        error
     })
 }

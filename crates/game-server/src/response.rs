@@ -1,13 +1,15 @@
 //! JSON responses, API errors and request-body reading.
 //!
 //! Every error leaves the server as `{"error": "<message>", "code": "<snake_case>"}` with
-//! `Content-Type: application/json`.
+//! `Content-Type: application/json`; `app_error` maps the use cases' failures to those,
+//! [`bodies`] holds the success bodies whose shape is the wire's.
 
+mod app_error;
+pub(crate) mod bodies;
 mod storage;
 
 use std::time::Duration;
 
-use game_domain::AppError;
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
@@ -264,21 +266,6 @@ impl ApiError {
     }
 }
 
-impl From<AppError> for ApiError {
-    fn from(error: AppError) -> ApiError {
-        match error {
-            AppError::Game(game) => ApiError::new(
-                StatusCode::from_u16(game.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                game.code(),
-                game.to_string(),
-            ),
-            AppError::Storage(source) => storage::failure(source.as_ref()),
-            AppError::ShuttingDown => ApiError::shutting_down(),
-            AppError::Busy => ApiError::busy(),
-        }
-    }
-}
-
 /// Reads a request body of at most [`MAX_BODY_BYTES`], whatever `Content-Length` claims,
 /// within `time_limit` (a client trickling its body must not hold a task forever).
 pub async fn read_body(body: Incoming, time_limit: Duration) -> Result<Bytes, ApiError> {
@@ -354,6 +341,8 @@ mod tests {
             r#"{"maxSpeed":25,"t":1795604963442,"x":250}"#
         );
     }
+
+    use game_domain::AppError;
 
     #[test]
     fn errors_render_as_json_with_code() {

@@ -192,15 +192,15 @@ async fn answer<R: Backend>(
         .map(|route| route.path())
         .or_else(|| web::find(path).map(|_| web::METRICS_LABEL))
         .unwrap_or(UNMATCHED);
-    let response = match app.lifecycle.begin() {
-        None => {
-            let mut response = ApiError::shutting_down().into_response();
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
+    // A process that lost the lease writes nothing more: refuse game requests at once
+    // instead of answering from memory what will never be saved.
+    let response = if app.lease.is_lost() && !is_ops_path(path) {
+        closing(ApiError::lease_lost().into_response())
+    } else {
+        match app.lifecycle.begin() {
+            None => closing(ApiError::shutting_down().into_response()),
+            Some(in_flight) => dispatch(app.clone(), request, in_flight).await,
         }
-        Some(in_flight) => dispatch(app.clone(), request, in_flight).await,
     };
     let status = response.status().as_u16();
     let latency = started.elapsed();
@@ -247,6 +247,14 @@ async fn dispatch<R: Backend>(
         }
         Err(_) => ApiError::timeout().into_response(),
     }
+}
+
+/// `response` with `Connection: close`: this process is going away.
+fn closing(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn declared_length<B>(request: &Request<B>) -> Option<u64> {

@@ -1,16 +1,14 @@
-//! The database when it misbehaves (docs/persistence.md, Deadlines and Graceful shutdown):
-//! the flags for deadlines, the final flush and the spill file, flattened into
-//! [`crate::Config`]; where the spill file lives; writing it at shutdown and applying it at
-//! start.
+//! The database flags, flattened into [`crate::Config`]: deadlines, the final flush and
+//! the spill file (docs/persistence.md, Deadlines and Graceful shutdown), the lease and
+//! standby mode (docs/operations.md, Failover); and the session sweep.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use game_cache::CachedRepo;
-use game_persistence::spill::{self, SpillError};
-use game_persistence::{Database, Deadlines, StoreError};
+use game_cache::engine::{DEFAULT_LEASE_POLL, LeaseOptions, MIN_LEASE_TTL};
+use game_persistence::{Database, Deadlines};
 use thiserror::Error;
 
 /// Deadlines, the final flush and the spill file; every flag also reads `SPACEWARS_<FLAG>`.
@@ -46,6 +44,18 @@ pub struct StorageConfig {
     /// directory, or the working directory for PostgreSQL.
     #[arg(long, env = "SPACEWARS_SPILL_DIR")]
     pub spill_dir: Option<PathBuf>,
+
+    /// How long the database lease lasts without renewal, in milliseconds (at least 300;
+    /// renewed every third of it). After a crash, a standby takes over within this long
+    /// plus the world load.
+    #[arg(long, env = "SPACEWARS_LEASE_TTL_MS", default_value_t = 10_000)]
+    pub lease_ttl_ms: u64,
+
+    /// Start as a standby: answer `/healthz` but `/readyz` and game requests with 503
+    /// `standby`, wait until the database lease is free (released by a clean shutdown or
+    /// expired after a crash), then load the world and serve.
+    #[arg(long, env = "SPACEWARS_STANDBY")]
+    pub standby: bool,
 }
 
 impl Default for StorageConfig {
@@ -56,6 +66,8 @@ impl Default for StorageConfig {
             db_connect_timeout_ms: 5_000,
             shutdown_flush_timeout_ms: 300_000,
             spill_dir: None,
+            lease_ttl_ms: 10_000,
+            standby: false,
         }
     }
 }
@@ -72,6 +84,9 @@ pub enum StorageConfigError {
     /// A zero connect deadline.
     #[error("--db-connect-timeout-ms must be at least 1")]
     ConnectTimeout,
+    /// A lease too short to be renewed reliably.
+    #[error("--lease-ttl-ms must be at least {min} (got {0})", min = MIN_LEASE_TTL.as_millis())]
+    LeaseTtl(u64),
 }
 
 impl StorageConfig {
@@ -85,6 +100,9 @@ impl StorageConfig {
         }
         if self.db_connect_timeout_ms == 0 {
             return Err(StorageConfigError::ConnectTimeout);
+        }
+        if Duration::from_millis(self.lease_ttl_ms) < MIN_LEASE_TTL {
+            return Err(StorageConfigError::LeaseTtl(self.lease_ttl_ms));
         }
         Ok(())
     }
@@ -103,25 +121,16 @@ impl StorageConfig {
         Duration::from_millis(self.shutdown_flush_timeout_ms)
     }
 
-    /// The spill file for the database at `database_url`.
-    pub fn spill_path(&self, database_url: &str) -> PathBuf {
-        if let Some(dir) = &self.spill_dir {
-            return spill::path_in(dir);
+    /// The lease this process takes under the name `owner`: `--lease-ttl-ms`, and a
+    /// standby's poll interval (a tenth of the TTL, at most the default 100 ms) so that
+    /// a released lease is taken over within a few hundred milliseconds.
+    pub fn lease(&self, owner: String) -> LeaseOptions {
+        let ttl = Duration::from_millis(self.lease_ttl_ms);
+        LeaseOptions {
+            owner,
+            ttl,
+            poll: (ttl / 10).min(DEFAULT_LEASE_POLL),
         }
-        let is_postgres =
-            database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
-        let dir = if is_postgres {
-            Path::new(".")
-        } else {
-            let file = database_url
-                .strip_prefix("sqlite://")
-                .unwrap_or(database_url);
-            Path::new(file)
-                .parent()
-                .filter(|dir| !dir.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-        };
-        spill::path_in(dir)
     }
 }
 
@@ -130,7 +139,7 @@ impl fmt::Display for StorageConfig {
         write!(
             f,
             "db_call_timeout_ms={} db_batch_timeout_ms={} db_connect_timeout_ms={} \
-             shutdown_flush_timeout_ms={} spill_dir={}",
+             shutdown_flush_timeout_ms={} spill_dir={} lease_ttl_ms={} standby={}",
             self.db_call_timeout_ms,
             self.db_batch_timeout_ms,
             self.db_connect_timeout_ms,
@@ -138,73 +147,9 @@ impl fmt::Display for StorageConfig {
             self.spill_dir
                 .as_deref()
                 .map_or("(default)".into(), |d| d.display().to_string()),
+            self.lease_ttl_ms,
+            self.standby,
         )
-    }
-}
-
-/// Where this process spills, and the identity of the database the spill belongs to.
-#[derive(Debug, Clone)]
-pub struct SpillTarget {
-    /// The spill file.
-    pub path: PathBuf,
-    /// The database's identity ([`Database::identity`]).
-    pub database_id: String,
-}
-
-/// Applies a spill file left by the previous process, if any (with the lease held, before
-/// anything is loaded or served), and returns where this process would spill.
-pub async fn replay_at_start(db: &Database, path: PathBuf) -> Result<SpillTarget, SpillError> {
-    if let Some(replayed) = spill::replay(db, &path).await? {
-        tracing::warn!(
-            path = %path.display(),
-            users = replayed.users,
-            upserted_objects = replayed.upserted_objects,
-            deleted_objects = replayed.deleted_objects,
-            "applied the spill file left by the last shutdown"
-        );
-    }
-    let database_id = db.identity().await.map_err(|source| SpillError::Apply {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(SpillTarget { path, database_id })
-}
-
-/// The cache's shutdown: the final flush, retried until its timeout; if the database is
-/// still failing, the pending changes go to the spill file. Err (the process then exits
-/// non-zero) says what happened to them.
-pub async fn shutdown_cache(repo: &CachedRepo, spill: &SpillTarget) -> Result<(), String> {
-    let error = match repo.shutdown().await {
-        Ok(_) => return Ok(()),
-        Err(error) => error,
-    };
-    if matches!(error, game_cache::CacheError::Store(StoreError::LeaseLost)) {
-        // Another process owns the database now: its state wins; spilling would bring
-        // this one's back over it at the next start.
-        return Err(format!(
-            "{error}; not spilled (another process owns the database)"
-        ));
-    }
-    let pending = repo.pending_batch().await;
-    let changes =
-        pending.users.len() + pending.upserted_objects.len() + pending.deleted_objects.len();
-    match spill::write(&spill.path, &spill.database_id, &pending) {
-        Ok(()) => {
-            tracing::error!(
-                path = %spill.path.display(),
-                changes,
-                "database unreachable: pending changes written to the spill file"
-            );
-            Err(format!(
-                "{error}; the {changes} pending changes were saved to the spill file {} \
-                 (fsynced) and are applied at the next start on this database",
-                spill.path.display()
-            ))
-        }
-        Err(spill_error) => Err(format!(
-            "{error}; writing the spill file failed too ({spill_error}): the {changes} \
-             pending changes are lost"
-        )),
     }
 }
 

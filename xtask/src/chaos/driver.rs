@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use hyper::StatusCode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -71,7 +72,19 @@ async fn collect_all(
                 sent,
                 acked: Instant::now(),
             }),
-            Ok(Answer::Refused(..)) => ledger.refused += 1,
+            Ok(Answer::Refused(status, code)) if !may_have_applied(status, &code) => {
+                ledger.refused += 1;
+            }
+            // Behind a load balancer, a server that died mid-request shows as a 502.
+            Ok(Answer::Refused(..)) => {
+                ledger.unknown = Some(Unknown {
+                    player,
+                    object: target.id,
+                    kind: target.kind,
+                    sent,
+                });
+                return true;
+            }
             Err(error) if error.outcome_unknown() => {
                 ledger.unknown = Some(Unknown {
                     player,
@@ -86,6 +99,15 @@ async fn collect_all(
         }
     }
     false
+}
+
+/// True when a refused request may still have been applied: a gateway's 502 or 504 (the
+/// server died, or did not answer in time, with the request on its way), or the server's
+/// own 503 `timeout` / `outcome_unknown` (docs/http-api.md, Retrying).
+fn may_have_applied(status: StatusCode, code: &str) -> bool {
+    matches!(status.as_u16(), 502 | 504)
+        || (status == StatusCode::SERVICE_UNAVAILABLE
+            && matches!(code, "timeout" | "outcome_unknown"))
 }
 
 /// Runs the player until `stop`, the deadline, or its first unanswered collect.
@@ -128,4 +150,26 @@ pub async fn drive(drive: Drive) -> PlayerLedger {
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
     ledger
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_refusals_that_may_have_been_applied_are_unknown() {
+        let unknown = |status: u16, code: &str| {
+            may_have_applied(StatusCode::from_u16(status).expect("status"), code)
+        };
+        assert!(unknown(502, ""));
+        assert!(unknown(504, ""));
+        assert!(unknown(503, "timeout"));
+        assert!(unknown(503, "outcome_unknown"));
+        // HAProxy's own 503 (no server up) and the server's retryable 503s changed nothing.
+        assert!(!unknown(503, ""));
+        assert!(!unknown(503, "shutting_down"));
+        assert!(!unknown(503, "standby"));
+        assert!(!unknown(404, "object_not_found"));
+        assert!(!unknown(400, "object_too_far"));
+    }
 }

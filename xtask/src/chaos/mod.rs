@@ -7,12 +7,16 @@
 //! drills of [`db_faults`] instead (or as well, with `--kill`/`--term`): PostgreSQL in a
 //! throwaway schema behind a freezable [`proxy`], the link frozen for `--outage-secs`, or
 //! the owner paused past its lease while a second server takes over.
+//!
+//! With `--failover` it runs the [`failover`] drill: an owner and standbys on PostgreSQL
+//! behind HAProxy, the owner killed every cycle, takeover time and losses measured.
 
 pub mod check;
 pub mod cycle;
 pub mod db_faults;
 pub mod drill;
 pub mod driver;
+pub mod failover;
 pub mod ledger;
 pub mod observe;
 pub mod proxy;
@@ -100,6 +104,22 @@ pub struct ChaosArgs {
     /// How long the link stays frozen in --freeze-db and --outage-sigterm, seconds.
     #[arg(long, default_value_t = 60)]
     pub outage_secs: u64,
+    /// Failover drill: an owner and `--servers - 1` standbys on one PostgreSQL schema
+    /// behind HAProxy; each cycle kills the owner (SIGKILL and SIGTERM alternately, or only
+    /// the one of --kill / --term) and measures the takeover. Runs instead of the crash
+    /// drills.
+    #[arg(long)]
+    pub failover: bool,
+    /// Server processes in the failover drill (one owner, the rest standbys): 2 or 3.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=3))]
+    pub servers: u16,
+    /// Keep the failover drill's logs (servers, HAProxy with its access log) even when it
+    /// passes; they are kept anyway when it fails.
+    #[arg(long)]
+    pub keep_logs: bool,
+    /// `--lease-ttl-ms` of the failover drill's servers.
+    #[arg(long, default_value_t = 2_000)]
+    pub lease_ttl_ms: u64,
     /// The local PostgreSQL server of the fault drills (admin URL; each drill works in a
     /// throwaway schema, reached through a freezable proxy).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
@@ -161,6 +181,8 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or_else(clock_seed);
     let faults = args.freeze_db || args.outage_sigterm || args.paused_owner;
     let signals = match (args.kill, args.term) {
+        // With --failover, --kill / --term choose the failover drill's signals.
+        _ if args.failover => vec![],
         (false, false) if faults => vec![],
         (_, false) => vec![Signal::Kill],
         (false, true) => vec![Signal::Term],
@@ -176,6 +198,9 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
         crate::machine::describe()
     );
     let mut failed = false;
+    if args.failover {
+        failed |= !runtime.block_on(failover::run(&binary, args, seed, deadline))?;
+    }
     for signal in signals {
         let summary = runtime.block_on(drill::drill(&binary, args, signal, seed, deadline))?;
         print_summary(signal, args, &summary);

@@ -21,8 +21,8 @@ use game_persistence::{DbRepo, Store};
 use proptest::prelude::*;
 
 use crate::support::{
-    Backend, T0, demo_user_of, game, quiet_config, registered_id, seed_asteroids, seed_demo, start,
-    stored_users, stored_world,
+    Backend, T0, demo_user_of, game, quiet_config, seed_asteroids, seed_demo, start, stored_users,
+    stored_world,
 };
 
 #[derive(Debug, Clone)]
@@ -103,10 +103,9 @@ impl<R: Repository> Side<R> {
             Op::Register(n) => {
                 let name = format!("p{n}");
                 let result = game.register(&name, "pw").await;
-                if let Ok(token) = &result {
-                    let id = registered_id(game, &name).await;
-                    self.players.push((name, id));
-                    self.tokens.push(Some(token.clone()));
+                if let Ok(registered) = &result {
+                    self.players.push((name, registered.user_id));
+                    self.tokens.push(Some(registered.token.clone()));
                 }
                 answer(result)
             }

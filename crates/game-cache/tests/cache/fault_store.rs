@@ -63,7 +63,7 @@ pub struct FaultStore {
 }
 
 fn injected() -> StoreError {
-    StoreError::Database("injected fault".into())
+    StoreError::Other("injected fault".into())
 }
 
 impl FaultStore {

@@ -4,6 +4,7 @@
 mod fault_store;
 mod support;
 
+mod accounts;
 mod equivalence;
 mod eviction;
 mod faults;

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use game_cache::{CacheConfig, CachedRepo};
-use game_domain::Repository;
 use game_domain::clock::{Clock, ManualClock};
 use game_domain::game::Game;
 use game_domain::seed::demo_user;
 use game_domain::space_object::{ObjectId, ObjectKind, SpaceObject};
 use game_domain::user::{User, UserId};
+use game_domain::{GameRng, Repository};
 use game_persistence::testing::{PlainHasher, TestDatabase};
 use game_persistence::{Batch, Database, Store};
 use rand::rngs::StdRng;
@@ -76,7 +76,7 @@ pub fn game<R: Repository>(repo: R, clock: &ManualClock, seed: u64) -> Game<R> {
     Game::new(
         repo,
         Arc::new(clock.clone()),
-        StdRng::seed_from_u64(seed),
+        GameRng::from_seed(seed),
         Arc::new(PlainHasher),
     )
 }
@@ -182,20 +182,10 @@ pub async fn register_players<R: Repository>(game: &Game<R>, n: usize) -> Vec<(U
     let mut players = Vec::with_capacity(n);
     for i in 0..n {
         let name = format!("p{i}");
-        let token = game.register(&name, "pw").await.expect("register");
-        players.push((registered_id(game, &name).await, token));
+        let registered = game.register(&name, "pw").await.expect("register");
+        players.push((registered.user_id, registered.token));
     }
     players
-}
-
-/// The id of the player called `name`, who must be registered.
-pub async fn registered_id<R: Repository>(game: &Game<R>, name: &str) -> UserId {
-    game.repo()
-        .find_user_by_name(name)
-        .await
-        .expect("find")
-        .expect("registered")
-        .id
 }
 
 /// Registers `n` players like [`register_players`]; returns only their ids.

@@ -55,14 +55,19 @@ pub(crate) fn reserve(
 
 /// Locks `counter`'s row until the end of the write transaction (PostgreSQL; SQLite's
 /// `BEGIN IMMEDIATE` already excludes other writers), without taking ids.
+// Only the PostgreSQL arm needs the counter's name.
+#[cfg_attr(not(feature = "postgres"), expect(unused_variables))]
 pub(crate) fn lock(conn: &mut AnyConnection, counter: Counter) -> Result<(), StoreError> {
-    let query = id_counters::table
-        .find(counter.name())
-        .select(id_counters::next_id);
     match conn {
+        #[cfg(feature = "sqlite")]
         AnyConnection::Sqlite(_) => {}
+        #[cfg(feature = "postgres")]
         AnyConnection::Pg(c) => {
-            query.for_update().first::<i64>(c)?;
+            id_counters::table
+                .find(counter.name())
+                .select(id_counters::next_id)
+                .for_update()
+                .first::<i64>(c)?;
         }
     }
     Ok(())

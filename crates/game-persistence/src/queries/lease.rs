@@ -30,7 +30,9 @@ pub(crate) fn read_for_update(conn: &mut AnyConnection) -> Result<Option<LeaseRo
         .find(ROW)
         .select((lease::owner, lease::token, lease::expires_ms));
     let row: Option<LeaseRow> = match conn {
+        #[cfg(feature = "sqlite")]
         AnyConnection::Sqlite(c) => query.first(c).optional()?,
+        #[cfg(feature = "postgres")]
         AnyConnection::Pg(c) => query.for_update().first(c).optional()?,
     };
     Ok(row)

@@ -45,7 +45,9 @@ pub(crate) fn find_for_update(
         .filter(space_objects::id.eq_any(ids))
         .order(space_objects::id.asc());
     let rows: Vec<ObjectRow> = match conn {
+        #[cfg(feature = "sqlite")]
         AnyConnection::Sqlite(c) => query.load(c)?,
+        #[cfg(feature = "postgres")]
         AnyConnection::Pg(c) => query.for_update().load(c)?,
     };
     to_domain(rows)

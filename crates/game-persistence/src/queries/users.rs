@@ -52,7 +52,9 @@ pub(crate) fn find_for_update(
 ) -> Result<Option<User>, StoreError> {
     let query = users::table.find(id).select(USER_COLUMNS);
     let row: Option<UserRow> = match conn {
+        #[cfg(feature = "sqlite")]
         AnyConnection::Sqlite(c) => query.first(c).optional()?,
+        #[cfg(feature = "postgres")]
         AnyConnection::Pg(c) => query.for_update().first(c).optional()?,
     };
     row.map(User::try_from).transpose()

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use game_domain::GameRng;
 use game_domain::accounts::NewUser;
 use game_domain::clock::ManualClock;
 use game_domain::error::GameError;
@@ -10,8 +11,6 @@ use game_domain::geometry::WorldSize;
 use game_domain::repository::Repository;
 use game_domain::space_object::{ObjectKind, SpaceObject};
 use game_persistence::{Batch, DbRepo, Store};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use game_persistence::testing::PlainHasher;
 
@@ -49,7 +48,7 @@ async fn one_object_collected_by_many_at_once_is_collected_once() {
         let game = Arc::new(Game::new(
             DbRepo::new(t.db.clone(), WorldSize::DEFAULT),
             Arc::new(ManualClock::new(NOW)),
-            StdRng::seed_from_u64(1),
+            GameRng::from_seed(1),
             Arc::new(PlainHasher),
         ));
         let tasks: Vec<_> = players

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
+use game_domain::GameRng;
 use game_domain::accounts::{SessionToken, SessionView};
 use game_domain::clock::{Clock, ManualClock};
 use game_domain::collect::{CollectOutcome, CollectRoll};
 use game_domain::error::GameError;
-use game_domain::game::{Game, SESSION_TTL_MS};
+use game_domain::game::{Game, Registered, SESSION_TTL_MS};
 use game_domain::geometry::WorldSize;
 use game_domain::navigate::{NavigateOutcome, NavigateRequest};
 use game_domain::seed::{demo_objects, demo_user};
@@ -41,7 +42,7 @@ async fn the_use_cases_run_on_the_database() {
         let game = Game::new(
             repo,
             Arc::new(clock.clone()),
-            StdRng::seed_from_u64(7),
+            GameRng::from_seed(7),
             Arc::new(PlainHasher),
         );
         let mut mirror = StdRng::seed_from_u64(7);
@@ -80,7 +81,6 @@ async fn the_use_cases_run_on_the_database() {
         assert_eq!(
             outcome,
             CollectOutcome {
-                success: true,
                 distance: SIZE.distance((250.0, 250.0), wreck.position_at(now, SIZE)),
                 iron_reward: roll.shipwreck_reward,
                 total_iron: expected_iron,
@@ -120,7 +120,6 @@ async fn the_use_cases_run_on_the_database() {
         assert_eq!(
             game.navigate(DEMO, steer).await.unwrap(),
             NavigateOutcome {
-                success: true,
                 speed: 20.0,
                 angle: 90.0,
                 max_speed: 25.0
@@ -183,15 +182,19 @@ async fn the_use_cases_run_on_the_database() {
 
         // Register, session, logout.
         let now = clock.now_ms();
-        let bob_token = game.register("bob", "pw").await.unwrap();
+        let bob = game.register("bob", "pw").await.unwrap();
         assert_eq!(
-            bob_token,
-            SessionToken::issue(&mut mirror, 2, now, SESSION_TTL_MS).token
+            bob,
+            Registered {
+                token: SessionToken::issue(&mut mirror, 2, now, SESSION_TTL_MS).token,
+                user_id: 2,
+                ship_id: 12,
+            }
         );
+        let bob_token = bob.token;
         assert_eq!(
             game.session(Some(&bob_token)).await.unwrap(),
             SessionView::LoggedIn {
-                logged_in: true,
                 username: "bob".into(),
                 ship_id: 12
             }
@@ -203,7 +206,7 @@ async fn the_use_cases_run_on_the_database() {
         game.logout(&bob_token).await.unwrap();
         assert_eq!(
             game.session(Some(&bob_token)).await.unwrap(),
-            SessionView::LoggedOut { logged_in: false }
+            SessionView::LoggedOut
         );
         assert_eq!(
             game_error(game.authenticate(Some(&bob_token)).await),

@@ -2,17 +2,13 @@
 //! login and registration, connection caps and the open-file limit.
 //!
 //! - [`config`]: the flags.
-//! - [`argon2_memory`]: argon2id in one reused buffer per hashing thread.
-//! - [`hash_pool`]: the dedicated hashing threads behind a bounded queue.
 //! - [`rate`]: token buckets per client address and per account.
 //! - [`client`]: the client address of a request (peer or trusted `X-Forwarded-For`).
 //! - [`connections`]: caps on open connections, total and per address.
 
-pub mod argon2_memory;
 pub mod client;
 pub mod config;
 pub mod connections;
-pub mod hash_pool;
 pub mod rate;
 
 use std::net::IpAddr;
@@ -25,7 +21,7 @@ use crate::metrics::Exposition;
 
 pub use config::{LimitsConfig, LimitsError};
 use connections::ConnectionCaps;
-use hash_pool::HashPool;
+use game_cache::password::HashPool;
 use rate::RateLimits;
 
 /// How often the rate limiters forget buckets that are full again.

@@ -26,6 +26,22 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 503 from a standby: another process owns the database and serves the game; this
+    /// one takes over when that one stops. Retry shortly (a load balancer routes by
+    /// `/readyz`, which answers the same).
+    pub fn standby() -> ApiError {
+        ApiError {
+            retry_after_s: Some(1),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "standby",
+                "This server is a standby: another server owns the game now; retry shortly",
+            )
+        }
+    }
+}
+
 /// The answer to a storage failure: `lease_lost` when this process lost the database,
 /// `outcome_unknown` when a call was cut at its deadline, else `storage_unavailable`.
 pub(super) fn failure(source: &(dyn std::error::Error + Send + Sync + 'static)) -> ApiError {

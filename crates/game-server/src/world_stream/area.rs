@@ -10,7 +10,7 @@ use game_domain::world_history::Delta;
 use hyper::body::Bytes;
 
 use super::event;
-use crate::response::to_json;
+use crate::response::{bodies, to_json};
 
 /// The world as the hub sees it at one instant: for centring areas and their margin.
 pub struct AreaContext<'a> {
@@ -166,16 +166,15 @@ fn delta_event(ctx: &AreaContext<'_>, since: u64, version: u64, delta: Delta) ->
     if delta.is_empty() {
         return None;
     }
-    let body = WorldDeltaView {
+    let view = WorldDeltaView {
         world_size: ctx.size(),
         version,
         since,
-        full: false,
         upserted: delta.upserted,
         removed: delta.removed,
         current_time: ctx.now_ms,
     };
-    Some(frame(version, "delta", to_json(&body)))
+    Some(frame(version, "delta", to_json(&bodies::Delta::of(&view))))
 }
 
 fn frame(version: u64, name: &str, json: serde_json::Result<Vec<u8>>) -> Bytes {

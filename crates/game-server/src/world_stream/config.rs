@@ -99,7 +99,7 @@ impl SyncConfig {
     }
 
     /// The event streams' bounds.
-    pub fn stream_limits(&self) -> StreamLimits {
+    pub(crate) fn stream_limits(&self) -> StreamLimits {
         StreamLimits {
             max_streams: self.max_streams,
             buffer: self.stream_buffer,

@@ -30,4 +30,4 @@ pub mod task;
 
 pub use body::EventBody;
 pub use config::{SyncConfig, SyncConfigError};
-pub use hub::{StreamHub, StreamLimits};
+pub use hub::StreamHub;

@@ -14,6 +14,7 @@ use super::event;
 use super::hub::Refused;
 use crate::app::App;
 use crate::backend::Backend;
+use crate::response::bodies::{Delta, FullWorld};
 use crate::response::{ApiError, Body, to_json};
 
 /// What a stream follows.
@@ -147,13 +148,12 @@ async fn world_opening<R: Backend>(
 ) -> Result<(u64, hyper::body::Bytes), ApiError> {
     let (version, name, json) = match last_event_id {
         Some(since) => match app.game.world_since(since).await? {
-            WorldSync::Delta(delta) => (delta.version, "delta", to_json(&delta)),
-            WorldSync::Full(world) => (world.version, "snapshot", to_json(&world)),
+            WorldSync::Delta(delta) => (delta.version, "delta", to_json(&Delta::of(&delta))),
+            WorldSync::Full(world) => (world.version, "snapshot", to_json(&FullWorld::of(&world))),
         },
         None => {
-            let mut world = app.game.world().await?;
-            world.full = Some(true);
-            (world.version, "snapshot", to_json(&world))
+            let world = app.game.world().await?;
+            (world.version, "snapshot", to_json(&FullWorld::of(&world)))
         }
     };
     let json = json.map_err(|error| {

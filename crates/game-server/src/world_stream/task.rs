@@ -15,6 +15,7 @@ use super::event;
 use super::hub::{BATCH_WINDOW, HEARTBEAT};
 use crate::app::App;
 use crate::backend::Backend;
+use crate::response::bodies::{Delta, FullWorld};
 use crate::response::to_json;
 
 /// Cells of the spatial grid, in world units: small enough that an area query looks at
@@ -96,10 +97,15 @@ pub async fn broadcast_changes<R: Backend>(
             WorldSync::Delta(delta) => (
                 delta.version,
                 "delta",
-                to_json(delta),
+                to_json(&Delta::of(delta)),
                 Some(delta.changes()),
             ),
-            WorldSync::Full(world) => (world.version, "snapshot", to_json(world), None),
+            WorldSync::Full(world) => (
+                world.version,
+                "snapshot",
+                to_json(&FullWorld::of(world)),
+                None,
+            ),
         };
         if version == last {
             continue;

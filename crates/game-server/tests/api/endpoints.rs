@@ -46,7 +46,6 @@ fn demo_world(setup: Setup, now_ms: i64) -> Value {
         space_objects,
         current_time: now_ms,
         version: start_version(setup),
-        full: None,
     })
     .expect("json")
 }

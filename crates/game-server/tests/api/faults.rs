@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use game_cache::ShutdownError;
 use game_server::{Config, RepoKind, ServerError};
 use serde_json::json;
 
@@ -49,16 +50,18 @@ async fn shutdown_with_the_database_down_spills_and_the_next_start_applies_it(db
     let blocked = database.block_writes();
     let (stopped_with, stopped) = server.stop_any().await;
     let message = match stopped_with {
-        Err(ServerError::FinalFlush(message)) => message,
+        Err(ServerError::Shutdown(shutdown @ ShutdownError::Spilled { .. })) => {
+            shutdown.to_string()
+        }
         other => panic!("expected a failed final flush, got {other:?}"),
     };
-    assert!(
-        message.ends_with(&format!(
-            "the 2 pending changes were saved to the spill file {} (fsynced) and are \
-             applied at the next start on this database",
+    assert_eq!(
+        message,
+        format!(
+            "final flush failed; the 2 pending changes were saved to the spill file {} \
+             (fsynced) and are applied at the next start on this database",
             spill.display()
-        )),
-        "{message}"
+        )
     );
     assert!(spill.exists());
 

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use game_domain::clock::ManualClock;
 use game_persistence::testing::TestDatabase;
-use game_server::limits::LimitsConfig;
-use game_server::{Config, Dependencies, RepoKind, Server, ServerError, Switch};
+use game_server::{Config, Dependencies, LimitsConfig, RepoKind, Server, ServerError, Switch};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

@@ -13,6 +13,9 @@
 //! an async sleep, not work), so failed logins cost the same whether or not the name
 //! exists; a successful login replaces such a hash ([`PasswordHasher::needs_rehash`]).
 
+pub mod memory;
+pub mod pool;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -24,8 +27,12 @@ use game_domain::AppError;
 use game_domain::game::PasswordHasher;
 use thiserror::Error;
 
-use crate::limits::argon2_memory;
-use crate::limits::hash_pool::{HashPool, PoolError, Reservation};
+use memory as argon2_memory;
+
+/// The argon2id cost parameters [`Argon2Hasher::new`] takes (re-exported so embedders need
+/// no argon2 dependency of their own; `Argon2Params::default()` is the recommended cost).
+pub use argon2::Params as Argon2Params;
+pub use pool::{HashPool, PoolError, PoolStats, Reservation};
 
 /// Hashing failed (bad parameters, the pool refused or its threads are gone).
 #[derive(Debug, Error)]

@@ -1,0 +1,81 @@
+//! The embedders' entry point on a real database: one owner at a time, a waiting process
+//! takes over at a clean shutdown with the state, the demo world is there at first start.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use game_cache::engine::{Engine, EngineError, EngineOptions, EngineParts};
+use game_cache::{CacheConfig, CachedRepo};
+use game_domain::clock::SystemClock;
+use game_domain::navigate::NavigateRequest;
+use game_domain::seed::{DEMO_PASSWORD, DEMO_USERNAME};
+use game_persistence::testing::{PlainHasher, TestDatabase};
+
+fn parts() -> EngineParts {
+    EngineParts {
+        clock: Arc::new(SystemClock),
+        hasher: Arc::new(PlainHasher),
+    }
+}
+
+fn options(db: &TestDatabase, owner: &str) -> EngineOptions {
+    let mut options = EngineOptions::new(db.url(), owner);
+    options.lease.poll = Duration::from_millis(20);
+    options
+}
+
+async fn open(db: &TestDatabase, owner: &str) -> Result<Engine<CachedRepo>, EngineError> {
+    Engine::open(options(db, owner), CacheConfig::default(), parts()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_owner_at_a_time_and_a_waiting_process_takes_over_with_the_state() {
+    let db = TestDatabase::sqlite();
+    let first = open(&db, "first").await.expect("first opens");
+    // The demo world was seeded before the cache loaded: the demo user can play at once.
+    let game = first.game();
+    let token = game
+        .login(DEMO_USERNAME, DEMO_PASSWORD)
+        .await
+        .expect("demo login");
+    let user = game.authenticate(Some(&token)).await.expect("session");
+    let steer = NavigateRequest {
+        speed: Some(4.0),
+        angle: Some(40.0),
+    };
+    game.navigate(user, steer).await.expect("navigate");
+    assert_eq!(game.world().await.expect("world").space_objects.len(), 10);
+
+    match open(&db, "second").await {
+        Err(EngineError::LeaseHeld { owner, .. }) => assert_eq!(owner, "first"),
+        other => panic!("expected LeaseHeld, got {other:?}"),
+    }
+
+    let waiting = tokio::spawn({
+        let options = options(&db, "waiting");
+        async move {
+            Engine::<CachedRepo>::open_when_free(options, CacheConfig::default(), parts()).await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !waiting.is_finished(),
+        "took the lease while the owner runs"
+    );
+
+    let released = Instant::now();
+    first.shutdown().await.expect("clean shutdown");
+    let second = waiting
+        .await
+        .expect("join")
+        .expect("the waiting process opens");
+    assert!(
+        released.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        released.elapsed()
+    );
+    let ship = second.game().ship_stats(user).await.expect("ship");
+    assert_eq!((ship.speed, ship.angle), (4.0, 40.0));
+    assert!(!second.lease().is_lost());
+    second.shutdown().await.expect("clean shutdown");
+}

@@ -1,0 +1,110 @@
+//! Embedding the Spacewars engine without game-server: one player on a SQLite file.
+//!
+//! ```text
+//! cargo run -p spacewars-embedding -- game.db                 # play, then shut down cleanly
+//! cargo run -p spacewars-embedding -- game.db --drop          # play, then drop the engine
+//! cargo run -p spacewars-embedding -- game.db --lease-ttl-ms 500
+//! ```
+//!
+//! The first run registers the player `pilot` and steers its ship; every later run logs in,
+//! prints the course the previous run left, and steers again (the course depends on the
+//! run). With `--drop` the engine is dropped without `shutdown()`: the engine says on
+//! stderr that the change is lost, and the next run finds the course from before.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use game_cache::engine::{Engine, EngineOptions, EngineParts};
+use game_cache::password::{Argon2Hasher, Argon2Params, HashPool};
+use game_cache::{CacheConfig, CachedRepo};
+use game_domain::AppError;
+use game_domain::GameError;
+use game_domain::clock::SystemClock;
+use game_domain::game::Game;
+use game_domain::navigate::NavigateRequest;
+
+const PLAYER: &str = "pilot";
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Args {
+    database: String,
+    drop_engine: bool,
+    lease_ttl: Option<Duration>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = std::env::args().skip(1);
+    let mut parsed = Args {
+        database: String::new(),
+        drop_engine: false,
+        lease_ttl: None,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--drop" => parsed.drop_engine = true,
+            "--lease-ttl-ms" => {
+                let ms = args.next().context("--lease-ttl-ms needs a value")?;
+                parsed.lease_ttl = Some(Duration::from_millis(ms.parse()?));
+            }
+            path if parsed.database.is_empty() => parsed.database = path.to_owned(),
+            other => bail!("unexpected argument {other:?}"),
+        }
+    }
+    if parsed.database.is_empty() {
+        bail!("usage: spacewars-embedding <sqlite-file> [--drop] [--lease-ttl-ms N]");
+    }
+    Ok(parsed)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let mut options = EngineOptions::new(&args.database, "spacewars-embedding example");
+    options.demo_user = false;
+    if let Some(ttl) = args.lease_ttl {
+        options.lease.ttl = ttl;
+        options.lease.poll = ttl / 10;
+    }
+    // argon2id at the recommended cost, on one hashing thread with a queue of 16 jobs.
+    let hasher = Argon2Hasher::new(Argon2Params::default(), HashPool::new(1, 16)?).await?;
+    let parts = EngineParts {
+        clock: Arc::new(SystemClock),
+        hasher: Arc::new(hasher),
+    };
+    let engine = Engine::<CachedRepo>::open(options, CacheConfig::default(), parts).await?;
+
+    // Play; whatever happens, shut the engine down before reporting an error.
+    let played = play(engine.game()).await;
+    if args.drop_engine {
+        println!("dropping the engine without shutdown");
+        drop(engine);
+    } else {
+        engine.shutdown().await?;
+        println!("shut down cleanly");
+    }
+    played
+}
+
+/// Logs in (registering on the first run), prints the course found, sets the next one.
+async fn play(game: &Game<CachedRepo>) -> anyhow::Result<()> {
+    let token = match game.login(PLAYER, PASSWORD).await {
+        Ok(token) => token,
+        Err(AppError::Game(GameError::InvalidCredentials)) => {
+            println!("first run: registering {PLAYER}");
+            game.register(PLAYER, PASSWORD).await?.token
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let user = game.authenticate(Some(&token)).await?;
+    let ship = game.ship_stats(user).await?;
+    println!("found course: speed {} angle {}", ship.speed, ship.angle);
+    // Each run turns the ship 10 degrees further and runs one unit faster (up to 5).
+    let next = NavigateRequest {
+        speed: Some((ship.speed + 1.0).min(5.0)),
+        angle: Some((ship.angle + 10.0) % 360.0),
+    };
+    let set = game.navigate(user, next).await?;
+    println!("set course: speed {} angle {}", set.speed, set.angle);
+    Ok(())
+}

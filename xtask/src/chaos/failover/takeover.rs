@@ -1,0 +1,111 @@
+//! One cycle's play and kill: players play through HAProxy, the owner gets its signal at a
+//! random moment, the players stop, and the [`probe`] measures how long the game was
+//! unavailable through HAProxy.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::chaos::driver;
+use crate::chaos::failover::probe::{Outcomes, probe};
+use crate::chaos::ledger::PlayerLedger;
+use crate::chaos::{EXIT_TIMEOUT, Signal};
+use crate::player::Player;
+use crate::server_process::{ArmedSignal, ServerProcess};
+
+/// One cycle's plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// SIGKILL or SIGTERM.
+    pub signal: Signal,
+    /// Play this long before the signal.
+    pub run_for: Duration,
+    /// Seed of the players' pauses.
+    pub seed: u64,
+    /// Pause between a player's iterations, ms.
+    pub pause_ms: std::ops::RangeInclusive<u64>,
+    /// Give up waiting for a successful request after this long.
+    pub give_up: Duration,
+}
+
+/// What one kill did.
+pub struct Killed {
+    /// Each player's ledger (unknowns that certainly never reached a live server removed).
+    pub ledgers: Vec<PlayerLedger>,
+    /// When the signal had been delivered.
+    pub signal_at: Instant,
+    /// From the signal until the first successful game request through HAProxy.
+    pub unavailable: Duration,
+    /// What the prober's requests got.
+    pub probes: Outcomes,
+    /// From the signal until the killed owner had exited.
+    pub exited_after: Duration,
+    /// How the killed owner exited.
+    pub exit: std::process::ExitStatus,
+}
+
+/// Plays through `proxy`, signals `owner` after `plan.run_for`, stops the players, and
+/// measures the unavailability with player 0's session; reaps the owner.
+pub async fn kill_owner(
+    proxy: SocketAddr,
+    owner: &mut ServerProcess,
+    players: &[Player],
+    plan: &Plan,
+) -> anyhow::Result<Killed> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let drivers: Vec<_> = players
+        .iter()
+        .enumerate()
+        .map(|(index, player)| {
+            tokio::spawn(driver::drive(driver::Drive {
+                index,
+                player: player.clone(),
+                addr: proxy,
+                stop: stop.clone(),
+                collects_in_flight: in_flight.clone(),
+                deadline: Instant::now() + plan.run_for + EXIT_TIMEOUT,
+                seed: plan.seed.wrapping_add(index as u64),
+                pause_ms: plan.pause_ms.clone(),
+            }))
+        })
+        .collect();
+    // Timed on its own OS thread, as in the crash drill: a tokio timer would fire on the
+    // same tick as the players' pauses end.
+    let armed = ArmedSignal::arm(owner.pid()?, plan.signal.name())?;
+    let run_for = plan.run_for;
+    let signal_at = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(run_for);
+        armed.fire().map(|()| Instant::now())
+    })
+    .await??;
+    stop.store(true, Ordering::SeqCst);
+    let prober = tokio::spawn(probe(proxy, players[0].clone(), signal_at, plan.give_up));
+    let exit = owner.wait_exit(EXIT_TIMEOUT).await?;
+    let exited_after = signal_at.elapsed();
+    let mut ledgers = Vec::with_capacity(drivers.len());
+    for driver in drivers {
+        let mut ledger = tokio::time::timeout(EXIT_TIMEOUT, driver)
+            .await
+            .context("a player did not stop")??;
+        // After SIGKILL nothing more reaches the killed owner, and the next owner serves
+        // only after the lease expired, long after the players stopped.
+        if plan.signal == Signal::Kill && ledger.unknown.is_some_and(|u| u.sent >= signal_at) {
+            ledger.unknown = None;
+            ledger.unanswered_after_kill += 1;
+        }
+        ledgers.push(ledger);
+    }
+    let (unavailable, probes) = prober.await??;
+    Ok(Killed {
+        ledgers,
+        signal_at,
+        unavailable,
+        probes,
+        exited_after,
+        exit,
+    })
+}

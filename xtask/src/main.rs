@@ -4,7 +4,8 @@
 //!   suite).
 //! - `load`: the release server under a Rust load generator (`--mode players|max`,
 //!   `--compare` for cached vs db vs a minimal hyper server, `--sync`
-//!   for following the world by full polls, delta polls or the event streams).
+//!   for following the world by full polls, delta polls or the event streams,
+//!   `--mode capacity` for the most players each of those holds).
 //! - `bench`: criterion benchmarks of the hot paths, then the compare load run.
 //! - `chaos`: SIGKILL/SIGTERM crash drills with invariant checks after each restart; database
 //!   fault drills (`--freeze-db`, `--outage-sigterm`, `--paused-owner`) through a freezable

@@ -16,6 +16,7 @@ use crate::navigate::{NavigateOutcome, NavigateRequest, navigate};
 use crate::repository::Repository;
 use crate::rng::GameRng;
 use crate::space_object::ObjectId;
+use crate::spawn::Spawn;
 use crate::tech_tree::ResearchType;
 use crate::user::{UserId, UserStats};
 use crate::username::canonical_username;
@@ -63,6 +64,7 @@ pub struct Game<R> {
     rng: Mutex<GameRng>,
     hasher: Arc<dyn PasswordHasher>,
     session_ttl_ms: i64,
+    spawn: Spawn,
 }
 
 impl<R: Repository> Game<R> {
@@ -80,7 +82,14 @@ impl<R: Repository> Game<R> {
             rng: Mutex::new(rng),
             hasher,
             session_ttl_ms: SESSION_TTL_MS,
+            spawn: Spawn::Point,
         }
+    }
+
+    /// The same game placing new ships by `spawn` (default: the spawn point).
+    pub fn with_spawn(mut self, spawn: Spawn) -> Game<R> {
+        self.spawn = spawn;
+        self
     }
 
     /// The repository the game runs on.
@@ -99,11 +108,29 @@ impl<R: Repository> Game<R> {
             .repo
             .create_user(NewUser::register(username, hash, self.clock.now_ms()))
             .await?;
+        self.place_new_ship(user.id).await?;
         Ok(Registered {
             token: self.open_session(user.id).await?,
             user_id: user.id,
             ship_id: user.ship_id,
         })
+    }
+
+    /// With [`Spawn::Spread`], moves the new (still) ship from the spawn point to its
+    /// spread position. A second unit of work, because the position follows the user id
+    /// and the repository assigns that id when it creates the user.
+    async fn place_new_ship(&self, user_id: UserId) -> Result<(), AppError> {
+        if self.spawn == Spawn::Point {
+            return Ok(());
+        }
+        let (x, y) = self.spawn.position(user_id, self.repo.world_size());
+        self.repo
+            .with_user_and_world(user_id, Vec::new(), move |user, world| {
+                let ship = world.get_mut(user.ship_id).ok_or(GameError::UserNotFound)?;
+                (ship.x, ship.y) = (x, y);
+                Ok(())
+            })
+            .await
     }
 
     /// Checks credentials, brings the player's stats up to date, and returns a new token.

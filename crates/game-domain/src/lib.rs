@@ -10,6 +10,7 @@
 //! - [`user`]: players, iron accrual and research progress.
 //! - [`collect`], [`navigate`]: the two world-changing actions.
 //! - [`accounts`]: a new player's start, session tokens.
+//! - [`spawn`]: where a new ship starts: the spawn point, or spread over the world.
 //! - [`username`]: username rules: NFC form, forbidden characters, the case-free key.
 //! - [`seed`]: the demo world.
 //! - [`world`]: the object collection, its cheap snapshots and a unit of work's change set.
@@ -34,6 +35,7 @@ pub mod repository;
 pub mod rng;
 pub mod seed;
 pub mod space_object;
+pub mod spawn;
 pub mod tech_tree;
 pub mod user;
 pub mod username;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use game_domain::geometry::WorldSize;
+use game_domain::spawn::Spawn;
 use thiserror::Error;
 
 use crate::limits::config::{LimitsConfig, LimitsError};
@@ -71,6 +72,12 @@ pub struct Config {
     #[arg(long, env = "SPACEWARS_WORLD_HEIGHT", default_value_t = 500.0)]
     pub world_height: f64,
 
+    /// Where new ships start: `point` (the rules' spawn point, 250, 250) or `spread` (an
+    /// operator option departing from the rules: evenly over the whole world, by user id;
+    /// for large worlds and capacity runs).
+    #[arg(long, env = "SPACEWARS_SPAWN", value_enum, default_value_t = SpawnKind::Point)]
+    pub spawn: SpawnKind,
+
     /// Argon2id memory cost per password hash, in KiB (default: the recommended 19456).
     #[arg(long, env = "SPACEWARS_ARGON2_MEMORY_KIB", default_value_t = argon2::Params::DEFAULT_M_COST)]
     pub argon2_memory_kib: u32,
@@ -112,6 +119,24 @@ pub enum RepoKind {
     Cached,
     /// The database directly.
     Db,
+}
+
+/// Where new ships start (`--spawn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpawnKind {
+    /// At the spawn point of the rules.
+    Point,
+    /// Spread evenly over the world by user id.
+    Spread,
+}
+
+impl From<SpawnKind> for Spawn {
+    fn from(kind: SpawnKind) -> Spawn {
+        match kind {
+            SpawnKind::Point => Spawn::Point,
+            SpawnKind::Spread => Spawn::Spread,
+        }
+    }
 }
 
 /// An on/off switch for a flag that takes a value.
@@ -170,6 +195,7 @@ impl Default for Config {
             log_level: "info".to_owned(),
             world_width: 500.0,
             world_height: 500.0,
+            spawn: SpawnKind::Point,
             argon2_memory_kib: argon2::Params::DEFAULT_M_COST,
             argon2_iterations: argon2::Params::DEFAULT_T_COST,
             argon2_parallelism: argon2::Params::DEFAULT_P_COST,
@@ -259,7 +285,7 @@ impl fmt::Display for Config {
         write!(
             f,
             "listen={} database_url={} repo={:?} persist_interval_ms={} max_cached_users={} \
-             demo_user={:?} secure_cookies={} world={}x{} argon2(m_kib={}, t={}, p={}) \
+             demo_user={:?} secure_cookies={} world={}x{} spawn={:?} argon2(m_kib={}, t={}, p={}) \
              request_timeout_ms={} shutdown_grace_ms={} log_level={} {} {} {}",
             self.listen,
             self.redacted_database_url(),
@@ -270,6 +296,7 @@ impl fmt::Display for Config {
             self.secure_cookies,
             self.world_width,
             self.world_height,
+            self.spawn,
             self.argon2_memory_kib,
             self.argon2_iterations,
             self.argon2_parallelism,
@@ -308,6 +335,7 @@ mod tests {
         assert_eq!(config.demo_user, Switch::On);
         assert!(!config.secure_cookies);
         assert_eq!((config.world_width, config.world_height), (500.0, 500.0));
+        assert_eq!(config.spawn, SpawnKind::Point);
         assert_eq!(
             (
                 config.argon2_memory_kib,
@@ -331,7 +359,10 @@ mod tests {
             "--persist-interval-ms",
             "100",
             "--secure-cookies",
+            "--spawn",
+            "spread",
         ]);
+        assert_eq!(Spawn::from(config.spawn), Spawn::Spread);
         assert_eq!(config.repo, RepoKind::Db);
         assert_eq!(config.demo_user, Switch::Off);
         assert!(config.secure_cookies);

@@ -62,7 +62,7 @@ mod world_body;
 mod world_stream;
 
 pub use app::Dependencies;
-pub use config::{Config, ConfigError, MIN_PERSIST_INTERVAL_MS, RepoKind, Switch};
+pub use config::{Config, ConfigError, MIN_PERSIST_INTERVAL_MS, RepoKind, SpawnKind, Switch};
 pub use error::ServerError;
 pub use limits::{LimitsConfig, LimitsError};
 pub use server::{Server, run};

@@ -199,6 +199,7 @@ impl Setup {
             demo_user: config.demo_user == Switch::On,
             spill_dir: config.storage.spill_dir.clone(),
             rng_seed: self.deps.rng_seed,
+            spawn: config.spawn.into(),
         };
         let parts = EngineParts {
             clock: self.deps.clock.clone(),

@@ -1,7 +1,9 @@
 //! `cargo xtask load`: the release server on a fresh SQLite database under a Rust load
-//! generator; `--compare` runs the cached / db / minimal comparison instead, and `--sync`
-//! the world-sync comparison (full polls vs delta polls vs the event stream).
+//! generator; `--compare` runs the cached / db / minimal comparison instead, `--sync`
+//! the world-sync comparison (full polls vs delta polls vs the event stream), and
+//! `--mode capacity` ramps the players of each way of following the world to its limit.
 
+pub mod capacity;
 pub mod compare;
 pub mod cpu;
 pub mod figures;
@@ -35,6 +37,9 @@ pub enum Mode {
     Players,
     /// A closed loop hammering `GET /api/world`.
     Max,
+    /// The capacity ramp: per way of following the world, players at constant density
+    /// until action p99 or errors say stop (`load::capacity`).
+    Capacity,
 }
 
 /// Repository to load (`--repo`).
@@ -128,9 +133,41 @@ pub struct LoadArgs {
     #[arg(long)]
     pub world_objects: Option<usize>,
     /// With --sync: the world's width and height (the server's --world-width and
-    /// --world-height; default 500). Ships spawn at one point and spread as they navigate.
+    /// --world-height; default 500). Ships spawn at one point and spread as they navigate,
+    /// unless --spawn spread.
     #[arg(long)]
     pub world_side: Option<f64>,
+    /// With --sync: where the server places new ships (its `--spawn`): `spread` puts
+    /// them evenly over the world by user id (--mode capacity always does).
+    #[arg(long, value_enum, default_value_t = SpawnArg::Point)]
+    pub spawn: SpawnArg,
+    /// With --sync full: a player's full polls after its first are counted, not parsed,
+    /// so the load generator's JSON parsing does not limit it first (--mode capacity
+    /// always does).
+    #[arg(long)]
+    pub light_full_polls: bool,
+    /// The capacity ramp's flags (--mode capacity).
+    #[command(flatten)]
+    pub capacity: capacity::CapacityArgs,
+}
+
+/// The server's `--spawn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SpawnArg {
+    /// Every new ship at the rules' spawn point.
+    Point,
+    /// New ships spread evenly over the world by user id.
+    Spread,
+}
+
+impl SpawnArg {
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpawnArg::Point => "point",
+            SpawnArg::Spread => "spread",
+        }
+    }
 }
 
 impl LoadArgs {
@@ -211,6 +248,9 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
     let runtime = client_runtime(args.client_threads)?;
     if let Some(mode) = args.sync {
         return runtime.block_on(sync::run(&binary, args, mode));
+    }
+    if args.mode == Mode::Capacity {
+        return runtime.block_on(capacity::run(&binary, args));
     }
     if args.compare {
         let outcome = runtime.block_on(compare::run(&binary, args))?;
@@ -298,6 +338,7 @@ async fn measure(
             let load = with_cores(server_pid, generator::players(&load));
             Ok(round_trips::around(addr, idle, load).await)
         }
+        Mode::Capacity => anyhow::bail!("--mode capacity runs its own servers (load::capacity)"),
     }
 }
 

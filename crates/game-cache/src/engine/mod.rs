@@ -133,7 +133,8 @@ impl<R: Backing> Engine<R> {
         let rng = options
             .rng_seed
             .map_or_else(GameRng::from_os, GameRng::from_seed);
-        Ok((Game::new(repo, parts.clock, rng, parts.hasher), spill))
+        let game = Game::new(repo, parts.clock, rng, parts.hasher).with_spawn(options.spawn);
+        Ok((game, spill))
     }
 
     /// The use cases.

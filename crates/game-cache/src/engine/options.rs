@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use game_domain::spawn::Spawn;
 use game_persistence::{Deadlines, spill};
 
 use super::error::EngineError;
@@ -79,6 +80,8 @@ pub struct EngineOptions {
     pub spill_dir: Option<PathBuf>,
     /// Seed of the game's RNG (collect rolls, session tokens); `None` seeds from the OS.
     pub rng_seed: Option<u64>,
+    /// Where new ships start (the rules' spawn point unless an operator spreads them).
+    pub spawn: Spawn,
 }
 
 impl EngineOptions {
@@ -92,6 +95,7 @@ impl EngineOptions {
             demo_user: true,
             spill_dir: None,
             rng_seed: None,
+            spawn: Spawn::Point,
         }
     }
 

@@ -22,5 +22,6 @@ mod limits;
 mod openapi;
 mod restart;
 mod sessions;
+mod spawn;
 mod static_files;
 mod world_sync;

@@ -29,6 +29,7 @@ use hyper::{Method, StatusCode};
 use tokio::process::Command;
 
 use crate::load::LoadArgs;
+use crate::load::capacity::probe;
 use crate::load::cpu::cpu_seconds;
 use crate::player::{self, Player};
 use crate::server_process::{GameServerConfig, Repo, ServerProcess, free_local_addr};
@@ -162,7 +163,11 @@ fn warmup(args: &LoadArgs) -> Duration {
 }
 
 /// One mode on a fresh server.
-async fn one_mode(binary: &Path, args: &LoadArgs, follow: Follow) -> anyhow::Result<SyncFigures> {
+pub async fn one_mode(
+    binary: &Path,
+    args: &LoadArgs,
+    follow: Follow,
+) -> anyhow::Result<SyncFigures> {
     let dir = tempfile::tempdir().context("creating a temp dir")?;
     let database_url = dir.path().join("sync.db").display().to_string();
     let server = start_server(binary, dir.path(), database_url, args).await?;
@@ -203,6 +208,7 @@ async fn start_server(
         let side = side.to_string();
         command.args(["--world-width", &side, "--world-height", &side]);
     }
+    command.args(["--spawn", args.spawn.as_str()]);
     let log = dir.join("sync-server.log");
     let mut server = ServerProcess::spawn(command, addr, &log, "game-server (sync)".into())?;
     server
@@ -240,6 +246,7 @@ async fn drive(
         measure_from,
         until: measure_from + args.duration(),
         seed: args.seed,
+        light_full_polls: args.light_full_polls,
         counters: Counters::default(),
     });
     let tasks: Vec<_> = players
@@ -247,6 +254,7 @@ async fn drive(
         .enumerate()
         .map(|(i, player)| tokio::spawn(players::run_player(run.clone(), player, i)))
         .collect();
+    let probe = tokio::spawn(probe::timer_lag(run.measure_from, run.until));
     tokio::time::sleep_until(run.measure_from.into()).await;
     let before = run.counters.snapshot();
     let (client0, server0) = cpu_now(pid)?;
@@ -256,6 +264,7 @@ async fn drive(
     let (client1, server1) = cpu_now(pid)?;
     let elapsed = started.elapsed();
     let load_average = crate::machine::load_average();
+    let timer_lag_us = probe.await.unwrap_or_else(|_| tally::histogram());
     let mut outcome = Outcome::default();
     for task in tasks {
         if let Ok(part) = task.await {
@@ -274,6 +283,7 @@ async fn drive(
         client_threads: args.client_threads,
         stream_opens: run.counters.snapshot().stream_opens,
         load_average,
+        timer_lag_us,
     })
 }
 

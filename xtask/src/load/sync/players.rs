@@ -55,6 +55,9 @@ pub struct SyncRun {
     pub until: Instant,
     /// Seed of the players' choices.
     pub seed: u64,
+    /// Full polls after a player's first are counted but not parsed (its copy, used only
+    /// to pick collect targets, then stays as first read).
+    pub light_full_polls: bool,
     /// Bytes and events, read at the window's edges.
     pub counters: Counters,
 }
@@ -137,6 +140,9 @@ async fn poll(
     }
     Counters::add(&run.counters.world_bytes, reply.body.len() as u64);
     Counters::add(&run.counters.world_reads, 1);
+    if run.light_full_polls && run.follow == Follow::Full && world.version().is_some() {
+        return;
+    }
     let applied = SyncBody::parse(&reply.body).and_then(|body| world.apply(body, Check::Chain));
     if applied.is_err() {
         Counters::add(&run.counters.sync_errors, 1);

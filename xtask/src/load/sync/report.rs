@@ -37,6 +37,9 @@ pub struct SyncFigures {
     /// Streams opened over the whole run (warm-up included); more than the players means
     /// reconnections.
     pub stream_opens: u64,
+    /// How late the load generator's runtime woke a 10 ms timer in the window, µs
+    /// (`load::capacity::probe`).
+    pub timer_lag_us: hdrhistogram::Histogram<u64>,
 }
 
 impl SyncFigures {
@@ -263,6 +266,7 @@ mod tests {
             client_threads: 1,
             stream_opens: 0,
             load_average: Some(7.5),
+            timer_lag_us: crate::load::sync::tally::histogram(),
         }
     }
 

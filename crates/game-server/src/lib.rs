@@ -41,9 +41,9 @@
 //! - `world_stream`: `/api/world/events`, the world pushed as Server-Sent Events.
 
 mod app;
-pub mod contract;
 mod backend;
 mod config;
+pub mod contract;
 mod error;
 mod handlers;
 mod limits;

@@ -69,7 +69,7 @@ pub async fn broadcast_changes<R: Backend>(
                 continue;
             }
             _ = ticks.tick() => {
-                if hub.has_areas() {
+                if app.streams.has_areas() {
                     refresh_areas(&app, &mut margin).await;
                 }
                 continue;
@@ -120,28 +120,36 @@ pub async fn broadcast_changes<R: Backend>(
         let faster = changes
             .as_ref()
             .is_some_and(|c| max_speed(&c.upserted) > margin.speed);
-        let ctx = AreaContext {
-            world: &world,
-            now_ms: app.game.now_ms(),
-            margin: margin.units(),
-        };
-        hub.broadcast(
-            last,
-            version,
-            event::event(version, name, &json),
-            changes.as_ref(),
-            &ctx,
-        );
+        let bytes = event::event(version, name, &json);
+        let (since, now_ms, margin_units) = (last, app.game.now_ms(), margin.units());
+        let hub_app = app.clone();
+        // Matching the changes against every area stream costs in proportion to the
+        // streams: off the async workers, so requests never wait behind it.
+        let sent = tokio::task::spawn_blocking(move || {
+            let ctx = AreaContext {
+                world: &world,
+                now_ms,
+                margin: margin_units,
+            };
+            hub_app
+                .streams
+                .broadcast(since, version, bytes, changes.as_ref(), &ctx);
+        })
+        .await;
+        if let Err(error) = sent {
+            tracing::error!(%error, "world stream: the broadcast failed");
+        }
         last = version;
-        if faster && hub.has_areas() {
+        if faster && app.streams.has_areas() {
             // Something moves faster than the margin allowed for: widen it everywhere now.
             refresh_areas(&app, &mut margin).await;
         }
     }
 }
 
-/// One area tick: the grid of the world now, every area stream's enters and leaves.
-async fn refresh_areas<R: Backend>(app: &App<R>, margin: &mut Margin) {
+/// One area tick: the grid of the world now, every area stream's enters and leaves;
+/// computed on the blocking pool (it positions the objects near every area stream).
+async fn refresh_areas<R: Backend>(app: &Arc<App<R>>, margin: &mut Margin) {
     let world: WorldSnapshot = match app.game.world_snapshot().await {
         Ok(world) => world,
         Err(error) => {
@@ -150,12 +158,19 @@ async fn refresh_areas<R: Backend>(app: &App<R>, margin: &mut Margin) {
         }
     };
     margin.speed = margin.speed.max(max_speed(world.objects()));
-    let now_ms = app.game.now_ms();
-    let grid = SpatialGrid::build(world.objects(), world.size(), GRID_CELL, now_ms);
-    let ctx = AreaContext {
-        world: &world,
-        now_ms,
-        margin: margin.units(),
-    };
-    app.streams.refresh_areas(&grid, &ctx);
+    let (now_ms, margin_units) = (app.game.now_ms(), margin.units());
+    let hub_app = app.clone();
+    let refreshed = tokio::task::spawn_blocking(move || {
+        let grid = SpatialGrid::build(world.objects(), world.size(), GRID_CELL, now_ms);
+        let ctx = AreaContext {
+            world: &world,
+            now_ms,
+            margin: margin_units,
+        };
+        hub_app.streams.refresh_areas(&grid, &ctx);
+    })
+    .await;
+    if let Err(error) = refreshed {
+        tracing::error!(%error, "world stream: the area refresh failed");
+    }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use game_cache::engine::{Engine, EngineError, EngineOptions, EngineParts};
+use game_cache::engine::{Backing, Engine, EngineError, EngineOptions, EngineParts};
 use game_cache::{CacheConfig, CachedRepo};
 use game_domain::clock::SystemClock;
 use game_domain::navigate::NavigateRequest;
@@ -44,7 +44,17 @@ async fn one_owner_at_a_time_and_a_waiting_process_takes_over_with_the_state() {
         angle: Some(40.0),
     };
     game.navigate(user, steer).await.expect("navigate");
-    assert_eq!(game.world().await.expect("world").space_objects.len(), 10);
+    // Written behind: the steered ship waits for the next flush (what a drop would lose).
+    assert_eq!(game.repo().pending_changes(), 1);
+    let other = game.register("other", "pw").await.expect("register");
+    let turn = NavigateRequest {
+        speed: None,
+        angle: Some(90.0),
+    };
+    game.navigate(other.user_id, turn).await.expect("navigate");
+    assert_eq!(game.repo().pending_changes(), 2);
+    // The demo world (ship 1, objects 2–10) and the new player's ship.
+    assert_eq!(game.world().await.expect("world").space_objects.len(), 11);
 
     match open(&db, "second").await {
         Err(EngineError::LeaseHeld { owner, .. }) => assert_eq!(owner, "first"),

@@ -83,17 +83,28 @@ pub async fn play_then_signal(
     .await??;
     stop.store(true, Ordering::SeqCst);
     let exit = server.wait_exit(EXIT_TIMEOUT).await?;
+    let ledgers = join_players(drivers, plan.signal, signal_at).await?;
+    Ok((ledgers, signal_at, caught, exit))
+}
+
+/// Waits for the stopped players and takes their ledgers. After SIGKILL was delivered
+/// at `signal_at` nothing more is applied, so a request sent since then with no answer
+/// is known not to have taken effect.
+pub async fn join_players(
+    drivers: Vec<tokio::task::JoinHandle<PlayerLedger>>,
+    signal: Signal,
+    signal_at: Instant,
+) -> anyhow::Result<Vec<PlayerLedger>> {
     let mut ledgers = Vec::with_capacity(drivers.len());
     for driver in drivers {
         let mut ledger = tokio::time::timeout(EXIT_TIMEOUT, driver)
             .await
             .context("a player did not stop")??;
-        // After SIGKILL has been delivered nothing more is applied.
-        if plan.signal == Signal::Kill && ledger.unknown.is_some_and(|u| u.sent >= signal_at) {
+        if signal == Signal::Kill && ledger.unknown.is_some_and(|u| u.sent >= signal_at) {
             ledger.unknown = None;
             ledger.unanswered_after_kill += 1;
         }
         ledgers.push(ledger);
     }
-    Ok((ledgers, signal_at, caught, exit))
+    Ok(ledgers)
 }

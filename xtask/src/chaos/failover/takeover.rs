@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 
+use crate::chaos::cycle::join_players;
 use crate::chaos::driver;
 use crate::chaos::failover::probe::{Outcomes, probe};
 use crate::chaos::ledger::PlayerLedger;
@@ -86,19 +86,9 @@ pub async fn kill_owner(
     let prober = tokio::spawn(probe(proxy, players[0].clone(), signal_at, plan.give_up));
     let exit = owner.wait_exit(EXIT_TIMEOUT).await?;
     let exited_after = signal_at.elapsed();
-    let mut ledgers = Vec::with_capacity(drivers.len());
-    for driver in drivers {
-        let mut ledger = tokio::time::timeout(EXIT_TIMEOUT, driver)
-            .await
-            .context("a player did not stop")??;
-        // After SIGKILL nothing more reaches the killed owner, and the next owner serves
-        // only after the lease expired, long after the players stopped.
-        if plan.signal == Signal::Kill && ledger.unknown.is_some_and(|u| u.sent >= signal_at) {
-            ledger.unknown = None;
-            ledger.unanswered_after_kill += 1;
-        }
-        ledgers.push(ledger);
-    }
+    // After SIGKILL nothing more reaches the killed owner, and the next owner serves only
+    // after the lease expired, long after the players stopped.
+    let ledgers = join_players(drivers, plan.signal, signal_at).await?;
     let (unavailable, probes) = prober.await??;
     Ok(Killed {
         ledgers,

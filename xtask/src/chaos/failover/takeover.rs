@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-
 use crate::chaos::cycle::join_players;
 use crate::chaos::driver;
 use crate::chaos::failover::probe::{Outcomes, probe};

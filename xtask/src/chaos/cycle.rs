@@ -1,8 +1,7 @@
 //! One cycle's play: players drive load, the signal goes, the server is reaped.
 
 use std::ops::RangeInclusive;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -42,26 +41,17 @@ pub async fn play_then_signal(
     players: &[Player],
     plan: &CyclePlan,
 ) -> anyhow::Result<(Vec<PlayerLedger>, Instant, bool, std::process::ExitStatus)> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let drivers: Vec<_> = players
-        .iter()
-        .enumerate()
-        .map(|(index, player)| {
-            tokio::spawn(driver::drive(driver::Drive {
-                index,
-                player: player.clone(),
-                addr: server.addr(),
-                stop: stop.clone(),
-                collects_in_flight: in_flight.clone(),
-                deadline: Instant::now() + plan.run_for + AIM_TIMEOUT + EXIT_TIMEOUT,
-                seed: plan
-                    .seed
-                    .wrapping_add(u64::from(plan.cycle) * 1_000 + index as u64),
-                pause_ms: plan.pause_ms.clone(),
-            }))
-        })
-        .collect();
+    let driver::Team {
+        stop,
+        in_flight,
+        drivers,
+    } = driver::spawn_team(
+        players,
+        server.addr(),
+        Instant::now() + plan.run_for + AIM_TIMEOUT + EXIT_TIMEOUT,
+        plan.seed.wrapping_add(u64::from(plan.cycle) * 1_000),
+        &plan.pause_ms,
+    );
     // The signal is timed on its own OS thread: a tokio timer would fire on the same tick
     // as the players' pauses end, so the kill would always find them between requests.
     let pid = server.pid()?;

@@ -43,6 +43,51 @@ pub struct Drive {
     pub pause_ms: std::ops::RangeInclusive<u64>,
 }
 
+/// The players of one cycle, driving load until `stop` is set.
+#[derive(Debug)]
+pub struct Team {
+    /// Set to stop every player.
+    pub stop: Arc<AtomicBool>,
+    /// Collects on their way right now (all players), for a signal aimed at one.
+    pub in_flight: Arc<AtomicUsize>,
+    /// The players' tasks, each ending with its ledger.
+    pub drivers: Vec<tokio::task::JoinHandle<PlayerLedger>>,
+}
+
+/// Starts every one of `players` against `addr` until `deadline` at the latest; player
+/// `i`'s pauses are seeded with `seed + i`.
+pub fn spawn_team(
+    players: &[Player],
+    addr: SocketAddr,
+    deadline: Instant,
+    seed: u64,
+    pause_ms: &std::ops::RangeInclusive<u64>,
+) -> Team {
+    let stop = Arc::new(AtomicBool::new(false));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let drivers = players
+        .iter()
+        .enumerate()
+        .map(|(index, player)| {
+            tokio::spawn(drive(Drive {
+                index,
+                player: player.clone(),
+                addr,
+                stop: stop.clone(),
+                collects_in_flight: in_flight.clone(),
+                deadline,
+                seed: seed.wrapping_add(index as u64),
+                pause_ms: pause_ms.clone(),
+            }))
+        })
+        .collect();
+    Team {
+        stop,
+        in_flight,
+        drivers,
+    }
+}
+
 /// Players steer towards one of this many nearest catchable objects, by index.
 const CHASE_SPREAD: usize = 3;
 
@@ -72,11 +117,14 @@ async fn collect_all(
                 sent,
                 acked: Instant::now(),
             }),
+            // Not sent: the server is gone; the next world read finds out.
+            Err(error) if !error.outcome_unknown() => return false,
             Ok(Answer::Refused(status, code)) if !may_have_applied(status, &code) => {
                 ledger.refused += 1;
             }
-            // Behind a load balancer, a server that died mid-request shows as a 502.
-            Ok(Answer::Refused(..)) => {
+            // Sent and unanswered, or answered "maybe" (behind a load balancer, a server
+            // that died mid-request shows as a 502): the outcome is unknown.
+            Ok(Answer::Refused(..)) | Err(_) => {
                 ledger.unknown = Some(Unknown {
                     player,
                     object: target.id,
@@ -85,17 +133,6 @@ async fn collect_all(
                 });
                 return true;
             }
-            Err(error) if error.outcome_unknown() => {
-                ledger.unknown = Some(Unknown {
-                    player,
-                    object: target.id,
-                    kind: target.kind,
-                    sent,
-                });
-                return true;
-            }
-            // Not sent: the server is gone; the next world read finds out.
-            Err(_) => return false,
         }
     }
     false

@@ -3,8 +3,7 @@
 //! unavailable through HAProxy.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::chaos::cycle::join_players;
@@ -54,24 +53,17 @@ pub async fn kill_owner(
     players: &[Player],
     plan: &Plan,
 ) -> anyhow::Result<Killed> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let drivers: Vec<_> = players
-        .iter()
-        .enumerate()
-        .map(|(index, player)| {
-            tokio::spawn(driver::drive(driver::Drive {
-                index,
-                player: player.clone(),
-                addr: proxy,
-                stop: stop.clone(),
-                collects_in_flight: in_flight.clone(),
-                deadline: Instant::now() + plan.run_for + EXIT_TIMEOUT,
-                seed: plan.seed.wrapping_add(index as u64),
-                pause_ms: plan.pause_ms.clone(),
-            }))
-        })
-        .collect();
+    let driver::Team {
+        stop,
+        in_flight: _,
+        drivers,
+    } = driver::spawn_team(
+        players,
+        proxy,
+        Instant::now() + plan.run_for + EXIT_TIMEOUT,
+        plan.seed,
+        &plan.pause_ms,
+    );
     // Timed on its own OS thread, as in the crash drill: a tokio timer would fire on the
     // same tick as the players' pauses end.
     let armed = ArmedSignal::arm(owner.pid()?, plan.signal.name())?;

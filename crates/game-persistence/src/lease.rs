@@ -3,6 +3,7 @@
 //! batch.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use game_domain::clock::{Clock, SystemClock};
@@ -26,16 +27,20 @@ pub(crate) struct HeldLease {
     /// name, never mistake each other's lease for their own.
     token: String,
     ttl_ms: i64,
+    /// The flag every request and write reads: one atomic load, no lock shared by all.
+    is_lost: AtomicBool,
+    /// The same flag for those who wait for it (the server's stop).
     lost: watch::Sender<bool>,
 }
 
 impl HeldLease {
     /// True once a renewal found the lease taken over, or it was released.
     pub(crate) fn is_lost(&self) -> bool {
-        *self.lost.borrow()
+        self.is_lost.load(Ordering::Acquire)
     }
 
     fn mark_lost(&self) {
+        self.is_lost.store(true, Ordering::Release);
         self.lost.send_replace(true);
     }
 
@@ -75,6 +80,7 @@ impl LeaseGuard {
             owner: owner.to_owned(),
             token: new_token(),
             ttl_ms,
+            is_lost: AtomicBool::new(false),
             lost: lost_tx,
         });
         let claim = held.clone();

@@ -213,18 +213,12 @@ impl Setup {
     }
 
     async fn started<R: Backend>(&self, engine: Engine<R>) -> Result<Started<R>, ServerError> {
-        let key = match engine.database().server_key("session").await {
-            Ok(key) => key,
-            Err(error) => {
-                let _ = engine.shutdown().await;
-                return Err(error.into());
-            }
-        };
-        let sessions = match SessionKeys::new(key.as_bytes()) {
+        let sessions = match session_keys(&engine).await {
             Ok(sessions) => sessions,
             Err(error) => {
+                // Started but cannot serve: stop cleanly so the lease is free at once.
                 let _ = engine.shutdown().await;
-                return Err(ServerError::SessionKey(error));
+                return Err(error);
             }
         };
         let session_sweep = spawn_session_sweep(
@@ -245,6 +239,12 @@ impl Setup {
             session_sweep,
         })
     }
+}
+
+/// The keys that sign session cookies, kept in the database so every process agrees.
+async fn session_keys<R: Backend>(engine: &Engine<R>) -> Result<SessionKeys, ServerError> {
+    let key = engine.database().server_key("session").await?;
+    SessionKeys::new(key.as_bytes()).map_err(ServerError::SessionKey)
 }
 
 impl Running {

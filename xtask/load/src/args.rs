@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use game_server::{RepoKind, SpawnKind};
 
+use crate::affinity::Affinity;
 use crate::capacity::CapacityArgs;
 use crate::sync::SyncMode;
 
@@ -29,12 +30,20 @@ impl Timing {
 /// The load generator itself.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Runner {
-    /// Worker threads of the load generator (the server gets the rest of the machine).
-    #[arg(long, default_value_t = 1)]
-    pub client_threads: usize,
+    /// Worker threads of the load generator (default: one per CPU it is pinned to, else
+    /// one; the server gets the rest of the machine).
+    #[arg(long)]
+    pub client_threads: Option<usize>,
     /// Seed of jitter and choices.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+}
+
+impl Runner {
+    /// The worker threads to run (see [`Runner::client_threads`]).
+    pub fn threads(&self) -> usize {
+        self.client_threads.unwrap_or(1).max(1)
+    }
 }
 
 /// The server's persist interval.
@@ -188,6 +197,11 @@ pub struct SyncArgs {
     /// the load generator's JSON parsing does not limit it first.
     #[arg(long)]
     pub light_full_polls: bool,
+    /// With streams: deltas after the snapshot are counted and only their `id` (the
+    /// version) and `currentTime` (for the delay) are read, not parsed as JSON, so the
+    /// load generator's parsing does not limit it first.
+    #[arg(long)]
+    pub light_streams: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub timing: Timing,
@@ -197,6 +211,9 @@ pub struct SyncArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub runner: Runner,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub affinity: Affinity,
 }
 
 /// Flags of `load sync`.
@@ -231,4 +248,7 @@ pub struct CapacityCommand {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub runner: Runner,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub affinity: Affinity,
 }

@@ -8,8 +8,11 @@
 //! - [`generator`], [`report`], [`figures`], [`round_trips`], [`cpu`]: the load loops and
 //!   what they measure.
 //! - [`minimal_server`]: the ceiling `compare` measures (this binary, hidden subcommand).
-//! - [`server`]: the measured server and the load generator's runtime; [`args`]: the flags.
+//! - [`soak`]: stream players steering for a long time, the server's memory sampled.
+//! - [`server`]: the measured server and the load generator's runtime; [`args`]: the flags;
+//!   [`affinity`]: the CPUs the server and the generator are pinned to.
 
+pub mod affinity;
 pub mod args;
 pub mod capacity;
 pub mod compare;
@@ -21,6 +24,7 @@ pub mod report;
 pub mod round_trips;
 pub mod server;
 pub mod single;
+pub mod soak;
 pub mod sync;
 pub mod verdict;
 
@@ -51,19 +55,30 @@ enum Task {
     /// The capacity ramp: per way of following the world, players at constant density
     /// until action p99 or errors say stop.
     Capacity(CapacityCommand),
+    /// Stream players steering for a long time while the server's memory is sampled
+    /// every minute (does it level off?).
+    Soak(soak::SoakArgs),
     /// The minimal hyper server used as the ceiling by `compare` (internal).
     #[command(hide = true)]
     MinimalServer(minimal_server::MinimalServerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
-    let task = Cli::parse().task;
+    let mut task = Cli::parse().task;
+    // Capacity and soak pin the server and the generator by default; sync only when asked.
+    match &mut task {
+        Task::Sync(args) => settle(&mut args.sync.affinity, &mut args.sync.runner, false)?,
+        Task::Capacity(args) => settle(&mut args.affinity, &mut args.runner, true)?,
+        Task::Soak(args) => settle(&mut args.affinity, &mut args.runner, true)?,
+        _ => {}
+    }
     let runner = match &task {
         Task::Max(args) => &args.runner,
         Task::Players(args) => &args.runner,
         Task::Compare(args) => &args.runner,
         Task::Sync(args) => &args.sync.runner,
         Task::Capacity(args) => &args.runner,
+        Task::Soak(args) => &args.runner,
         Task::MinimalServer(args) => return minimal_server::run(args),
     };
     if cfg!(debug_assertions) {
@@ -73,7 +88,7 @@ fn main() -> anyhow::Result<()> {
         );
     }
     let binary = server_binary()?;
-    let runtime = server::client_runtime(runner.client_threads)?;
+    let runtime = server::client_runtime(runner.threads())?;
     match &task {
         Task::Max(args) => runtime.block_on(single::max(&binary, args)),
         Task::Players(args) => runtime.block_on(single::players(&binary, args)),
@@ -87,6 +102,23 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Sync(args) => runtime.block_on(sync::run(&binary, &args.sync, args.follow)),
         Task::Capacity(args) => runtime.block_on(capacity::run(&binary, args)),
+        Task::Soak(args) => runtime.block_on(soak::run(&binary, args)),
         Task::MinimalServer(args) => minimal_server::run(args),
     }
+}
+
+/// Fills the affinity flags left open (pinning by default when `pin_by_default`), gives
+/// the generator one worker per CPU it is pinned to unless `--client-threads` says
+/// otherwise, and pins this process before its runtime starts.
+fn settle(
+    affinity: &mut affinity::Affinity,
+    runner: &mut args::Runner,
+    pin_by_default: bool,
+) -> anyhow::Result<()> {
+    *affinity = affinity.resolved(pin_by_default, &affinity::allowed()?);
+    if let Some(cpus) = affinity.generator() {
+        runner.client_threads.get_or_insert(cpus.cpus().len());
+        affinity::pin_this_process(cpus)?;
+    }
+    Ok(())
 }

@@ -103,7 +103,7 @@ where
         "load {} --repo {repo} ({} s measured, client threads {}, machine: {})",
         shape.name,
         shape.timing.duration_secs,
-        shape.runner.client_threads,
+        shape.runner.threads(),
         spacewars_harness::machine::describe(),
     );
     print!("{}", route_table(&measured.recorder, measured.elapsed));

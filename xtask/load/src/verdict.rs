@@ -104,7 +104,7 @@ pub fn render(outcome: &CompareOutcome, args: &CompareArgs) -> String {
         args.closed.connections,
         args.timing.duration_secs,
         args.timing.warmup_secs,
-        args.runner.client_threads,
+        args.runner.threads(),
         if args.database.postgres.is_some() {
             "PostgreSQL (local)"
         } else {
@@ -196,7 +196,7 @@ pub fn render(outcome: &CompareOutcome, args: &CompareArgs) -> String {
             mix.round_trips.describe(mix.requests)
         );
     }
-    let client_limit = 0.9 * args.runner.client_threads.max(1) as f64;
+    let client_limit = 0.9 * args.runner.threads() as f64;
     for t in outcome
         .targets
         .iter()
@@ -206,7 +206,9 @@ pub fn render(outcome: &CompareOutcome, args: &CompareArgs) -> String {
             out,
             "note: on {} the load generator was saturated ({:.2} cores for {} thread(s)): \
              its requests/s are the client's ceiling, the server could do more",
-            t.name, t.cores.client, args.runner.client_threads
+            t.name,
+            t.cores.client,
+            args.runner.threads()
         );
     }
     for t in outcome.targets.iter().filter(|t| t.failures > 0) {

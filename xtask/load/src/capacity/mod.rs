@@ -9,7 +9,9 @@
 //! - [`ramp`]: which counts to measure; [`step`]: judging one step.
 //! - [`probe`]: whether the load generator itself kept time.
 //! - [`report`]: step lines, the table per mode, the target verdicts.
+//! - [`plot`]: the SVG of CPU and bytes per player against players (`--plot`).
 
+pub mod plot;
 pub mod probe;
 pub mod ramp;
 pub mod report;
@@ -25,7 +27,7 @@ use spacewars_harness::progress::Progress;
 use crate::args::{CapacityCommand, SyncArgs};
 use ramp::Ramp;
 use report::ModeResult;
-use step::{StepRecord, Verdict};
+use step::{Limits, StepRecord, Verdict};
 
 /// The objects of the demo world every fresh server has: nine drifting objects and the
 /// demo player's ship.
@@ -61,6 +63,14 @@ pub struct CapacityArgs {
     /// A step fails when the actions' p99 exceeds this (ms).
     #[arg(long, default_value_t = 100.0)]
     pub p99_limit_ms: f64,
+    /// A stream step fails when the delay of its deltas (the server's `currentTime` to
+    /// read by the player) exceeds this at p99 (ms).
+    #[arg(long, default_value_t = 250.0)]
+    pub delay_limit_ms: f64,
+    /// Draw server CPU per player-second and KiB per player-minute against players for
+    /// every mode into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<std::path::PathBuf>,
     /// Times a step that failed while the load generator, not the server, was the limit
     /// is measured again before the ramp stops.
     #[arg(long, default_value_t = 1)]
@@ -114,7 +124,7 @@ pub async fn run(binary: &Path, args: &CapacityCommand) -> anyhow::Result<()> {
         "load capacity: players act every ~{} ms ({:.0} % collects of a random known \
          object, the rest navigate) and follow the world as each mode says (polls every ~{} \
          ms); steps from {} players ×{} up to {}, then {} bisection step(s); a step fails at \
-         action p99 > {} ms or any error; {} s measured after {} s warm-up, each step on a \
+         action p99 > {} ms, stream delay p99 > {} ms or any error; {} s measured after {} s warm-up, each step on a \
          fresh cached server (SQLite file) with --spawn spread",
         args.acting.action_ms,
         args.acting.collect_share * 100.0,
@@ -124,6 +134,7 @@ pub async fn run(binary: &Path, args: &CapacityCommand) -> anyhow::Result<()> {
         cap.max_players,
         cap.refine,
         cap.p99_limit_ms,
+        cap.delay_limit_ms,
         args.timing.duration_secs,
         args.timing
             .warmup_secs
@@ -134,14 +145,18 @@ pub async fn run(binary: &Path, args: &CapacityCommand) -> anyhow::Result<()> {
          square of {} square units per player; objects are every ship, {} idle player(s) \
          per player whose still ships stand in for drifting objects, plus the demo world's \
          {} objects, whose 9 drifting ones are all the server has); full polls after a \
-         player's first are counted, not parsed; load generator on {} thread(s) sharing \
-         the machine with the server",
+         player's first are counted, not parsed, and stream deltas after the snapshot are \
+         counted with only their id and currentTime read",
         density.players_per_10k(),
         density.objects_per_10k(),
         cap.area_per_player,
         cap.idle_per_player,
         DEMO_OBJECTS,
-        args.runner.client_threads,
+    );
+    println!(
+        "pinning: {}; load generator on {} thread(s)",
+        args.affinity.describe(),
+        args.runner.threads()
     );
     println!("machine: {}", spacewars_harness::machine::describe());
     if let Some(load) = spacewars_harness::machine::load_average() {
@@ -200,11 +215,16 @@ pub async fn run(binary: &Path, args: &CapacityCommand) -> anyhow::Result<()> {
     }
     progress.finish();
     print!("{}", report::summary(&results));
+    if let Some(path) = &cap.plot {
+        plot::draw(path, &results)?;
+        println!("plot: {}", path.display());
+    }
     println!(
         "columns: max held = the most players whose step held; side = the world's side \
          there; cpu µs/player-s = server CPU per player-second there; KiB/pm = world bytes \
-         received per player-minute (poll bodies; for streams every byte read); whole run \
-         {:.0} s",
+         received per player-minute (poll bodies; for streams every byte read); in the step \
+         lines, delay p99 = a stream delta's server time to read, gen cores = CPU the load \
+         generator used, gen lag p99 = how late its 10 ms timer woke; whole run {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -226,12 +246,21 @@ async fn one_step(
         world_side: Some(side),
         spawn: SpawnKind::Spread,
         light_full_polls: true,
+        light_streams: true,
         timing: args.timing.clone(),
         persist: args.persist.clone(),
         runner: args.runner.clone(),
+        affinity: args.affinity.clone(),
     };
     match sync::one_mode(binary, &step_args, follow).await {
-        Ok(figures) => StepRecord::judge(&figures, side, args.capacity.p99_limit_ms),
+        Ok(figures) => StepRecord::judge(
+            &figures,
+            side,
+            Limits {
+                action_p99_ms: args.capacity.p99_limit_ms,
+                delay_p99_ms: args.capacity.delay_limit_ms,
+            },
+        ),
         Err(error) => StepRecord::broken(follow, players, side, format!("{error:#}")),
     }
 }

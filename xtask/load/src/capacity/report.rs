@@ -48,8 +48,12 @@ impl ModeResult {
 
     /// True when what stopped the ramp was the server (slow actions or errors).
     pub fn server_limited(&self) -> bool {
-        self.limit()
-            .is_some_and(|s| matches!(s.verdict, Verdict::Slow(_) | Verdict::Errors(_)))
+        self.limit().is_some_and(|s| {
+            matches!(
+                s.verdict,
+                Verdict::Slow(_) | Verdict::Delayed(_) | Verdict::Errors(_)
+            )
+        })
     }
 
     /// What stopped the ramp, in words.
@@ -70,7 +74,8 @@ impl ModeResult {
 pub fn step_line(step: &StepRecord) -> String {
     format!(
         "{:<12} players {:>6}  side {:>6.0}  objects {:>6}  actions {:>5}  act p99 {:>8.2} ms  \
-         errors {:>3}  srv cores {:>4.2}  gen cores {:>4.2}  gen lag p99 {:>6.1} ms  \
+         delay p99 {:>7} ms  errors {:>3}  srv cores {:>4.2}  gen cores {:>4.2}  \
+         gen lag p99 {:>6.1} ms  \
          cpu {:>6.1} µs/player-s  {:>8.1} KiB/pm  -> {}",
         step.follow.as_str(),
         step.players,
@@ -78,6 +83,8 @@ pub fn step_line(step: &StepRecord) -> String {
         step.objects,
         step.actions,
         step.p99_ms,
+        step.delay_p99_ms
+            .map_or_else(|| "-".to_owned(), |d| format!("{d:.1}")),
         step.errors,
         step.server_cores,
         step.client_cores,
@@ -195,6 +202,7 @@ mod tests {
             objects: players * 2 + 10,
             actions: players as u64,
             p99_ms: 5.0,
+            delay_p99_ms: None,
             errors: 0,
             cpu_us_per_player_s: 100.0,
             kib_per_player_minute: kib,

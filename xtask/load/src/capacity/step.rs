@@ -10,6 +10,8 @@ pub enum Verdict {
     Held,
     /// Action p99 over the limit (ms).
     Slow(f64),
+    /// Stream delay (server time of a delta to read) p99 over the limit (ms).
+    Delayed(f64),
     /// Errors: 5xx or unanswered requests, sync errors, streams cut off and reopened.
     Errors(u64),
     /// The step failed, but the load generator or the machine, not the server, was the
@@ -30,6 +32,7 @@ impl Verdict {
         match self {
             Verdict::Held => "held".to_owned(),
             Verdict::Slow(p99) => format!("p99 {p99:.1} ms > limit"),
+            Verdict::Delayed(p99) => format!("stream delay p99 {p99:.1} ms > limit"),
             Verdict::Errors(n) => format!("{n} errors"),
             Verdict::NotServer(_) => "not the server".to_owned(),
             Verdict::Broken(_) => "broken".to_owned(),
@@ -52,6 +55,8 @@ pub struct StepRecord {
     pub actions: u64,
     /// Action latency p99, ms.
     pub p99_ms: f64,
+    /// Stream delay p99 (a delta's server time to read), ms; `None` without streams.
+    pub delay_p99_ms: Option<f64>,
     /// See [`Verdict::Errors`].
     pub errors: u64,
     /// Server CPU µs per player-second.
@@ -69,8 +74,8 @@ pub struct StepRecord {
 }
 
 impl StepRecord {
-    /// Judges `figures` against an action p99 limit of `p99_limit_ms`.
-    pub fn judge(figures: &SyncFigures, side: f64, p99_limit_ms: f64) -> StepRecord {
+    /// Judges `figures` against the limits.
+    pub fn judge(figures: &SyncFigures, side: f64, limits: Limits) -> StepRecord {
         let actions = figures.outcome.actions.total();
         let p99_ms = actions.quantile_us(0.99) as f64 / 1000.0;
         let streaming = matches!(figures.follow, Follow::Stream | Follow::StreamWorld);
@@ -83,12 +88,17 @@ impl StepRecord {
             + figures.outcome.world.total().failures()
             + figures.counted.sync_errors
             + reopened;
+        let lag = &figures.outcome.event_lag_us;
+        let delay_p99_ms =
+            (streaming && !lag.is_empty()).then(|| lag.value_at_quantile(0.99) as f64 / 1000.0);
         let failed = if errors > 0 {
             Some(Verdict::Errors(errors))
-        } else if p99_ms > p99_limit_ms {
+        } else if p99_ms > limits.action_p99_ms {
             Some(Verdict::Slow(p99_ms))
         } else {
-            None
+            delay_p99_ms
+                .filter(|&d| d > limits.delay_p99_ms)
+                .map(Verdict::Delayed)
         };
         let timer_lag_ms = figures.timer_lag_us.value_at_quantile(0.99) as f64 / 1000.0;
         let verdict = match (failed, generator_limit(figures, timer_lag_ms)) {
@@ -105,6 +115,7 @@ impl StepRecord {
             objects: figures.objects,
             actions: actions.attempts(),
             p99_ms,
+            delay_p99_ms,
             errors,
             cpu_us_per_player_s: figures.server_cpu_s * 1e6 / player_seconds,
             kib_per_player_minute: figures.bytes_per_player_minute() / 1024.0,
@@ -124,6 +135,7 @@ impl StepRecord {
             objects: 0,
             actions: 0,
             p99_ms: 0.0,
+            delay_p99_ms: None,
             errors: 0,
             cpu_us_per_player_s: 0.0,
             kib_per_player_minute: 0.0,
@@ -133,6 +145,15 @@ impl StepRecord {
             verdict: Verdict::Broken(error),
         }
     }
+}
+
+/// What a step must stay within to hold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Actions' p99, ms.
+    pub action_p99_ms: f64,
+    /// Streams' delay p99, ms.
+    pub delay_p99_ms: f64,
 }
 
 /// Timer lag (p99, ms) above which the load generator did not run when it wanted.
@@ -172,6 +193,11 @@ mod tests {
     use super::*;
     use crate::sync::tally::{CounterSnapshot, Outcome, record_us};
 
+    const LIMITS: Limits = Limits {
+        action_p99_ms: 100.0,
+        delay_p99_ms: 250.0,
+    };
+
     fn figures(follow: Follow, latencies_ms: &[u64], client_cpu_s: f64) -> SyncFigures {
         let mut outcome = Outcome::default();
         for &ms in latencies_ms {
@@ -200,14 +226,34 @@ mod tests {
 
     #[test]
     fn a_step_holds_below_the_limit_and_fails_above_it() {
-        let calm = StepRecord::judge(&figures(Follow::Full, &[5, 6, 7], 1.0), 1_000.0, 100.0);
+        let calm = StepRecord::judge(&figures(Follow::Full, &[5, 6, 7], 1.0), 1_000.0, LIMITS);
         assert_eq!(calm.verdict, Verdict::Held);
         assert_eq!((calm.actions, calm.errors), (3, 0));
         // 2 s of CPU over 100 players × 10 s; 1,000 KiB over 100 × 1/6 player-minutes.
         assert!((calm.cpu_us_per_player_s - 2_000.0).abs() < 1e-6);
         assert!((calm.kib_per_player_minute - 60.0).abs() < 1e-9);
-        let slow = StepRecord::judge(&figures(Follow::Full, &[5, 150], 1.0), 1_000.0, 100.0);
+        let slow = StepRecord::judge(&figures(Follow::Full, &[5, 150], 1.0), 1_000.0, LIMITS);
         assert!(matches!(slow.verdict, Verdict::Slow(p) if (p - 150.0).abs() < 0.2));
+    }
+
+    #[test]
+    fn a_stream_step_fails_on_its_delay_and_a_polling_step_has_none() {
+        let mut late = figures(Follow::Stream, &[5], 1.0);
+        record_us(&mut late.outcome.event_lag_us, Duration::from_millis(100));
+        let step = StepRecord::judge(&late, 1_000.0, LIMITS);
+        assert_eq!(step.verdict, Verdict::Held);
+        assert!(step.delay_p99_ms.is_some_and(|d| (d - 100.0).abs() < 0.2));
+        for _ in 0..10 {
+            record_us(&mut late.outcome.event_lag_us, Duration::from_millis(400));
+        }
+        let step = StepRecord::judge(&late, 1_000.0, LIMITS);
+        assert!(
+            matches!(step.verdict, Verdict::Delayed(d) if (d - 400.0).abs() < 0.5),
+            "{:?}",
+            step.verdict
+        );
+        let polling = StepRecord::judge(&figures(Follow::Full, &[5], 1.0), 1_000.0, LIMITS);
+        assert_eq!(polling.delay_p99_ms, None);
     }
 
     #[test]
@@ -219,29 +265,29 @@ mod tests {
             .outcome
             .actions
             .answered("POST /api/collect", 503, Duration::from_millis(3));
-        let step = StepRecord::judge(&reopened, 1_000.0, 100.0);
+        let step = StepRecord::judge(&reopened, 1_000.0, LIMITS);
         assert_eq!(step.verdict, Verdict::Errors(5));
         // Polling has no streams to reopen.
         let mut polling = figures(Follow::Delta, &[5], 1.0);
         polling.stream_opens = 0;
-        let step = StepRecord::judge(&polling, 1_000.0, 100.0);
+        let step = StepRecord::judge(&polling, 1_000.0, LIMITS);
         assert_eq!(step.verdict, Verdict::Held);
     }
 
     #[test]
     fn a_failure_while_the_generator_is_saturated_is_not_the_servers() {
-        let busy = StepRecord::judge(&figures(Follow::Full, &[500], 9.5), 1_000.0, 100.0);
+        let busy = StepRecord::judge(&figures(Follow::Full, &[500], 9.5), 1_000.0, LIMITS);
         assert!(
             matches!(&busy.verdict, Verdict::NotServer(why) if why.contains("load generator")),
             "{:?}",
             busy.verdict
         );
         // Saturated but within the limit: it held.
-        let held = StepRecord::judge(&figures(Follow::Full, &[5], 9.5), 1_000.0, 100.0);
+        let held = StepRecord::judge(&figures(Follow::Full, &[5], 9.5), 1_000.0, LIMITS);
         assert_eq!(held.verdict, Verdict::Held);
         let mut late = figures(Follow::Delta, &[500], 1.0);
         record_us(&mut late.timer_lag_us, Duration::from_millis(40));
-        let step = StepRecord::judge(&late, 1_000.0, 100.0);
+        let step = StepRecord::judge(&late, 1_000.0, LIMITS);
         assert!(
             matches!(&step.verdict, Verdict::NotServer(why) if why.contains("could not run on time")),
             "{:?}",
@@ -250,7 +296,7 @@ mod tests {
         // Players falling behind because the server answers slowly is the server's.
         let mut behind = figures(Follow::Delta, &[500], 1.0);
         record_us(&mut behind.outcome.lateness_us, Duration::from_secs(2));
-        let step = StepRecord::judge(&behind, 1_000.0, 100.0);
+        let step = StepRecord::judge(&behind, 1_000.0, LIMITS);
         assert!(matches!(step.verdict, Verdict::Slow(_)));
     }
 }

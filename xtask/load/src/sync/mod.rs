@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hyper::{Method, StatusCode};
-use tokio::process::Command;
 
+use crate::affinity;
 use crate::args::SyncArgs;
 use crate::capacity::probe;
 use crate::cpu::cpu_seconds;
@@ -107,8 +107,7 @@ pub async fn run(binary: &Path, args: &SyncArgs, mode: SyncMode) -> anyhow::Resu
         "load sync {}: {} players acting every ~{} ms ({:.0} % collects of a random known \
          object, the rest navigate), polls every ~{} ms, streams on their own connection; \
          {} s measured per mode after {} s warm-up; each mode on a fresh cached server \
-         (SQLite file), world {}; load generator on {} thread(s) sharing the machine with \
-         the server",
+         (SQLite file), world {}; load generator on {} thread(s); {}",
         mode_name(mode),
         args.players,
         args.acting.action_ms,
@@ -120,7 +119,8 @@ pub async fn run(binary: &Path, args: &SyncArgs, mode: SyncMode) -> anyhow::Resu
             || "500 × 500 (default)".to_owned(),
             |s| format!("{s} × {s}")
         ),
-        args.runner.client_threads,
+        args.runner.threads(),
+        args.affinity.describe(),
     );
     println!("machine: {}", spacewars_harness::machine::describe());
     if let Some(load) = load_before {
@@ -185,7 +185,7 @@ pub async fn one_mode(
 
 /// The release server on the cached repository, with connection caps raised for two
 /// connections per player (all of them come from 127.0.0.1).
-async fn start_server(
+pub async fn start_server(
     binary: &Path,
     dir: &Path,
     database_url: String,
@@ -203,7 +203,7 @@ async fn start_server(
     // The launcher's arguments already lift the connection caps and the rate limits;
     // the stream cap follows the players.
     let streams = (args.players + 64).to_string();
-    let mut command = Command::new(binary);
+    let mut command = affinity::server_command(binary, args.affinity.server());
     command
         .args(config.args(addr))
         .args(["--max-streams", &streams]);
@@ -250,6 +250,7 @@ async fn drive(
         until: measure_from + args.timing.duration(),
         seed: args.runner.seed,
         light_full_polls: args.light_full_polls,
+        light_streams: args.light_streams,
         counters: Counters::default(),
     });
     let tasks: Vec<_> = players
@@ -283,11 +284,19 @@ async fn drive(
         counted,
         server_cpu_s: server1 - server0,
         client_cpu_s: client1 - client0,
-        client_threads: args.runner.client_threads,
+        client_threads: generator_cores(args),
         stream_opens: run.counters.snapshot().stream_opens,
         load_average,
         timer_lag_us,
     })
+}
+
+/// The cores the load generator can use: its threads, or fewer CPUs it is pinned to.
+pub fn generator_cores(args: &SyncArgs) -> usize {
+    let threads = args.runner.threads();
+    args.affinity
+        .generator()
+        .map_or(threads, |cpus| threads.min(cpus.cpus().len()))
 }
 
 /// CPU seconds of this process and of the server so far.
@@ -298,7 +307,7 @@ fn cpu_now(server_pid: u32) -> anyhow::Result<(f64, f64)> {
 }
 
 /// Objects in the world, as `player` reads it.
-async fn count_objects(addr: SocketAddr, player: &Player) -> anyhow::Result<usize> {
+pub async fn count_objects(addr: SocketAddr, player: &Player) -> anyhow::Result<usize> {
     let mut api = player.api(addr);
     let reply = api.raw(Method::GET, "/api/world", None).await?;
     anyhow::ensure!(

@@ -58,6 +58,9 @@ pub struct SyncRun {
     /// Full polls after a player's first are counted but not parsed (its copy, used only
     /// to pick collect targets, then stays as first read).
     pub light_full_polls: bool,
+    /// Stream deltas after the snapshot are counted and only their id and `currentTime`
+    /// read (see [`light_delta`]); the copy then keeps the snapshot's objects.
+    pub light_streams: bool,
     /// Bytes and events, read at the window's edges.
     pub counters: Counters,
 }
@@ -251,6 +254,16 @@ fn apply_event(
         return true;
     }
     Counters::add(&run.counters.world_reads, 1);
+    if run.light_streams && event.name == "delta" && world.version().is_some() {
+        let Some((version, current_time)) = light_delta(event) else {
+            Counters::add(&run.counters.sync_errors, 1);
+            world.reset();
+            return false;
+        };
+        world.advance(version);
+        record_lag(run, current_time, outcome);
+        return true;
+    }
     let body = match SyncBody::parse(&event.data) {
         Ok(body) => body,
         Err(_) => {
@@ -264,14 +277,38 @@ fn apply_event(
         Counters::add(&run.counters.sync_errors, 1);
         return false;
     }
-    if run.measuring(Instant::now()) && event.name == "delta" {
+    if event.name == "delta" {
+        record_lag(run, current_time, outcome);
+    }
+    true
+}
+
+/// Records a delta's delay (server time `current_time` to now) inside the window.
+fn record_lag(run: &SyncRun, current_time: i64, outcome: &mut Outcome) {
+    if run.measuring(Instant::now()) {
         let lag_ms = now_ms().saturating_sub(current_time).max(0);
         record_us(
             &mut outcome.event_lag_us,
             Duration::from_millis(lag_ms.unsigned_abs()),
         );
     }
-    true
+}
+
+/// A delta's version (its SSE `id`) and `currentTime`, read without parsing its JSON: the
+/// server writes `"currentTime":<digits>` once per body (docs/world-sync.md). `None` when
+/// either is missing.
+pub fn light_delta(event: &SseEvent) -> Option<(u64, i64)> {
+    let version = event.id.as_deref()?.parse().ok()?;
+    const KEY: &[u8] = b"\"currentTime\":";
+    let at = event.data.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let digits = &event.data[at..];
+    let digits = digits.trim_ascii_start();
+    let end = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let current_time = std::str::from_utf8(&digits[..end]).ok()?.parse().ok()?;
+    Some((version, current_time))
 }
 
 /// Unix ms now (the server on this machine uses the same clock).
@@ -279,4 +316,30 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta(id: Option<&str>, data: &str) -> SseEvent {
+        SseEvent {
+            id: id.map(str::to_owned),
+            name: "delta".to_owned(),
+            data: data.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_light_delta_reads_the_id_and_current_time_only() {
+        let event = delta(
+            Some("1796148973462001"),
+            r#"{"worldSize":{"width":500,"height":500},"version":1796148973462001,"since":1796148973462000,"full":false,"upserted":[{"id":1,"type":"player_ship","x":250,"y":250,"speed":10,"angle":30,"last_position_update_ms":1796148975943}],"removed":[],"currentTime": 1796148978964}"#,
+        );
+        assert_eq!(light_delta(&event), Some((1796148973462001, 1796148978964)));
+        let plain = delta(Some("7"), r#"{"version":7,"currentTime":1796148978964}"#);
+        assert_eq!(light_delta(&plain), Some((7, 1796148978964)));
+        assert_eq!(light_delta(&delta(None, r#"{"currentTime":1}"#)), None);
+        assert_eq!(light_delta(&delta(Some("7"), r#"{"version":7}"#)), None);
+    }
 }

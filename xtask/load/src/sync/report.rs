@@ -30,7 +30,8 @@ pub struct SyncFigures {
     pub server_cpu_s: f64,
     /// Load generator (this process) CPU seconds inside the window.
     pub client_cpu_s: f64,
-    /// Load generator worker threads.
+    /// Cores the load generator could use: its worker threads, or fewer CPUs it was
+    /// pinned to (it is saturated at 90 % of these).
     pub client_threads: usize,
     /// One-minute load average at the end of the window.
     pub load_average: Option<f64>,

@@ -80,6 +80,14 @@ impl LocalWorld {
         self.version
     }
 
+    /// Moves the known version up to `version` without applying a body (a light
+    /// reader that counts deltas but keeps its objects as first read).
+    pub fn advance(&mut self, version: u64) {
+        if let Some(known) = self.version {
+            self.version = Some(known.max(version));
+        }
+    }
+
     /// Forgets the version, so the next read asks for the whole world.
     pub fn reset(&mut self) {
         self.version = None;

@@ -2,13 +2,15 @@
 
 use std::process::Command;
 
-/// `nproc=N, <CPU model>, <UTC date and time>`.
+/// `nproc=N, <CPU model>, <UTC date and time>`; N counts the machine's CPUs, not only
+/// those this process is pinned to.
 pub fn describe() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| cpu_model(&text))
-        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cores = match cpu_count(&cpuinfo) {
+        0 => std::thread::available_parallelism().map_or(0, |n| n.get()),
+        n => n,
+    };
+    let model = cpu_model(&cpuinfo).unwrap_or_else(|| "unknown CPU".to_owned());
     let date = Command::new("date")
         .args(["-u", "+%Y-%m-%d %H:%M UTC"])
         .output()
@@ -26,6 +28,14 @@ pub fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The `processor` entries in `/proc/cpuinfo` text.
+fn cpu_count(cpuinfo: &str) -> usize {
+    cpuinfo
+        .lines()
+        .filter(|line| line.split(':').next().map(str::trim) == Some("processor"))
+        .count()
 }
 
 /// The first `model name` in `/proc/cpuinfo` text.
@@ -49,5 +59,9 @@ mod tests {
             Some("Intel(R) Xeon(R) Processor")
         );
         assert_eq!(cpu_model("processor: 0\n"), None);
+        assert_eq!(
+            cpu_count("processor\t: 0\nmodel name\t: x\nprocessor\t: 1\n"),
+            2
+        );
     }
 }

@@ -80,6 +80,18 @@ pub fn draw(path: &Path, results: &[ModeResult]) -> anyhow::Result<()> {
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 type PlotError = DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>;
 
+/// The player counts measured, as the x axis' ticks (a log axis over a short range
+/// would have none of its own).
+fn ticks(series: &[Series]) -> Vec<f64> {
+    let mut counts: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    counts.sort_by(f64::total_cmp);
+    counts.dedup();
+    counts
+}
+
 /// One chart: `value` of each point against players.
 fn chart(
     area: &Area<'_>,
@@ -96,18 +108,22 @@ fn chart(
     } else {
         1.0
     };
-    let top = all().map(&value).fold(0.0, f64::max).max(1.0) * 1.1;
+    let top = all().map(&value).fold(0.0, f64::max).max(1.0) * 1.25;
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(
-            ((min_players * 0.8).max(1.0)..max_players * 1.25).log_scale(),
+            ((min_players * 0.8).max(1.0)..max_players * 1.25)
+                .log_scale()
+                .with_key_points(ticks(series)),
             0.0..top,
         )?;
     chart
         .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_label_formatter(&|players| format!("{players:.0}"))
         .x_desc("players (log scale)")
         .y_desc(unit)
         .draw()?;
@@ -129,7 +145,7 @@ fn chart(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;

@@ -300,7 +300,8 @@ fn record_lag(run: &SyncRun, current_time: i64, outcome: &mut Outcome) {
 pub fn light_delta(event: &SseEvent) -> Option<(u64, i64)> {
     let version = event.id.as_deref()?.parse().ok()?;
     const KEY: &[u8] = b"\"currentTime\":";
-    let at = event.data.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    // The server writes it last, so the search starts from the end.
+    let at = event.data.windows(KEY.len()).rposition(|w| w == KEY)? + KEY.len();
     let digits = &event.data[at..];
     let digits = digits.trim_ascii_start();
     let end = digits

@@ -21,8 +21,8 @@ use game_persistence::{DbRepo, Store};
 use proptest::prelude::*;
 
 use crate::support::{
-    Backend, T0, demo_user_of, game, quiet_config, seed_asteroids, seed_demo, start, stored_users,
-    stored_world,
+    T0, TestStore, demo_user_of, game, quiet_config, seed_asteroids, seed_demo, start,
+    stored_users, stored_world,
 };
 
 #[derive(Debug, Clone)]
@@ -165,7 +165,7 @@ impl<R: Repository> Side<R> {
 }
 
 async fn same_answers_and_same_database(ops: Vec<Op>) {
-    let (cached_db, plain_db) = (Backend::sqlite().await, Backend::sqlite().await);
+    let (cached_db, plain_db) = (TestStore::sqlite().await, TestStore::sqlite().await);
     for backend in [&cached_db, &plain_db] {
         seed_demo(&backend.db, T0).await;
         seed_asteroids(&backend.db, 30, 125.0, 31).await;

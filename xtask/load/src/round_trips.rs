@@ -48,7 +48,7 @@ impl RoundTrips {
     }
 
     /// Both counts of two measurements together.
-    pub fn add(self, other: RoundTrips) -> RoundTrips {
+    pub fn combined(self, other: RoundTrips) -> RoundTrips {
         RoundTrips {
             during: self.during + other.during,
             idle: self.idle + other.idle,
@@ -138,7 +138,7 @@ mod tests {
             windows: 1,
         };
         assert!(lucky.none_from_requests());
-        let three_rounds = lucky.add(lucky).add(RoundTrips {
+        let three_rounds = lucky.combined(lucky).combined(RoundTrips {
             during: 3.0,
             idle: 2.0,
             windows: 1,

@@ -36,10 +36,11 @@ pub const DEMO_OBJECTS: usize = 10;
 /// The ramp's own flags (`load capacity`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct CapacityArgs {
-    /// Ways of following the world to ramp, in this order (`all`: full, delta, stream,
-    /// stream-world; full first, so the others are also measured at its max).
-    #[arg(long, value_enum, default_value_t = SyncMode::All)]
-    pub follow: SyncMode,
+    /// Ways of following the world to ramp, comma-separated (e.g. `full,stream`; `all`:
+    /// full, delta, stream, stream-world). Full polling always goes first, so the others
+    /// are also measured at its max.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    pub follow: Vec<SyncMode>,
     /// Players of the first step.
     #[arg(long, default_value_t = 50)]
     pub start_players: usize,
@@ -165,7 +166,7 @@ pub async fn run(binary: &Path, args: &CapacityCommand) -> anyhow::Result<()> {
     let started = Instant::now();
     let progress = Progress::spinner();
     let mut results: Vec<ModeResult> = Vec::new();
-    for follow in cap.follow.follows() {
+    for follow in modes(&cap.follow) {
         let full_max = results
             .iter()
             .find(|r| r.follow == Follow::Full)
@@ -230,6 +231,18 @@ pub async fn run(binary: &Path, args: &CapacityCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The modes to ramp, without repeats, full polling first.
+pub fn modes(follow: &[SyncMode]) -> Vec<Follow> {
+    let mut modes: Vec<Follow> = Vec::new();
+    for mode in follow.iter().flat_map(|m| m.follows()) {
+        if !modes.contains(&mode) {
+            modes.push(mode);
+        }
+    }
+    modes.sort_by_key(|&m| m != Follow::Full);
+    modes
+}
+
 /// One step: `players` following the world by `follow` on a fresh server sized for them.
 async fn one_step(
     binary: &Path,
@@ -268,6 +281,15 @@ async fn one_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modes_are_listed_once_with_full_polling_first() {
+        assert_eq!(
+            modes(&[SyncMode::Stream, SyncMode::Full, SyncMode::Stream]),
+            [Follow::Full, Follow::Stream]
+        );
+        assert_eq!(modes(&[SyncMode::All, SyncMode::Delta]).len(), 4);
+    }
 
     #[test]
     fn the_world_grows_with_the_players_at_constant_density() {

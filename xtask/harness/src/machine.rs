@@ -6,10 +6,7 @@ use std::process::Command;
 /// those this process is pinned to.
 pub fn describe() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cores = match cpu_count(&cpuinfo) {
-        0 => std::thread::available_parallelism().map_or(0, |n| n.get()),
-        n => n,
-    };
+    let cores = cpus();
     let model = cpu_model(&cpuinfo).unwrap_or_else(|| "unknown CPU".to_owned());
     let date = Command::new("date")
         .args(["-u", "+%Y-%m-%d %H:%M UTC"])
@@ -28,6 +25,16 @@ pub fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The machine's CPUs, pinned to some of them or not (`processor` entries of
+/// `/proc/cpuinfo`; what this process may use if that cannot be read).
+pub fn cpus() -> usize {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    match cpu_count(&cpuinfo) {
+        0 => std::thread::available_parallelism().map_or(0, |n| n.get()),
+        n => n,
+    }
 }
 
 /// The `processor` entries in `/proc/cpuinfo` text.

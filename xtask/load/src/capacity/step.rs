@@ -178,11 +178,11 @@ fn generator_limit(figures: &SyncFigures, timer_lag_ms: f64) -> Option<String> {
         .map_or_else(|| "unknown".to_owned(), |l| format!("{l:.1}"));
     Some(format!(
         "the load generator could not run on time (its 10 ms timer woke {timer_lag_ms:.1} ms \
-         late at p99) while it used {:.2} cores and the server {:.2} of {}; load average \
-         {load}: the latencies include its own delays",
+         late at p99) while it used {:.2} cores and the server {:.2}; load average {load} \
+         on {} CPUs: the latencies include its own delays",
         figures.client_cores(),
         figures.server_cores(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        spacewars_harness::machine::cpus(),
     ))
 }
 

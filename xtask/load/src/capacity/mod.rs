@@ -9,8 +9,10 @@
 //! - [`ramp`]: which counts to measure; [`step`]: judging one step.
 //! - [`probe`]: whether the load generator itself kept time.
 //! - [`report`]: step lines, the table per mode, the target verdicts.
+//! - [`cpu_targets`]: the stream's CPU per player-second against its targets.
 //! - [`plot`]: the SVG of CPU and bytes per player against players (`--plot`).
 
+pub mod cpu_targets;
 pub mod plot;
 pub mod probe;
 pub mod ramp;

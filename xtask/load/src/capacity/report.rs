@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::capacity::cpu_targets;
 use crate::capacity::step::{StepRecord, Verdict};
 use crate::sync::Follow;
 
@@ -132,7 +133,12 @@ pub fn summary(results: &[ModeResult]) -> String {
             result.stopped_by(),
         );
     }
-    for line in targets(results) {
+    let stream = results.iter().find(|r| r.follow == Follow::Stream);
+    for line in targets(results).into_iter().chain(
+        stream
+            .map(cpu_targets::stream_cpu_targets)
+            .unwrap_or_default(),
+    ) {
         let _ = writeln!(out, "{line}");
     }
     out

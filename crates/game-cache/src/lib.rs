@@ -52,3 +52,8 @@ pub use error::CacheError;
 pub use repo::{CachedRepo, FlushReport};
 pub use shutdown::DEFAULT_SHUTDOWN_FLUSH_TIMEOUT;
 pub use stats::CacheStats;
+
+/// docs/embedding.md, compiled by `cargo test --doc` so that its program keeps building.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingGuide;

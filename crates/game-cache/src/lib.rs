@@ -7,7 +7,9 @@
 //! consistent cut, and clears only what did not change since the cut.
 //!
 //! - [`engine`]: the entry point for embedders, [`Engine`]: open the database, take the
-//!   lease, seed, start the repository; shut down (drain, final flush, release).
+//!   lease, seed, start the repository and the session sweep; run until the work ends,
+//!   SIGTERM/SIGINT or a lost lease ([`Engine::run_until`]); shut down (drain, final
+//!   flush, release). docs/embedding.md is the guide.
 //! - [`password`]: the production password hasher, argon2id on a bounded pool of threads.
 //! - [`CachedRepo`]: the repository handle (`start`, `flush_now`, `shutdown`, `stats`), and
 //!   its [`game_domain::Repository`] implementation.
@@ -52,3 +54,8 @@ pub use error::CacheError;
 pub use repo::{CachedRepo, FlushReport};
 pub use shutdown::DEFAULT_SHUTDOWN_FLUSH_TIMEOUT;
 pub use stats::CacheStats;
+
+/// docs/embedding.md, compiled by `cargo test --doc` so that its program keeps building.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingGuide;

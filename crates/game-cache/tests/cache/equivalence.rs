@@ -14,9 +14,10 @@ use game_domain::clock::ManualClock;
 use game_domain::game::Game;
 use game_domain::geometry::WorldSize;
 use game_domain::navigate::NavigateRequest;
+use game_domain::tech_tree::ResearchType;
 use game_domain::user::UserId;
 use game_domain::views::WorldView;
-use game_domain::{AppError, Repository};
+use game_domain::{AppError, GameError, Repository};
 use game_persistence::{DbRepo, Store};
 use proptest::prelude::*;
 
@@ -136,8 +137,14 @@ impl<R: Repository> Side<R> {
             Op::ShipStats(p) => answer(game.ship_stats(self.players[self.player(p)].1).await),
             Op::TechTree(p) => answer(game.tech_tree(self.players[self.player(p)].1).await),
             Op::Trigger(p, r) => answer(
-                game.trigger_research(self.players[self.player(p)].1, RESEARCHES[r as usize])
-                    .await,
+                // An unknown name is refused before the repository, as the handler does.
+                match ResearchType::parse(RESEARCHES[r as usize]) {
+                    Some(kind) => {
+                        game.trigger_research(self.players[self.player(p)].1, kind)
+                            .await
+                    }
+                    None => Err(GameError::InvalidResearchType.into()),
+                },
             ),
             Op::Navigate(p, speed, angle) => answer(
                 game.navigate(

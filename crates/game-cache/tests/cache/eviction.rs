@@ -186,10 +186,10 @@ async fn concurrent_misses_load_once(backend: TestStore) {
     let stats = repo.stats();
     assert_eq!((stats.misses, stats.cached_users), (1, 1));
 
-    let round_trips = repo.store().round_trips();
+    let round_trips = repo.stats().db_round_trips;
     let found = repo.find_user_by_name("bulk0").await.expect("find");
     assert_eq!(found.map(|u| u.iron), Some(20.0));
-    assert_eq!(repo.store().round_trips(), round_trips, "index hit");
+    assert_eq!(repo.stats().db_round_trips, round_trips, "index hit");
 
     // Fill past the cap: bulk0 is dirty and stays; the others come and go.
     for &id in &ids[1..] {

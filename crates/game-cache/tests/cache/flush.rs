@@ -10,6 +10,7 @@ use game_cache::CacheConfig;
 use game_domain::clock::ManualClock;
 use game_domain::error::GameError;
 use game_domain::navigate::NavigateRequest;
+use game_domain::tech_tree::ResearchType;
 use game_domain::user::UserId;
 use game_domain::{AppError, Repository};
 use rand::rngs::StdRng;
@@ -591,7 +592,10 @@ async fn consistent_cuts_under_random_faults(backend: TestStore) {
                             Err(other) => panic!("collect failed: {other}"),
                         }
                     } else if pick < 0.9 {
-                        match game.trigger_research(id, "IronHarvesting").await {
+                        match game
+                            .trigger_research(id, ResearchType::IronHarvesting)
+                            .await
+                        {
                             Ok(()) => events.push(Event::Researched { cost: 100.0 }),
                             Err(AppError::Game(
                                 GameError::NotEnoughIron | GameError::ResearchInProgress,

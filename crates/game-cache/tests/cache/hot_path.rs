@@ -6,6 +6,7 @@ use game_domain::AppError;
 use game_domain::accounts::SessionView;
 use game_domain::clock::ManualClock;
 use game_domain::navigate::NavigateRequest;
+use game_domain::tech_tree::ResearchType;
 use game_persistence::Store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -14,8 +15,6 @@ use crate::support::{
     T0, TestStore, game, on_both_backends, quiet_config, register_players, seed_asteroids,
     seed_demo, start, stored_world,
 };
-
-const RESEARCHES: [&str; 3] = ["IronHarvesting", "shipSpeed", "Afterburner"];
 
 async fn thousand_operations_without_a_round_trip(backend: TestStore) {
     let clock = ManualClock::new(T0);
@@ -67,7 +66,7 @@ async fn thousand_operations_without_a_round_trip(backend: TestStore) {
                 game.collect(id, object).await.map(drop)
             }
             7 => {
-                let research = RESEARCHES[rng.random_range(0..3)];
+                let research = ResearchType::ALL[rng.random_range(0..3)];
                 game.trigger_research(id, research).await
             }
             _ => match game.session(Some(token)).await {

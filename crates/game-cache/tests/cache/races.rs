@@ -84,7 +84,10 @@ async fn fifty_research_triggers_one_charge(backend: TestStore) {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let game = game.clone();
-        tasks.spawn(async move { game.trigger_research(demo.id, "IronHarvesting").await });
+        tasks.spawn(async move {
+            game.trigger_research(demo.id, ResearchType::IronHarvesting)
+                .await
+        });
     }
     let results = tasks.join_all().await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
@@ -160,7 +163,7 @@ async fn thousand_mixed_concurrent_operations(backend: TestStore) {
                             .map(|o| effects.push((id, Effect::Reward(object, o.iron_reward))))
                     }
                     3 => game
-                        .trigger_research(id, "IronHarvesting")
+                        .trigger_research(id, ResearchType::IronHarvesting)
                         .await
                         .map(|()| effects.push((id, Effect::Charge(100.0)))),
                     4 => {

@@ -27,7 +27,6 @@ use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
 use crate::standby::stand_by;
 use crate::storage::spawn_session_sweep;
-use crate::world_stream::task::broadcast_changes;
 
 /// A server whose start-up is complete (or, for a standby, whose listener is open).
 pub struct Server {
@@ -276,7 +275,11 @@ impl<R: Backend> Started<R> {
         // Only a repository that versions its world can stream it; the task ends when the
         // hub closes at shutdown.
         if let Some(versions) = app.game.repo().world_versions() {
-            tokio::spawn(broadcast_changes(app.clone(), versions, app.interest_tick));
+            tokio::spawn(game_cache::fanout::feed(
+                app.game.clone(),
+                app.streams.clone(),
+                versions,
+            ));
         }
         serve(listeners, app, stop, grace).await;
         sweeper.abort();

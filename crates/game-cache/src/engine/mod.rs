@@ -6,6 +6,7 @@
 //!                                    → spill file replay → seed if empty → start the
 //!                                    repository (load the world) → Game
 //! engine.game()                      the use cases, from memory
+//! engine.fanout(limits, tick)        the world's changes for subscribers (CachedRepo)
 //! engine.lease()                     is it still ours? a future for when it is not
 //! engine.shutdown()                  drain → final flush (or spill) → release the lease
 //! ```
@@ -18,6 +19,7 @@
 
 mod backing;
 mod error;
+mod fanout;
 mod options;
 mod spill;
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use game_domain::interest::{CellRect, Interest, SpatialGrid};
-use game_domain::space_object::ObjectId;
+use game_domain::space_object::{ObjectId, SpaceObject};
 use game_domain::world::WorldSnapshot;
 use game_domain::world_history::Version;
 
@@ -23,14 +23,6 @@ pub struct AreaContext<'a> {
     pub margin: f64,
 }
 
-impl AreaContext<'_> {
-    /// Where the ship `id` is now, if it exists.
-    pub fn center(&self, ship: ObjectId) -> Option<(f64, f64)> {
-        let ship = self.world.get(ship)?;
-        Some(ship.position_at(self.now_ms, self.world.size()))
-    }
-}
-
 /// More batches arrived before the opening than a subscriber may keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Overflow;
@@ -39,6 +31,9 @@ pub struct Overflow;
 #[derive(Debug)]
 pub struct AreaState {
     ship: ObjectId,
+    /// Its ship's stored state as of the last batch or refresh it was given (`None` once
+    /// the ship is gone): where the area is centred, without a world lookup per batch.
+    ship_state: Option<SpaceObject>,
     interest: Interest,
     /// Batches that arrived before the opening (`None` once opened).
     pending: Option<Vec<Arc<SharedBatch>>>,
@@ -53,6 +48,7 @@ impl AreaState {
     pub fn new(ship: ObjectId, radius: f64) -> AreaState {
         AreaState {
             ship,
+            ship_state: None,
             interest: Interest::new(radius),
             pending: Some(Vec::new()),
             seen: 0,
@@ -63,6 +59,13 @@ impl AreaState {
     /// Its ship.
     pub fn ship(&self) -> ObjectId {
         self.ship
+    }
+
+    /// Where its ship is at `ctx.now_ms`, by the ship's state as of the last batch or
+    /// refresh it was given.
+    pub fn center(&self, ctx: &AreaContext<'_>) -> Option<(f64, f64)> {
+        let ship = self.ship_state?;
+        Some(ship.position_at(ctx.now_ms, ctx.world.size()))
     }
 
     /// The radius it follows.
@@ -90,19 +93,14 @@ impl AreaState {
         }
     }
 
-    /// The opening: what is within its radius and margin in `ctx` (or in a whole world a
-    /// kept batch brought, when that is newer), then the kept batches leading past it.
-    /// `None` when the ship does not exist.
-    pub fn open(&mut self, ctx: &AreaContext<'_>) -> Option<Vec<AreaEvent>> {
+    /// The opening: what is within its radius and margin in `ctx` (`grid` holds its
+    /// objects at `ctx.now_ms`), then the kept batches leading past it. `None` when the
+    /// ship does not exist.
+    pub fn open(&mut self, grid: &SpatialGrid, ctx: &AreaContext<'_>) -> Option<Vec<AreaEvent>> {
         let pending = self.pending.take().unwrap_or_default();
-        let center = ctx.center(self.ship)?;
-        let grid = SpatialGrid::build(
-            ctx.world.objects(),
-            ctx.world.size(),
-            self.interest.radius(),
-            ctx.now_ms,
-        );
-        let objects = self.interest.snapshot(&grid, ctx.world, center, ctx.margin);
+        self.ship_state = ctx.world.get(self.ship).copied();
+        let center = self.center(ctx)?;
+        let objects = self.interest.snapshot(grid, ctx.world, center, ctx.margin);
         let version = ctx.world.version();
         self.seen = version;
         let mut events = vec![AreaEvent::Snapshot(AreaSnapshot {
@@ -140,7 +138,16 @@ impl AreaState {
             return None;
         }
         self.seen = batch.version;
-        let center = ctx.center(self.ship)?;
+        // The batch moves the area when it changes (or removes) the ship itself; the
+        // ship's changes always reach its own area (it lies in its cells).
+        if removed.contains(&self.ship) {
+            self.ship_state = None;
+        } else if upserted.binary_search(&self.ship).is_ok()
+            && let Some(ship) = batch.upserted(self.ship)
+        {
+            self.ship_state = Some(ship.object);
+        }
+        let center = self.center(ctx)?;
         let size = ctx.world.size();
         let mut mine = Vec::new();
         for id in upserted {
@@ -176,7 +183,8 @@ impl AreaState {
         if self.is_pending() {
             return None;
         }
-        let center = ctx.center(self.ship)?;
+        self.ship_state = ctx.world.get(self.ship).copied();
+        let center = self.center(ctx)?;
         let moved = self.interest.refresh(grid, ctx.world, center, ctx.margin);
         if moved.is_empty() {
             return None;
@@ -194,8 +202,8 @@ impl AreaState {
 
     /// Starts over from a fresh opening in `ctx` (the change log could not say what
     /// changed).
-    pub fn reopen(&mut self, ctx: &AreaContext<'_>) -> Option<Vec<AreaEvent>> {
+    pub fn reopen(&mut self, grid: &SpatialGrid, ctx: &AreaContext<'_>) -> Option<Vec<AreaEvent>> {
         self.pending = Some(Vec::new());
-        self.open(ctx)
+        self.open(grid, ctx)
     }
 }

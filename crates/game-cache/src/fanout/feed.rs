@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use super::event::{BatchChanges, Encoded, SharedBatch};
-use super::hub::FanoutHub;
+use super::hub::{FanoutHub, GRID_CELL};
 use super::route::Before;
 
 /// How long the feeder gathers commits into one batch after the first one.
@@ -21,10 +21,6 @@ pub const BATCH_WINDOW: Duration = Duration::from_millis(50);
 
 /// How often subscribers get a keep-alive (and expired sessions are ended).
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
-
-/// Cells of the spatial grid of area refreshes, in world units: small enough that an area
-/// query looks at few objects, large enough that it looks at few cells.
-const GRID_CELL: f64 = 128.0;
 
 fn interval(period: Duration) -> Interval {
     let mut interval = tokio::time::interval(period);

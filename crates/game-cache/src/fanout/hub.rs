@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use game_domain::interest::{CellGrid, margin, max_speed, registration_radius};
+use game_domain::interest::{CellGrid, SpatialGrid, margin, max_speed, registration_radius};
 use game_domain::space_object::ObjectId;
 use game_domain::world::WorldSnapshot;
 use tokio::sync::{Notify, mpsc};
@@ -17,6 +17,11 @@ use super::registry::{Cells, Subscriber, SubscriberState, Subscribers, lock};
 /// Cells of the fan-out grid, in world units: an area of the default radius covers about
 /// 6 × 6 of them.
 pub const ROUTE_CELL: f64 = 256.0;
+
+/// Cells of the spatial grid that areas are computed with (openings, refreshes), in world
+/// units: small enough that an area query looks at few objects, large enough that it
+/// looks at few cells.
+pub const GRID_CELL: f64 = 128.0;
 
 /// The hub's bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +227,7 @@ impl FanoutHub {
             token_hash,
             expires_ms,
             stamp: AtomicU64::new(0),
+            touched: AtomicBool::new(false),
             state: Mutex::new(SubscriberState {
                 queue: Some(queue),
                 area,
@@ -248,12 +254,33 @@ impl FanoutHub {
     /// the cells of its area. False, and it ends, when it cannot be opened (its ship is
     /// gone, its receiver is already behind, or it ended).
     pub fn open_area(&self, id: u64, world: &WorldSnapshot, now_ms: i64) -> bool {
+        if self.pending.get(id).is_none() {
+            return false;
+        }
+        {
+            let mut routing = lock(&self.routing);
+            routing.speed = routing.speed.max(max_speed(world.objects()));
+        }
+        let grid = SpatialGrid::build(world.objects(), world.size(), GRID_CELL, now_ms);
+        self.open_area_in(id, world, &grid, now_ms)
+    }
+
+    /// [`FanoutHub::open_area`] with `grid`, the objects of `world` at `now_ms`, built once
+    /// for many openings; in time proportional to the objects near the ship. Its margin
+    /// allows for the fastest speed the hub has seen (in batches, refreshes and
+    /// [`FanoutHub::open_area`]), not for a scan of `world`.
+    pub fn open_area_in(
+        &self,
+        id: u64,
+        world: &WorldSnapshot,
+        grid: &SpatialGrid,
+        now_ms: i64,
+    ) -> bool {
         let Some(subscriber) = self.pending.get(id) else {
             return false;
         };
         let (margin_units, speed) = {
-            let mut routing = lock(&self.routing);
-            routing.speed = routing.speed.max(max_speed(world.objects()));
+            let routing = lock(&self.routing);
             (margin(routing.speed, self.tick_ms()), routing.speed)
         };
         let ctx = AreaContext {
@@ -261,24 +288,24 @@ impl FanoutHub {
             now_ms,
             margin: margin_units,
         };
-        let grid = self.grid_for(world);
+        let cells = self.grid_for(world);
         let sent = {
             let mut state = lock(&subscriber.state);
             let SubscriberState { queue, area } = &mut *state;
             match (queue, area) {
-                (Some(queue), Some(area)) => match area.open(&ctx) {
+                (Some(queue), Some(area)) => match area.open(grid, &ctx) {
                     Some(events) => {
                         let sent = events
                             .into_iter()
                             .all(|event| queue.try_send(Event::Area(event)).is_ok());
-                        if sent && let Some(center) = ctx.center(area.ship()) {
+                        if sent && let Some(center) = area.center(&ctx) {
                             let reach = registration_radius(
                                 area.radius(),
                                 margin_units,
                                 speed,
                                 self.horizon_ms(),
                             );
-                            let rect = grid.cover(center, reach);
+                            let rect = cells.cover(center, reach);
                             self.cells.move_to(&subscriber, None, Some(&rect));
                             area.cells = Some(rect);
                         }

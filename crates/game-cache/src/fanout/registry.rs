@@ -3,7 +3,7 @@
 //! by id, and the subscribers registered in each cell.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use game_domain::interest::{CellId, CellRect};
@@ -31,6 +31,9 @@ pub(crate) struct Subscriber {
     pub(crate) expires_ms: i64,
     /// The last refresh that looked at it (so a refresh looks at it once).
     pub(crate) stamp: AtomicU64,
+    /// True while it is on the list of areas given changes since the last refresh (so it
+    /// is on it once, and the list never holds more than the subscribers).
+    pub(crate) touched: AtomicBool,
     pub(crate) state: Mutex<SubscriberState>,
 }
 
@@ -47,6 +50,16 @@ impl Subscriber {
     /// True when this refresh (`stamp`) has not looked at it yet; marks it.
     pub(crate) fn first_look(&self, stamp: u64) -> bool {
         self.stamp.swap(stamp, Ordering::Relaxed) != stamp
+    }
+
+    /// Marks it as given changes; true when it was not marked yet.
+    pub(crate) fn touch(&self) -> bool {
+        !self.touched.swap(true, Ordering::Relaxed)
+    }
+
+    /// Clears the mark (a refresh looks at it now).
+    pub(crate) fn untouch(&self) {
+        self.touched.store(false, Ordering::Relaxed);
     }
 }
 

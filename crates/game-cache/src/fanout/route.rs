@@ -15,7 +15,6 @@
 //! periods, or something faster than the registrations allow for), a batch looks at
 //! every area, as the per-subscriber filter did, and the next refresh at every area.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -28,7 +27,7 @@ use game_domain::world_history::Delta;
 
 use super::area::AreaContext;
 use super::event::{BatchChanges, Event, SharedBatch};
-use super::hub::FanoutHub;
+use super::hub::{FanoutHub, GRID_CELL};
 use super::registry::{Subscriber, lock};
 
 /// The world as the last batch or refresh saw it, to place what a batch removes.
@@ -109,41 +108,41 @@ impl FanoutHub {
         let grid = self.grid_for(world);
         let split =
             CellBatches::split(&grid, batch.since, batch.version, &delta, now_ms, &previous);
-        // Which cells each subscriber saw something in.
-        let mut seen: HashMap<u64, (Arc<Subscriber>, Vec<usize>)> = HashMap::new();
+        // Which cells each subscriber saw something in: (subscriber, cell) pairs, sorted
+        // so that each subscriber's cells are a run.
+        let mut pairs: Vec<(u64, usize, Arc<Subscriber>)> = Vec::new();
         let mut found = Vec::new();
         for (index, cell) in split.cells.iter().enumerate() {
             self.cells.subscribers(cell.cell, &mut found);
-            for subscriber in found.drain(..) {
-                seen.entry(subscriber.id)
-                    .or_insert_with(|| (subscriber, Vec::new()))
-                    .1
-                    .push(index);
-            }
+            pairs.extend(found.drain(..).map(|s| (s.id, index, s)));
         }
         if !split.unplaced.is_empty() {
-            for subscriber in self.area_subscribers.collect(|_| true) {
-                seen.entry(subscriber.id)
-                    .or_insert_with(|| (subscriber, Vec::new()));
-            }
+            // Unplaced removals: every area looks (cell index past the end: no cell).
+            let everyone = self.area_subscribers.collect(|_| true);
+            pairs.extend(everyone.into_iter().map(|s| (s.id, usize::MAX, s)));
         }
-        let mut touched = Vec::with_capacity(seen.len());
-        for (subscriber, cells) in seen.into_values() {
-            let mut ups: Vec<ObjectId> = cells
-                .iter()
-                .flat_map(|i| split.cells[*i].upserted.iter().map(|o| o.id))
-                .collect();
+        pairs.sort_unstable_by_key(|(id, cell, _)| (*id, *cell));
+        let mut touched = Vec::new();
+        let (mut ups, mut gone) = (Vec::new(), Vec::new());
+        for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+            ups.clear();
+            gone.clear();
+            for (_, index, _) in run {
+                if let Some(cell) = split.cells.get(*index) {
+                    ups.extend(cell.upserted.iter().map(|o| o.id));
+                    gone.extend(cell.removed.iter().copied());
+                }
+            }
+            gone.extend(split.unplaced.iter().copied());
             ups.sort_unstable();
             ups.dedup();
-            let mut gone: Vec<ObjectId> = cells
-                .iter()
-                .flat_map(|i| split.cells[*i].removed.iter().copied())
-                .chain(split.unplaced.iter().copied())
-                .collect();
             gone.sort_unstable();
             gone.dedup();
-            self.deliver(&subscriber, batch, &ups, &gone, &ctx, false);
-            touched.push(subscriber);
+            let subscriber = &run[0].2;
+            self.deliver(subscriber, batch, &ups, &gone, &ctx, false);
+            if subscriber.touch() {
+                touched.push(subscriber.clone());
+            }
         }
         lock(&self.routing).touched.extend(touched);
     }
@@ -192,11 +191,12 @@ impl FanoutHub {
 
     /// A whole world instead of changes: every area starts over from `ctx`.
     fn reopen_all(&self, batch: &Arc<SharedBatch>, ctx: &AreaContext<'_>) {
+        let grid = SpatialGrid::build(ctx.world.objects(), ctx.world.size(), GRID_CELL, ctx.now_ms);
         for subscriber in self.area_subscribers.collect(|_| true) {
             let mut state = lock(&subscriber.state);
             let alive = match &mut state.area {
                 Some(area) if area.is_pending() => area.keep(batch.clone(), 0).is_ok(),
-                Some(area) => match area.reopen(ctx) {
+                Some(area) => match area.reopen(&grid, ctx) {
                     Some(events) => self.send_area(&mut state, events),
                     None => false,
                 },
@@ -257,6 +257,7 @@ impl FanoutHub {
             if !subscriber.first_look(stamp) {
                 continue;
             }
+            subscriber.untouch();
             let mut state = lock(&subscriber.state);
             if state.queue.is_none() {
                 continue;
@@ -265,7 +266,7 @@ impl FanoutHub {
                 continue;
             };
             let event = area.refresh(grid, &ctx);
-            let moved = ctx.center(area.ship()).and_then(|center| {
+            let moved = area.center(&ctx).and_then(|center| {
                 let reach =
                     registration_radius(area.radius(), margin_units, speed, self.horizon_ms());
                 let to = cells.cover(center, reach);

@@ -10,12 +10,17 @@
 //! prints the course the previous run left, and steers again (the course depends on the
 //! run). With `--drop` the engine is dropped without `shutdown()`: the engine says on
 //! stderr that the change is lost, and the next run finds the course from before.
+//!
+//! Each run then subscribes to the area around its ship through the engine's world
+//! fan-out (what game-server streams as Server-Sent Events) and prints the course the
+//! area's opening shows.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use game_cache::engine::{Engine, EngineOptions, EngineParts};
+use game_cache::fanout::{AreaEvent, Event, FanoutHub, Follow, HubLimits};
 use game_cache::password::{Argon2Hasher, Argon2Params, HashPool};
 use game_cache::{CacheConfig, CachedRepo};
 use game_domain::AppError;
@@ -74,8 +79,15 @@ async fn main() -> anyhow::Result<()> {
     };
     let engine = Engine::<CachedRepo>::open(options, CacheConfig::default(), parts).await?;
 
+    // The world's changes near our ship, as the game server's streams get them.
+    let limits = HubLimits {
+        max_streams: 4,
+        buffer: 16,
+    };
+    let hub = engine.fanout(limits, Duration::from_millis(250));
     // Play; whatever happens, shut the engine down before reporting an error.
-    let played = play(engine.game()).await;
+    let played = play(engine.game(), &hub).await;
+    hub.close_all();
     if args.drop_engine {
         println!("dropping the engine without shutdown");
         drop(engine);
@@ -86,8 +98,9 @@ async fn main() -> anyhow::Result<()> {
     played
 }
 
-/// Logs in (registering on the first run), prints the course found, sets the next one.
-async fn play(game: &Game<CachedRepo>) -> anyhow::Result<()> {
+/// Logs in (registering on the first run), prints the course found, sets the next one
+/// and prints it as the area around the ship shows it.
+async fn play(game: &Game<CachedRepo>, hub: &FanoutHub) -> anyhow::Result<()> {
     let token = match game.login(PLAYER, PASSWORD).await {
         Ok(token) => token,
         Err(AppError::Game(GameError::InvalidCredentials)) => {
@@ -106,5 +119,31 @@ async fn play(game: &Game<CachedRepo>) -> anyhow::Result<()> {
     };
     let set = game.navigate(user, next).await?;
     println!("set course: speed {} angle {}", set.speed, set.angle);
-    Ok(())
+    // Follow the area around the ship: its first event is what is near it now.
+    let ship_id = game.ship_of(user).await?;
+    let mut area = hub.subscribe(
+        String::new(),
+        i64::MAX,
+        Follow::Area {
+            ship: ship_id,
+            radius: 100.0,
+        },
+    )?;
+    if !hub.open_area(area.id, &game.world_snapshot().await?, game.now_ms()) {
+        bail!("the area around the ship could not be opened");
+    }
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), area.events.recv())
+            .await
+            .context("no event from the area")?;
+        if let Some(Event::Area(AreaEvent::Snapshot(snapshot))) = &event
+            && let Some(ship) = snapshot.objects.iter().find(|o| o.id == ship_id)
+        {
+            println!("area saw: speed {} angle {}", ship.speed, ship.angle);
+            return Ok(());
+        }
+        if event.is_none() {
+            bail!("the area subscription ended");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! A transport (the game server's Server-Sent Events, or an embedder's WebSocket or game
 //! loop) subscribes with [`FanoutHub::subscribe`], opens an area with
-//! [`FanoutHub::open_area`], and reads [`Event`]s from the subscription's queue; [`feed`]
+//! [`FanoutHub::open_area`], and reads [`Event`]s from the subscription's queue; [`feed()`]
 //! feeds the hub from a [`game_domain::game::Game`] (or an embedder feeds it with
 //! [`FanoutHub::broadcast`] and [`FanoutHub::refresh`]).
 //!
@@ -33,7 +33,7 @@
 //! - [`area`]: one area subscriber's state and exact rule.
 //! - [`event`]: what subscribers receive.
 //! - [`json`]: the events' JSON, assembled from per-object fragments.
-//! - [`feed`]: the task feeding a hub from a game.
+//! - [`mod@feed`]: the task feeding a hub from a game.
 
 pub mod area;
 pub mod event;

@@ -228,6 +228,8 @@ impl FanoutHub {
             expires_ms,
             stamp: AtomicU64::new(0),
             touched: AtomicBool::new(false),
+            batch: AtomicU64::new(0),
+            group: AtomicUsize::new(0),
             state: Mutex::new(SubscriberState {
                 queue: Some(queue),
                 area,

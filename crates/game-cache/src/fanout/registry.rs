@@ -3,7 +3,7 @@
 //! by id, and the subscribers registered in each cell.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use game_domain::interest::{CellId, CellRect};
@@ -31,6 +31,10 @@ pub(crate) struct Subscriber {
     pub(crate) expires_ms: i64,
     /// The last refresh that looked at it (so a refresh looks at it once).
     pub(crate) stamp: AtomicU64,
+    /// The broadcast being grouped when it was last found in a cell, and its group there (so
+    /// a batch groups the cells of each subscriber without sorting or a map).
+    pub(crate) batch: AtomicU64,
+    pub(crate) group: AtomicUsize,
     /// True while it is on the list of areas given changes since the last refresh (so it
     /// is on it once, and the list never holds more than the subscribers).
     pub(crate) touched: AtomicBool,
@@ -50,6 +54,17 @@ impl Subscriber {
     /// True when this refresh (`stamp`) has not looked at it yet; marks it.
     pub(crate) fn first_look(&self, stamp: u64) -> bool {
         self.stamp.swap(stamp, Ordering::Relaxed) != stamp
+    }
+
+    /// Its group in broadcast `round`: `Err(next)` (and it is now `next`) when the round
+    /// found it for the first time, `Ok(group)` after.
+    pub(crate) fn group_in(&self, round: u64, next: usize) -> Result<usize, usize> {
+        if self.batch.swap(round, Ordering::Relaxed) == round {
+            Ok(self.group.load(Ordering::Relaxed))
+        } else {
+            self.group.store(next, Ordering::Relaxed);
+            Err(next)
+        }
     }
 
     /// Marks it as given changes; true when it was not marked yet.

@@ -52,7 +52,8 @@ impl FanoutHub {
         now_ms: i64,
         before: Option<Before<'_>>,
     ) {
-        self.batches.fetch_add(1, Ordering::Relaxed);
+        // Unique per call (a version could be broadcast twice): what groups are keyed on.
+        let round = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
         self.version.store(batch.version, Ordering::Relaxed);
         for subscriber in self.world_subscribers.collect(|_| true) {
             if !self.send(&mut lock(&subscriber.state), Event::World(batch.clone())) {
@@ -108,26 +109,38 @@ impl FanoutHub {
         let grid = self.grid_for(world);
         let split =
             CellBatches::split(&grid, batch.since, batch.version, &delta, now_ms, &previous);
-        // Which cells each subscriber saw something in: (subscriber, cell) pairs, sorted
-        // so that each subscriber's cells are a run.
-        let mut pairs: Vec<(u64, usize, Arc<Subscriber>)> = Vec::new();
+        // Which cells each subscriber saw something in, grouped by subscriber as they are
+        // found (no sort, no map: each subscriber remembers its group in this batch).
+        let mut groups: Vec<(Arc<Subscriber>, usize, Vec<usize>)> = Vec::new();
         let mut found = Vec::new();
+        let mut group = |subscriber: Arc<Subscriber>, index: usize| match subscriber
+            .group_in(round, groups.len())
+        {
+            Ok(slot) => {
+                if let Some(group) = groups.get_mut(slot) {
+                    group.2.push(index);
+                }
+            }
+            Err(_) => groups.push((subscriber, index, Vec::new())),
+        };
         for (index, cell) in split.cells.iter().enumerate() {
             self.cells.subscribers(cell.cell, &mut found);
-            pairs.extend(found.drain(..).map(|s| (s.id, index, s)));
+            for subscriber in found.drain(..) {
+                group(subscriber, index);
+            }
         }
         if !split.unplaced.is_empty() {
-            // Unplaced removals: every area looks (cell index past the end: no cell).
-            let everyone = self.area_subscribers.collect(|_| true);
-            pairs.extend(everyone.into_iter().map(|s| (s.id, usize::MAX, s)));
+            // Unplaced removals: every area looks (a cell index past the end: no cell).
+            for subscriber in self.area_subscribers.collect(|_| true) {
+                group(subscriber, usize::MAX);
+            }
         }
-        pairs.sort_unstable_by_key(|(id, cell, _)| (*id, *cell));
         let mut touched = Vec::new();
         let (mut ups, mut gone) = (Vec::new(), Vec::new());
-        for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+        for (subscriber, first, more) in groups {
             ups.clear();
             gone.clear();
-            for (_, index, _) in run {
+            for index in std::iter::once(&first).chain(&more) {
                 if let Some(cell) = split.cells.get(*index) {
                     ups.extend(cell.upserted.iter().map(|o| o.id));
                     gone.extend(cell.removed.iter().copied());
@@ -138,10 +151,9 @@ impl FanoutHub {
             ups.dedup();
             gone.sort_unstable();
             gone.dedup();
-            let subscriber = &run[0].2;
-            self.deliver(subscriber, batch, &ups, &gone, &ctx, false);
+            self.deliver(&subscriber, batch, &ups, &gone, &ctx, false);
             if subscriber.touch() {
-                touched.push(subscriber.clone());
+                touched.push(subscriber);
             }
         }
         lock(&self.routing).touched.extend(touched);

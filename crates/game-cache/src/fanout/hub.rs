@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use game_domain::interest::{CellGrid, SpatialGrid, margin, max_speed, registration_radius};
-use game_domain::space_object::ObjectId;
 use game_domain::world::WorldSnapshot;
 use tokio::sync::{Notify, mpsc};
 
 use super::area::{AreaContext, AreaState};
 use super::event::{AreaEvent, Event};
 use super::registry::{Cells, Subscriber, SubscriberState, Subscribers, lock};
+use super::subscription::{Follow, HubLimits, HubStats, Refused, Subscription};
 
 /// Cells of the fan-out grid, in world units: an area of the default radius covers about
 /// 6 × 6 of them.
@@ -22,66 +22,6 @@ pub const ROUTE_CELL: f64 = 256.0;
 /// units: small enough that an area query looks at few objects, large enough that it
 /// looks at few cells.
 pub const GRID_CELL: f64 = 128.0;
-
-/// The hub's bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HubLimits {
-    /// Subscriptions at once; more are refused ([`Refused::TooMany`]).
-    pub max_streams: usize,
-    /// Events queued for one subscriber (and batches kept for it before its opening); a
-    /// subscriber further behind is cut off.
-    pub buffer: usize,
-}
-
-/// Why a subscription was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Refused {
-    /// `max_streams` are open.
-    #[error("too many subscriptions are open")]
-    TooMany,
-    /// The hub is closed (shutdown).
-    #[error("the hub is closed")]
-    Closed,
-}
-
-/// What a subscription follows.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Follow {
-    /// Every change of the world.
-    World,
-    /// What is within `radius` units of the ship `ship`.
-    Area {
-        /// The subscriber's ship.
-        ship: ObjectId,
-        /// The radius followed.
-        radius: f64,
-    },
-}
-
-/// A subscription: its id, and the queue its events arrive on. Dropping the receiver
-/// ends it (the hub forgets it at its next send or keep-alive).
-#[derive(Debug)]
-pub struct Subscription {
-    /// Its id in the hub (for [`FanoutHub::open_area`]).
-    pub id: u64,
-    /// Its events; the queue ends when the hub ends the subscription.
-    pub events: mpsc::Receiver<Event>,
-}
-
-/// The hub's figures, for metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct HubStats {
-    /// Subscriptions open now.
-    pub open: usize,
-    /// Subscriptions opened since the start.
-    pub opened: u64,
-    /// Subscriptions ended because their receiver fell too far behind.
-    pub cut_off: u64,
-    /// Batches fanned out.
-    pub batches: u64,
-    /// The version of the last batch.
-    pub version: u64,
-}
 
 /// How the hub routes: the speeds its registrations allow for, and what the next refresh
 /// must look at.

@@ -29,6 +29,7 @@
 //! behind is cut off (its queue ends after what is queued).
 //!
 //! - [`hub`]: subscribing, opening, ending, keep-alives, figures.
+//! - [`subscription`]: bounds, what a subscription follows, refusals, figures.
 //! - [`route`]: feeding: batches by cell, refreshes.
 //! - [`area`]: one area subscriber's state and exact rule.
 //! - [`event`]: what subscribers receive.
@@ -42,11 +43,13 @@ pub mod hub;
 pub mod json;
 pub(crate) mod registry;
 pub mod route;
+pub mod subscription;
 
 pub use event::{AreaDelta, AreaEvent, AreaSnapshot, BatchChanges, Encoded, Event, SharedBatch};
 pub use feed::{BATCH_WINDOW, HEARTBEAT, feed};
-pub use hub::{FanoutHub, Follow, HubLimits, HubStats, Refused, Subscription};
+pub use hub::FanoutHub;
 pub use route::Before;
+pub use subscription::{Follow, HubLimits, HubStats, Refused, Subscription};
 
 #[cfg(test)]
 mod tests;

@@ -45,7 +45,7 @@ pub enum Follow {
 /// ends it (the hub forgets it at its next send or keep-alive).
 #[derive(Debug)]
 pub struct Subscription {
-    /// Its id in the hub (for [`FanoutHub::open_area`]).
+    /// Its id in the hub (for [`super::FanoutHub::open_area`]).
     pub id: u64,
     /// Its events; the queue ends when the hub ends the subscription.
     pub events: mpsc::Receiver<Event>,

@@ -253,7 +253,7 @@ fn metrics_page<R: Backend>(app: &App<R>) -> Result<Response<Body>, ApiError> {
     );
     app.game.repo().write_metrics(&mut out);
     app.limits.write_metrics(&mut out);
-    app.streams.write_metrics(&mut out);
+    world_stream::metrics::write_metrics(&app.streams, &mut out);
     out.counter(
         "spacewars_session_forged_total",
         "Session cookies refused before any lookup: not shaped like one, or a bad MAC.",

@@ -25,7 +25,6 @@ use crate::limits::{Limits, raise_open_file_limit};
 use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
 use crate::standby::stand_by;
-use crate::world_stream::task::broadcast_changes;
 
 /// A server whose start-up is complete (or, for a standby, whose listener is open).
 pub struct Server {
@@ -265,7 +264,11 @@ impl<R: Backend> Started<R> {
         // Only a repository that versions its world can stream it; the task ends when the
         // hub closes at shutdown.
         if let Some(versions) = app.game.repo().world_versions() {
-            tokio::spawn(broadcast_changes(app.clone(), versions, app.interest_tick));
+            tokio::spawn(game_cache::fanout::feed(
+                app.game.clone(),
+                app.streams.clone(),
+                versions,
+            ));
         }
         serve(listeners, app, stop, grace).await;
         sweeper.abort();

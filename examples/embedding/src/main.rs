@@ -13,12 +13,17 @@
 //! stop`, Ctrl-C), then shuts down: the next run finds the last course it printed. With
 //! `--drop` the engine is dropped without `shutdown()`: the engine says on stderr that the
 //! change is lost, and the next run finds the course from before.
+//!
+//! A run without `--keep-playing` then subscribes to the area around its ship through the
+//! engine's world fan-out (what game-server streams as Server-Sent Events) and prints the
+//! course the area's opening shows.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use game_cache::engine::{Engine, EngineOptions, EngineParts, StopCause};
+use game_cache::fanout::{AreaEvent, Event, FanoutHub, Follow, HubLimits};
 use game_cache::password::{Argon2Hasher, Argon2Params, HashPool};
 use game_cache::{CacheConfig, CachedRepo};
 use game_domain::AppError;
@@ -82,8 +87,15 @@ async fn main() -> anyhow::Result<()> {
     };
     let engine = Engine::<CachedRepo>::open(options, CacheConfig::default(), parts).await?;
 
+    // The world's changes near our ship, as the game server's streams get them.
+    let limits = HubLimits {
+        max_streams: 4,
+        buffer: 16,
+    };
+    let hub = engine.fanout(limits, Duration::from_millis(250));
     if args.drop_engine {
-        let played = play(engine.game(), false).await;
+        let played = play(engine.game(), &hub, false).await;
+        hub.close_all();
         println!("dropping the engine without shutdown");
         drop(engine);
         return played;
@@ -91,7 +103,8 @@ async fn main() -> anyhow::Result<()> {
     // Play until done, SIGTERM, SIGINT or a lost lease; then the final flush and the lease
     // released, on every one of those paths.
     let game = engine.game().clone();
-    let stopped = engine.run_until(play(&game, args.keep_playing)).await;
+    let stopped = engine.run_until(play(&game, &hub, args.keep_playing)).await;
+    hub.close_all();
     match &stopped.cause {
         StopCause::Signal(signal) => println!("stopped by {signal}"),
         StopCause::LeaseLost => println!("another process took the database over"),
@@ -106,8 +119,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Logs in (registering on the first run), prints the course found, sets the next one;
-/// with `keep_playing`, sets the next one every 20 ms until stopped.
-async fn play(game: &Game<CachedRepo>, keep_playing: bool) -> anyhow::Result<()> {
+/// then either prints it as the area around the ship shows it, or (with `keep_playing`)
+/// sets the next one every 20 ms until stopped.
+async fn play(game: &Game<CachedRepo>, hub: &FanoutHub, keep_playing: bool) -> anyhow::Result<()> {
     let token = match game.login(PLAYER, PASSWORD).await {
         Ok(token) => token,
         Err(AppError::Game(GameError::InvalidCredentials)) => {
@@ -119,13 +133,13 @@ async fn play(game: &Game<CachedRepo>, keep_playing: bool) -> anyhow::Result<()>
     let user = game.authenticate(Some(&token)).await?;
     let ship = game.ship_stats(user).await?;
     println!("found course: speed {} angle {}", ship.speed, ship.angle);
-    let (mut speed, mut angle) = (ship.speed, ship.angle);
+    let (mut speed, mut angle) = steer(game, user, ship.speed, ship.angle).await?;
+    if !keep_playing {
+        return show_area(game, hub, user).await;
+    }
     loop {
-        (speed, angle) = steer(game, user, speed, angle).await?;
-        if !keep_playing {
-            return Ok(());
-        }
         tokio::time::sleep(Duration::from_millis(20)).await;
+        (speed, angle) = steer(game, user, speed, angle).await?;
     }
 }
 
@@ -144,4 +158,35 @@ async fn steer(
     let set = game.navigate(user, next).await?;
     println!("set course: speed {} angle {}", set.speed, set.angle);
     Ok((set.speed, set.angle))
+}
+
+/// Follows the area around the player's ship and prints the ship's course as the area's
+/// opening (its first event) shows it.
+async fn show_area(game: &Game<CachedRepo>, hub: &FanoutHub, user: UserId) -> anyhow::Result<()> {
+    let ship_id = game.ship_of(user).await?;
+    let mut area = hub.subscribe(
+        String::new(),
+        i64::MAX,
+        Follow::Area {
+            ship: ship_id,
+            radius: 100.0,
+        },
+    )?;
+    if !hub.open_area(area.id, &game.world_snapshot().await?, game.now_ms()) {
+        bail!("the area around the ship could not be opened");
+    }
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), area.events.recv())
+            .await
+            .context("no event from the area")?;
+        if let Some(Event::Area(AreaEvent::Snapshot(snapshot))) = &event
+            && let Some(ship) = snapshot.objects.iter().find(|o| o.id == ship_id)
+        {
+            println!("area saw: speed {} angle {}", ship.speed, ship.angle);
+            return Ok(());
+        }
+        if event.is_none() {
+            bail!("the area subscription ended");
+        }
+    }
 }

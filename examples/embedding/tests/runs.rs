@@ -34,20 +34,21 @@ fn a_second_run_finds_the_first_runs_state_and_a_dropped_engine_says_what_it_los
     assert_eq!(
         stdout(&first),
         "first run: registering pilot\nfound course: speed 0 angle 0\n\
-         set course: speed 1 angle 10\nshut down cleanly\n"
+         set course: speed 1 angle 10\narea saw: speed 1 angle 10\nshut down cleanly\n"
     );
 
     let second = run(&database, &["--lease-ttl-ms", "300"]);
     assert_eq!(
         stdout(&second),
-        "found course: speed 1 angle 10\nset course: speed 2 angle 20\nshut down cleanly\n"
+        "found course: speed 1 angle 10\nset course: speed 2 angle 20\n\
+         area saw: speed 2 angle 20\nshut down cleanly\n"
     );
 
     let dropped = run(&database, &["--drop", "--lease-ttl-ms", "300"]);
     assert_eq!(
         stdout(&dropped),
         "found course: speed 2 angle 20\nset course: speed 3 angle 30\n\
-         dropping the engine without shutdown\n"
+         area saw: speed 3 angle 30\ndropping the engine without shutdown\n"
     );
     let stderr = String::from_utf8_lossy(&dropped.stderr);
     // The course, and the pilot's iron too when a whole second passed since the last
@@ -68,7 +69,8 @@ fn a_second_run_finds_the_first_runs_state_and_a_dropped_engine_says_what_it_los
     let after = run(&database, &[]);
     assert_eq!(
         stdout(&after),
-        "found course: speed 2 angle 20\nset course: speed 3 angle 30\nshut down cleanly\n"
+        "found course: speed 2 angle 20\nset course: speed 3 angle 30\n\
+         area saw: speed 3 angle 30\nshut down cleanly\n"
     );
 }
 

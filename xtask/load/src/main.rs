@@ -73,8 +73,8 @@ fn main() -> anyhow::Result<()> {
         _ => {}
     }
     let runner = match &task {
-        Task::Max(args) => &args.runner,
-        Task::Players(args) => &args.runner,
+        Task::Max(args) => &args.server.runner,
+        Task::Players(args) => &args.server.runner,
         Task::Compare(args) => &args.runner,
         Task::Sync(args) => &args.sync.runner,
         Task::Capacity(args) => &args.runner,

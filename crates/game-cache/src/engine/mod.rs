@@ -7,6 +7,7 @@
 //!                                    repository (load the world) → Game
 //!                                    → start the expired-session sweep
 //! engine.game()                      the use cases, from memory
+//! engine.fanout(limits, tick)        the world's changes for subscribers (CachedRepo)
 //! engine.lease()                     is it still ours? a future for when it is not
 //! engine.run_until(work)             work, until it ends, SIGTERM/SIGINT or a lost lease;
 //!                                    then shutdown
@@ -25,6 +26,7 @@
 
 mod backing;
 mod error;
+mod fanout;
 mod options;
 mod run;
 mod spill;

@@ -161,9 +161,9 @@ pub async fn handle<R: Backend>(
             if app.lifecycle.is_shutting_down() {
                 return Err(ApiError::not_ready("shutting down"));
             }
-            if app.lease.is_lost() {
-                return Err(ApiError::lease_lost());
-            }
+            app.lease
+                .check()
+                .map_err(|error| ApiError::lease_refused(&error))?;
             game.repo()
                 .check_ready()
                 .await

@@ -266,6 +266,16 @@ impl StreamHub {
         before - state.subscribers.len()
     }
 
+    /// Ends every stream open now, leaving the hub open (a process past its lease
+    /// deadline: it may not go on telling anyone what its world looks like); returns how
+    /// many.
+    pub fn end_all(&self) -> usize {
+        let mut state = self.state();
+        let ended = state.subscribers.len();
+        state.subscribers.clear();
+        ended
+    }
+
     /// Ends every stream and refuses new ones (shutdown); stops the broadcast task.
     pub fn close_all(&self) {
         let mut state = self.state();

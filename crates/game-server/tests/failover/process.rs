@@ -34,15 +34,39 @@ impl ServerProcess {
     /// `persist_ms` and `extra` flags; returns once it listens (an owner listens after
     /// loading the world, a standby at once).
     pub fn start(db: &TestDatabase, persist_ms: u64, extra: &[&str]) -> ServerProcess {
+        ServerProcess::start_on(db.url(), persist_ms, extra, &[])
+    }
+
+    /// Like [`ServerProcess::start`], on the database at `url` (a proxy's, say), with
+    /// `env` added to its environment.
+    pub fn start_on(
+        url: &str,
+        persist_ms: u64,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         let persist = persist_ms.to_string();
         let ttl = LEASE_TTL_MS.to_string();
+        let ttl: &[&str] = if extra.contains(&"--lease-ttl-ms") {
+            &[]
+        } else {
+            &["--lease-ttl-ms", &ttl]
+        };
+        // 2 s unless the test sets its own.
+        let flush_timeout: &[&str] = if extra.contains(&"--shutdown-flush-timeout-ms") {
+            &[]
+        } else {
+            &["--shutdown-flush-timeout-ms", "2000"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_game-server"))
-            .args(["--listen", "127.0.0.1:0", "--database-url", db.url()])
+            .args(["--listen", "127.0.0.1:0", "--database-url", url])
             .args(["--argon2-memory-kib", "256", "--argon2-iterations", "1"])
             .args(["--rate-limits", "off", "--log-level", "info"])
-            .args(["--persist-interval-ms", &persist, "--lease-ttl-ms", &ttl])
-            .args(["--shutdown-flush-timeout-ms", "2000"])
+            .args(["--persist-interval-ms", &persist])
+            .args(ttl)
+            .args(flush_timeout)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -249,6 +249,12 @@ fn metrics_page<R: Backend>(app: &App<R>) -> Result<Response<Body>, ApiError> {
     app.game.repo().write_metrics(&mut out);
     app.limits.write_metrics(&mut out);
     app.streams.write_metrics(&mut out);
+    out.gauge(
+        "spacewars_lease_current",
+        "1 while this process holds the database lease within its own deadline, else 0 \
+         (game requests are answered 503 lease_expired or lease_lost).",
+        i64::from(app.lease.check().is_ok()),
+    );
     out.counter(
         "spacewars_session_forged_total",
         "Session cookies refused before any lookup: not shaped like one, or a bad MAC.",

@@ -48,6 +48,7 @@ async fn past_its_lease_deadline_a_server_answers_nothing_until_a_renewal_gets_t
     let (status, _, stream) = events::open(server.addr, "", demo.session.as_deref(), None).await;
     assert_eq!(status, 200);
     let mut stream = stream.expect("a stream");
+    assert_eq!(server.metric("spacewars_lease_current").await, Some(1.0));
 
     let blocked = server.database().block_writes();
     let refused = poll_until(&mut demo, "/api/world", 503).await;
@@ -73,6 +74,7 @@ async fn past_its_lease_deadline_a_server_answers_nothing_until_a_renewal_gets_t
         (503, "lease_expired".to_owned())
     );
     assert_eq!(server.client().get("/healthz").await.status, 200);
+    assert_eq!(server.metric("spacewars_lease_current").await, Some(0.0));
     // The stream ends (after whatever it had queued).
     while stream.next().await.is_some() {}
 
@@ -82,5 +84,6 @@ async fn past_its_lease_deadline_a_server_answers_nothing_until_a_renewal_gets_t
         .post_json("/api/navigate", json!({"speed": 1, "angle": 2}))
         .await;
     assert_eq!(steer.status, 200, "{steer:?}");
+    assert_eq!(server.metric("spacewars_lease_current").await, Some(1.0));
     server.stop().await.expect("clean stop");
 }

@@ -1,15 +1,15 @@
-//! A small HTTP/1.1 client over real TCP, with the session cookie handled by hand.
+//! The tests' view of the harness's HTTP client: every answer checked against the OpenAPI
+//! document, the session cookie handled by hand, assertion helpers.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::net::TcpStream;
+use spacewars_harness::http_client::{self, TransportError};
 
 use crate::openapi;
 
@@ -52,37 +52,33 @@ impl Reply {
     }
 }
 
-/// One keep-alive connection.
+/// How long a test waits for one answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One keep-alive connection (the harness's, which opens it on the first request).
 pub struct Connection {
-    sender: SendRequest<Full<Bytes>>,
+    inner: http_client::Connection,
 }
 
 impl Connection {
-    /// Opens a connection to `addr`.
+    /// A connection to `addr`.
     pub async fn open(addr: SocketAddr) -> Connection {
-        let stream = TcpStream::connect(addr).await.expect("connect");
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Connection { sender }
+        Connection {
+            inner: http_client::Connection::new(addr, REQUEST_TIMEOUT),
+        }
     }
 
-    /// Sends one request and reads the whole answer; `Err` if the connection failed.
-    /// Panics if the answer is not one the OpenAPI document describes ([`openapi`]).
-    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Reply, hyper::Error> {
+    /// Sends one request as it is and reads the whole answer; `Err` if the connection
+    /// failed. Panics if the answer is not one the OpenAPI document describes
+    /// ([`openapi`]).
+    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Reply, TransportError> {
         let method = request.method().clone();
         let uri = request.uri().to_string();
-        self.sender.ready().await?;
-        let response = self.sender.send_request(request).await?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await?.to_bytes();
+        let answer = self.inner.send(request).await?;
         let reply = Reply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
+            status: answer.status.as_u16(),
+            headers: answer.headers,
+            body: answer.body,
         };
         if let Err(mismatch) = openapi::check(&method, &uri, &reply) {
             panic!(

@@ -5,12 +5,13 @@
 
 use std::time::{Duration, Instant};
 
+use game_persistence::testing::TestBackend;
 use game_server::RepoKind;
 use serde_json::json;
 
 use crate::client::{Client, Reply};
 use crate::events;
-use crate::harness::{DbKind, Setup};
+use crate::harness::Setup;
 
 /// GETs `path` until the answer's status is `status` (within 10 s).
 async fn poll_until(client: &mut Client, path: &str, status: u16) -> Reply {
@@ -31,7 +32,7 @@ async fn poll_until(client: &mut Client, path: &str, status: u16) -> Reply {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_its_lease_deadline_a_server_answers_nothing_until_a_renewal_gets_through() {
     let setup = Setup {
-        db: DbKind::Sqlite,
+        db: TestBackend::Sqlite,
         repo: RepoKind::Cached,
     };
     let Some(server) = setup

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use spacewars_harness::proxy::{Proxy, upstream_of, url_through};
 use tokio::task::JoinHandle;
 
 use crate::http::{KeptAlive, Reply, get, post, wait_ready};
 use crate::process::{LEASE_TTL_MS, ServerProcess, database};
-use crate::proxy::{Proxy, upstream_of, url_through};
 use crate::takeover::{course, navigate, register};
 
 /// The course the newest player ship has in the database, as `speed × 1000 + angle`.
@@ -41,8 +41,8 @@ fn code(reply: &Reply) -> &str {
 async fn a_paused_owner_answers_every_write_queued_during_the_pause_503() {
     let Some(db) = database() else { return };
     // The owner never flushes on its own; the standby, once owner, every 200 ms.
-    let mut owner = ServerProcess::start(&db, 60_000, &[]);
-    let standby = ServerProcess::start(&db, 200, &["--standby"]);
+    let mut owner = ServerProcess::start(&db, 60_000, &[]).await;
+    let standby = ServerProcess::start(&db, 200, &["--standby"]).await;
     let session = register(owner.addr, "pilot").await;
     navigate(owner.addr, &session, 9, 90).await;
 
@@ -72,7 +72,7 @@ async fn a_paused_owner_answers_every_write_queued_during_the_pause_503() {
             "{reply:?}"
         );
     }
-    let status = owner.wait_exit(Duration::from_secs(10));
+    let status = owner.wait_exit(Duration::from_secs(10)).await;
     assert!(!status.success(), "exit status {status}: {}", owner.log());
     // The database holds the new owner's course; the paused owner wrote nothing.
     assert_eq!(db.scalar(SAVED), 2_020);
@@ -94,14 +94,14 @@ fn sample_writes(
 ) -> JoinHandle<Vec<Sample>> {
     tokio::spawn(async move {
         let mut samples = Vec::new();
-        let mut kept = KeptAlive::new(addr);
+        let mut kept = KeptAlive::new(addr, &session);
         let mut turn = 0_u32;
         while !stop.load(Ordering::SeqCst) {
             turn += 1;
             let body = json!({"speed": 1, "angle": turn % 360});
             let sent = Instant::now();
             let reply = if turn % 2 == 0 {
-                kept.post("/api/navigate", &session, &body).await
+                kept.post("/api/navigate", &body).await
             } else {
                 post(addr, "/api/navigate", Some(&session), body).await
             };
@@ -115,13 +115,15 @@ fn sample_writes(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_cut_off_from_the_database_acknowledges_nothing_once_a_standby_serves() {
     let Some(db) = database() else { return };
-    let proxy = Proxy::start(upstream_of(db.url()).await).await;
-    let mut owner = ServerProcess::start_on(&url_through(db.url(), proxy.addr()), 200, &[], &[]);
+    let upstream = upstream_of(db.url()).await.expect("the database's address");
+    let proxy = Proxy::start(upstream).await.expect("proxy");
+    let through = url_through(db.url(), proxy.addr()).expect("URL through the proxy");
+    let mut owner = ServerProcess::start_on(&through, 200, &[], &[]).await;
     assert!(
         proxy.accepted() > 0,
         "the owner reaches the database through the proxy"
     );
-    let standby = ServerProcess::start(&db, 200, &["--standby"]);
+    let standby = ServerProcess::start(&db, 200, &["--standby"]).await;
     let session = register(owner.addr, "pilot").await;
     navigate(owner.addr, &session, 9, 90).await;
     wait_saved(&db, 9_090).await;
@@ -165,7 +167,7 @@ async fn an_owner_cut_off_from_the_database_acknowledges_nothing_once_a_standby_
     navigate(standby.addr, &session, 3, 30).await;
     wait_saved(&db, 3_030).await;
     proxy.thaw();
-    let status = owner.wait_exit(Duration::from_secs(30));
+    let status = owner.wait_exit(Duration::from_secs(30)).await;
     assert!(!status.success(), "exit status {status}: {}", owner.log());
     assert_eq!(db.scalar(SAVED), 3_030);
     assert_eq!(course(standby.addr, &session).await, (3.0, 30.0));
@@ -182,13 +184,15 @@ async fn a_wrong_wall_clock_does_not_change_who_holds_the_lease() {
         60_000,
         &[],
         &[("SPACEWARS_TEST_WALL_CLOCK_OFFSET_MS", "-3600000")],
-    );
+    )
+    .await;
     let standby = ServerProcess::start_on(
         db.url(),
         60_000,
         &["--standby"],
         &[("SPACEWARS_TEST_WALL_CLOCK_OFFSET_MS", HOUR_MS)],
-    );
+    )
+    .await;
     assert!(
         owner.log().contains("wall clock shifted"),
         "{}",
@@ -204,6 +208,6 @@ async fn a_wrong_wall_clock_does_not_change_who_holds_the_lease() {
     // Once the owner is gone, the database says when its lease expired.
     let killed = Instant::now();
     owner.signal("KILL");
-    owner.wait_exit(Duration::from_secs(10));
+    owner.wait_exit(Duration::from_secs(10)).await;
     wait_ready(standby.addr, killed, Duration::from_secs(30)).await;
 }

@@ -7,6 +7,5 @@ mod deadline;
 mod fencing;
 mod http;
 mod process;
-mod proxy;
 mod spill;
 mod takeover;

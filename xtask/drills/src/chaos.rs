@@ -110,6 +110,15 @@ pub struct ChaosArgs {
     /// passes; they are kept anyway when it fails.
     #[arg(long)]
     pub keep_logs: bool,
+    /// Failover drill: also cycles that SIGSTOP the owner until a standby took over, then
+    /// SIGCONT it; the old owner must acknowledge nothing after its deadline.
+    #[arg(long)]
+    pub pause: bool,
+    /// Failover drill: also cycles that freeze the owner's database link (each server
+    /// reaches PostgreSQL through a proxy of its own) until a standby took over, then thaw
+    /// it; the old owner must acknowledge nothing after its deadline.
+    #[arg(long)]
+    pub partition: bool,
     /// `--lease-ttl-ms` of the failover drill's servers.
     #[arg(long, default_value_t = 2_000)]
     pub lease_ttl_ms: u64,

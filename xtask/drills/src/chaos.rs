@@ -5,7 +5,7 @@
 //!
 //! With `--freeze-db`, `--outage-sigterm` or `--paused-owner` it runs the database fault
 //! drills of [`db_faults`] instead (or as well, with `--kill`/`--term`): PostgreSQL in a
-//! throwaway schema behind a freezable [`proxy`], the link frozen for `--outage-secs`, or
+//! throwaway schema behind a freezable [`spacewars_harness::proxy`], the link frozen for `--outage-secs`, or
 //! the owner paused past its lease while a second server takes over.
 //!
 //! With `--failover` it runs the [`failover`] drill: an owner and standbys on PostgreSQL

@@ -11,7 +11,7 @@ use game_domain::{AppError, Repository};
 use game_persistence::StoreError;
 
 use crate::support::{
-    Backend, FaultStore, T0, game, on_both_backends, quiet_config, register_players, start,
+    FaultStore, T0, TestStore, game, on_both_backends, quiet_config, register_players, start,
     stored_users,
 };
 
@@ -28,7 +28,7 @@ fn store_error<T: std::fmt::Debug>(result: Result<T, AppError>) -> StoreError {
 
 /// Past the deadline every unit of work, reads included, is refused and changes nothing;
 /// once a renewal is confirmed they run again.
-async fn past_the_lease_deadline_nothing_is_answered_from_memory(backend: Backend) {
+async fn past_the_lease_deadline_nothing_is_answered_from_memory(backend: TestStore) {
     let clock = ManualClock::new(T0);
     let faults = FaultStore::new(backend.store());
     let repo = start(faults.clone(), quiet_config(), &clock).await;
@@ -77,7 +77,7 @@ on_both_backends!(
 /// abandons that batch and its own final attempt at the shutdown timeout (3 s), not at the
 /// batch deadline, counts each as a failed flush at once, and leaves the changes pending
 /// for the spill file.
-async fn shutdown_abandons_a_hung_batch_at_its_timeout(backend: Backend) {
+async fn shutdown_abandons_a_hung_batch_at_its_timeout(backend: TestStore) {
     let clock = ManualClock::new(T0);
     let faults = FaultStore::new(backend.store());
     let config = CacheConfig {

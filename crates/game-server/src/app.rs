@@ -21,7 +21,7 @@ pub struct App<R> {
     /// The use cases over the chosen repository (shared with the engine that stops it).
     pub game: Arc<Game<R>>,
     /// Whether this process still owns the database: once lost, game requests get 503
-    /// `lease_lost` at once.
+    /// `lease_lost` at once; past its own deadline, 503 `lease_expired`.
     pub lease: LeaseStatus,
     /// Request counters and latencies.
     pub http_metrics: HttpMetrics,

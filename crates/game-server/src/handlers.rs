@@ -166,9 +166,9 @@ pub async fn handle<R: Backend>(
             if app.lifecycle.is_shutting_down() {
                 return Err(ApiError::not_ready("shutting down"));
             }
-            if app.lease.is_lost() {
-                return Err(ApiError::lease_lost());
-            }
+            app.lease
+                .check()
+                .map_err(|error| ApiError::lease_refused(&error))?;
             game.repo()
                 .check_ready()
                 .await
@@ -254,6 +254,12 @@ fn metrics_page<R: Backend>(app: &App<R>) -> Result<Response<Body>, ApiError> {
     app.game.repo().write_metrics(&mut out);
     app.limits.write_metrics(&mut out);
     world_stream::metrics::write_metrics(&app.streams, &mut out);
+    out.gauge(
+        "spacewars_lease_current",
+        "1 while this process holds the database lease within its own deadline, else 0 \
+         (game requests are answered 503 lease_expired or lease_lost).",
+        i64::from(app.lease.check().is_ok()),
+    );
     out.counter(
         "spacewars_session_forged_total",
         "Session cookies refused before any lookup: not shaped like one, or a bad MAC.",

@@ -188,15 +188,19 @@ async fn answer<R: Backend>(
     let method = request.method().clone();
     let path = request.uri().path();
     let label = RouteLabel::of_path(path);
-    // A process that lost the lease writes nothing more: refuse game requests at once
-    // instead of answering from memory what will never be saved.
-    let response = if app.lease.is_lost() && !is_ops_path(path) {
-        closing(ApiError::lease_lost().into_response())
-    } else {
-        match app.lifecycle.begin() {
+    // A process that lost the lease, or is past its own deadline, writes nothing more:
+    // refuse game requests at once instead of answering from memory what may never be
+    // saved. (Units of work ask again once their locks are held.)
+    let refused = match app.lease.check() {
+        Err(error) if !is_ops_path(path) => Some(ApiError::lease_refused(&error)),
+        _ => None,
+    };
+    let response = match refused {
+        Some(error) => closing(error.into_response()),
+        None => match app.lifecycle.begin() {
             None => closing(ApiError::shutting_down().into_response()),
             Some(in_flight) => dispatch(app.clone(), request, in_flight).await,
-        }
+        },
     };
     let status = response.status().as_u16();
     let latency = started.elapsed();

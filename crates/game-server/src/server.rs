@@ -257,10 +257,16 @@ impl<R: Backend> Started<R> {
         let stop = async {
             tokio::select! {
                 () = shutdown => {},
-                () = lease.lost() => tracing::error!("database lease lost: stopping"),
+                () = lease.lost() => {
+                    tracing::error!("database lease lost: stopping");
+                    // Requests already queued (a process resumed from a pause finds its
+                    // listener's backlog full) get 503 `lease_lost`, not a reset.
+                    tokio::time::sleep(LOST_LEASE_WIND_DOWN).await;
+                }
             }
         };
         let sweeper = app.limits.spawn_sweeper();
+        let stream_ender = tokio::spawn(end_streams_when_expired(app.clone()));
         // Only a repository that versions its world can stream it; the task ends when the
         // hub closes at shutdown.
         if let Some(versions) = app.game.repo().world_versions() {
@@ -272,6 +278,7 @@ impl<R: Backend> Started<R> {
         }
         serve(listeners, app, stop, grace).await;
         sweeper.abort();
+        stream_ender.abort();
         self.stop().await
     }
 
@@ -280,6 +287,32 @@ impl<R: Backend> Started<R> {
         self.engine.shutdown().await?;
         tracing::info!("stopped cleanly");
         Ok(())
+    }
+}
+
+/// How long a process that lost its lease goes on answering 503 `lease_lost` before it
+/// closes its listener and stops.
+const LOST_LEASE_WIND_DOWN: Duration = Duration::from_millis(500);
+
+/// Ends the world streams each time this process passes its lease deadline (they would
+/// go on showing a world another process may own by now); clients reconnect, and are
+/// refused until a renewal succeeds. Ends when the lease is lost (the server stops).
+async fn end_streams_when_expired<R: Backend>(app: Arc<App<R>>) {
+    loop {
+        app.lease.expired().await;
+        if app.lease.is_lost() {
+            return;
+        }
+        let ended = app.streams.end_all();
+        tracing::warn!(
+            ended,
+            "past the lease deadline without a confirmed renewal: answering 503 lease_expired"
+        );
+        app.lease.current_again().await;
+        if app.lease.is_lost() {
+            return;
+        }
+        tracing::info!("lease renewal confirmed again: serving");
     }
 }
 

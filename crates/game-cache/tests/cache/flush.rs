@@ -381,10 +381,11 @@ on_both_backends!(
     worker_threads = 2
 );
 
-/// A shutdown flush timeout of 3 s: attempts at 0 s, 1 s and 3 s (back-off 1 s, then 2 s).
+/// A shutdown flush timeout of 3.5 s: attempts at 0 s, 1 s and 3 s (back-off 1 s, then
+/// 2 s; the next, 4 s later, would start after the deadline).
 fn three_attempts() -> CacheConfig {
     CacheConfig {
-        shutdown_flush_timeout: Duration::from_secs(3),
+        shutdown_flush_timeout: Duration::from_millis(3_500),
         ..quiet_config()
     }
 }

@@ -10,5 +10,6 @@ mod eviction;
 mod faults;
 mod flush;
 mod hot_path;
+mod lease;
 mod races;
 mod snapshots;

@@ -25,6 +25,11 @@ impl TestDb {
     }
 }
 
+/// A fresh SQLite database, for tests about the file system rather than the backend.
+pub async fn sqlite() -> TestDb {
+    TestDb::open(TestDatabase::sqlite()).await
+}
+
 /// Runs `test` on a fresh SQLite database, then on a fresh PostgreSQL schema if
 /// `SPACEWARS_TEST_PG_URL` is set (saying so when it is not).
 ///

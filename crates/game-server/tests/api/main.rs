@@ -18,6 +18,7 @@ mod events;
 mod faults;
 mod harness;
 mod interest;
+mod lease;
 mod lifecycle;
 mod limits;
 mod openapi;

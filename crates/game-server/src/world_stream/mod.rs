@@ -19,6 +19,7 @@
 //! - [`area`]: area-of-interest streams: one subscriber's share of the world.
 //! - [`task`]: the task feeding the hub: batches, area ticks, keep-alives.
 //! - [`open`]: opening one stream (authentication, registration, the opening event).
+//! - [`quota`]: streams per session and per player; the oldest closes past the cap.
 
 pub mod area;
 pub mod body;
@@ -26,6 +27,7 @@ pub mod config;
 pub mod event;
 pub mod hub;
 pub mod open;
+pub mod quota;
 pub mod task;
 
 pub use body::EventBody;

@@ -12,6 +12,7 @@ use super::area::{AreaContext, AreaSubscriber};
 use super::body::EventBody;
 use super::event;
 use super::hub::Refused;
+use super::quota::Capped;
 use crate::app::App;
 use crate::backend::Backend;
 use crate::response::bodies::{Delta, FullWorld};
@@ -127,7 +128,12 @@ pub async fn open<R: Backend>(
             0
         }
     };
-    let body = EventBody::new(opening.into(), known, queue);
+    // Counted against the session's and the player's caps from here (closing their oldest
+    // stream if need be); the body ends when its place is taken back.
+    let ticket = app
+        .stream_quota
+        .open(&hash_token(token.unwrap_or_default()), session.user_id);
+    let body = Capped::new(EventBody::new(opening.into(), known, queue), ticket);
     let mut response = Response::new(Either::Right(body));
     let headers = response.headers_mut();
     headers.insert(

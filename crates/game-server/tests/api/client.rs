@@ -61,6 +61,16 @@ impl Connection {
     /// Opens a connection to `addr`.
     pub async fn open(addr: SocketAddr) -> Connection {
         let stream = TcpStream::connect(addr).await.expect("connect");
+        Connection::over(stream).await
+    }
+
+    /// Opens a connection to `addr` from the local address `source` (any of 127.0.0.0/8
+    /// on loopback), so the server sees another client address.
+    pub async fn open_from(addr: SocketAddr, source: std::net::IpAddr) -> Connection {
+        Connection::over(connect_from(addr, source).await).await
+    }
+
+    async fn over(stream: TcpStream) -> Connection {
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .expect("handshake");
@@ -92,6 +102,15 @@ impl Connection {
         }
         Ok(reply)
     }
+}
+
+/// A TCP connection to `addr` from the local address `source`.
+pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .expect("bind the source address");
+    socket.connect(addr).await.expect("connect")
 }
 
 /// A player's client: one connection per request, the session cookie remembered.

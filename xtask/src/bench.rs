@@ -1,9 +1,10 @@
-//! `cargo xtask bench`: the criterion benchmarks of the hot paths, then the compare load run.
+//! `cargo xtask bench`: the criterion benchmarks of the hot paths, then `load compare`.
 
+use std::ffi::OsString;
 use std::path::Path;
 
 use crate::cargo::{cargo, workspace_root};
-use crate::load::{self, LoadArgs};
+use crate::tools;
 
 /// Criterion bench targets: (package, bench target). game-persistence's `batch` (a flush
 /// of 10 000 users on SQLite, and PostgreSQL when `SPACEWARS_TEST_PG_URL` is set) belongs
@@ -26,13 +27,13 @@ pub struct BenchArgs {
     /// Skip the compare load run.
     #[arg(long)]
     pub no_load: bool,
-    /// Flags of the compare load run (see `cargo xtask load --help`).
-    #[command(flatten)]
-    pub load: LoadArgs,
+    /// Flags of the compare load run (see `cargo xtask load compare --help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub load: Vec<OsString>,
 }
 
-/// Runs the criterion benches that exist, then `load --compare`.
-pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+/// Runs the criterion benches that exist, then `load compare`; returns the exit code.
+pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
     if !args.no_criterion {
         let root = workspace_root();
         for (package, bench) in CRITERION_BENCHES {
@@ -47,14 +48,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             cargo(&cargo_args)?;
         }
     }
-    if !args.no_load {
-        let load = LoadArgs {
-            compare: true,
-            ..args.load.clone()
-        };
-        load::run(&load)?;
+    if args.no_load {
+        return Ok(0);
     }
-    Ok(())
+    let load: Vec<OsString> = std::iter::once("compare".into())
+        .chain(args.load.iter().cloned())
+        .collect();
+    tools::run(tools::LOAD, &load)
 }
 
 /// True if `crates/<package>/benches/<bench>.rs` exists.

@@ -29,6 +29,17 @@ pub enum TestBackend {
     Postgres,
 }
 
+impl TestBackend {
+    /// A fresh, empty database on this backend; `None` (after saying "skipped") for
+    /// PostgreSQL when [`PG_URL_VAR`] is not set.
+    pub fn fresh_database(self) -> Option<TestDatabase> {
+        match self {
+            TestBackend::Sqlite => Some(TestDatabase::sqlite()),
+            TestBackend::Postgres => TestDatabase::postgres(),
+        }
+    }
+}
+
 impl fmt::Display for TestBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

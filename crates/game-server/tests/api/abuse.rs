@@ -14,10 +14,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::client::{Connection, Reply, connect_from, request};
 use crate::events;
-use crate::harness::{DbKind, Setup, TestServer};
+use crate::harness::{Setup, TestServer};
+use game_persistence::testing::TestBackend;
 
 const SQLITE_CACHED: Setup = Setup {
-    db: DbKind::Sqlite,
+    db: TestBackend::Sqlite,
     repo: RepoKind::Cached,
 };
 

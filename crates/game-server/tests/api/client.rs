@@ -1,15 +1,15 @@
-//! A small HTTP/1.1 client over real TCP, with the session cookie handled by hand.
+//! The tests' view of the harness's HTTP client: every answer checked against the OpenAPI
+//! document, the session cookie handled by hand, assertion helpers.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::net::TcpStream;
+use spacewars_harness::http_client::{self, TransportError};
 
 use crate::openapi;
 
@@ -52,47 +52,41 @@ impl Reply {
     }
 }
 
-/// One keep-alive connection.
+/// How long a test waits for one answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One keep-alive connection (the harness's, which opens it on the first request).
 pub struct Connection {
-    sender: SendRequest<Full<Bytes>>,
+    inner: http_client::Connection,
 }
 
 impl Connection {
-    /// Opens a connection to `addr`.
+    /// A connection to `addr`.
     pub async fn open(addr: SocketAddr) -> Connection {
-        let stream = TcpStream::connect(addr).await.expect("connect");
-        Connection::over(stream).await
+        Connection {
+            inner: http_client::Connection::new(addr, REQUEST_TIMEOUT),
+        }
     }
 
-    /// Opens a connection to `addr` from the local address `source` (any of 127.0.0.0/8
-    /// on loopback), so the server sees another client address.
+    /// A connection to `addr` from the local address `source` (any of 127.0.0.0/8 on
+    /// loopback), so the server sees another client address.
     pub async fn open_from(addr: SocketAddr, source: std::net::IpAddr) -> Connection {
-        Connection::over(connect_from(addr, source).await).await
+        Connection {
+            inner: http_client::Connection::from_source(source, addr, REQUEST_TIMEOUT),
+        }
     }
 
-    async fn over(stream: TcpStream) -> Connection {
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Connection { sender }
-    }
-
-    /// Sends one request and reads the whole answer; `Err` if the connection failed.
-    /// Panics if the answer is not one the OpenAPI document describes ([`openapi`]).
-    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Reply, hyper::Error> {
+    /// Sends one request as it is and reads the whole answer; `Err` if the connection
+    /// failed. Panics if the answer is not one the OpenAPI document describes
+    /// ([`openapi`]).
+    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Reply, TransportError> {
         let method = request.method().clone();
         let uri = request.uri().to_string();
-        self.sender.ready().await?;
-        let response = self.sender.send_request(request).await?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await?.to_bytes();
+        let answer = self.inner.send(request).await?;
         let reply = Reply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
+            status: answer.status.as_u16(),
+            headers: answer.headers,
+            body: answer.body,
         };
         if let Err(mismatch) = openapi::check(&method, &uri, &reply) {
             panic!(
@@ -102,15 +96,6 @@ impl Connection {
         }
         Ok(reply)
     }
-}
-
-/// A TCP connection to `addr` from the local address `source`.
-pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> TcpStream {
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket
-        .bind(SocketAddr::new(source, 0))
-        .expect("bind the source address");
-    socket.connect(addr).await.expect("connect")
 }
 
 /// A player's client: one connection per request, the session cookie remembered.
@@ -210,6 +195,13 @@ impl Client {
         )
         .await
     }
+}
+
+/// A TCP connection to `addr` from the local address `source`.
+pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> tokio::net::TcpStream {
+    http_client::connect_from(source, addr)
+        .await
+        .expect("connect from the source address")
 }
 
 /// The session token a `Set-Cookie` sets, or `None` if it clears the cookie.

@@ -9,10 +9,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::client::Client;
-use crate::harness::{DbKind, Setup};
+use crate::harness::Setup;
+use game_persistence::testing::TestBackend;
 
 const SQLITE_CACHED: Setup = Setup {
-    db: DbKind::Sqlite,
+    db: TestBackend::Sqlite,
     repo: RepoKind::Cached,
 };
 

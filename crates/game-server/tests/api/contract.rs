@@ -8,11 +8,12 @@ use hyper::Method;
 use serde_json::{Value, json};
 
 use crate::client::Reply;
-use crate::harness::{DbKind, Setup};
+use crate::harness::Setup;
 use crate::openapi::Contract;
+use game_persistence::testing::TestBackend;
 
 const SETUP: Setup = Setup {
-    db: DbKind::Sqlite,
+    db: TestBackend::Sqlite,
     repo: RepoKind::Cached,
 };
 

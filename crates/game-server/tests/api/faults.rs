@@ -8,7 +8,8 @@ use game_cache::ShutdownError;
 use game_server::{Config, RepoKind, ServerError};
 use serde_json::json;
 
-use crate::harness::{DbKind, Setup};
+use crate::harness::Setup;
+use game_persistence::testing::TestBackend;
 
 /// Short deadlines, and the spill file in `dir`.
 fn quick_spill(dir: &Path) -> impl Fn(&mut Config) {
@@ -20,7 +21,7 @@ fn quick_spill(dir: &Path) -> impl Fn(&mut Config) {
     }
 }
 
-async fn shutdown_with_the_database_down_spills_and_the_next_start_applies_it(db: DbKind) {
+async fn shutdown_with_the_database_down_spills_and_the_next_start_applies_it(db: TestBackend) {
     let dir = tempfile::tempdir().expect("spill dir");
     let spill = dir.path().join("spacewars.spill");
     let setup = Setup {
@@ -78,10 +79,11 @@ async fn shutdown_with_the_database_down_spills_and_the_next_start_applies_it(db
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_shutdown_spills_and_the_next_start_applies_it() {
-    shutdown_with_the_database_down_spills_and_the_next_start_applies_it(DbKind::Sqlite).await;
+    shutdown_with_the_database_down_spills_and_the_next_start_applies_it(TestBackend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_shutdown_spills_and_the_next_start_applies_it() {
-    shutdown_with_the_database_down_spills_and_the_next_start_applies_it(DbKind::Postgres).await;
+    shutdown_with_the_database_down_spills_and_the_next_start_applies_it(TestBackend::Postgres)
+        .await;
 }

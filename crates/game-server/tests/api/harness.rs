@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use game_domain::clock::ManualClock;
-use game_persistence::testing::TestDatabase;
+use game_persistence::testing::{TestBackend, TestDatabase};
 use game_server::{Config, Dependencies, LimitsConfig, RepoKind, Server, ServerError, Switch};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -28,33 +28,13 @@ pub fn start_version(setup: Setup) -> u64 {
     }
 }
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DbKind {
-    /// A SQLite file in a temporary directory.
-    Sqlite,
-    /// A fresh schema on the server named by `SPACEWARS_TEST_PG_URL`.
-    Postgres,
-}
-
 /// A database and repository to run a test on.
 #[derive(Debug, Clone, Copy)]
 pub struct Setup {
-    /// The database.
-    pub db: DbKind,
+    /// The database backend.
+    pub db: TestBackend,
     /// The repository.
     pub repo: RepoKind,
-}
-
-impl DbKind {
-    /// A fresh, empty database of this kind (from `game_persistence::testing`); `None`
-    /// (after saying "skipped") for PostgreSQL when `SPACEWARS_TEST_PG_URL` is not set.
-    pub fn fresh_database(self) -> Option<TestDatabase> {
-        match self {
-            DbKind::Sqlite => Some(TestDatabase::sqlite()),
-            DbKind::Postgres => TestDatabase::postgres(),
-        }
-    }
 }
 
 /// Logs to the test output when `TEST_LOG` is set (e.g. `TEST_LOG=debug`).
@@ -342,7 +322,7 @@ macro_rules! each_setup {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     super::$test($crate::harness::Setup {
-                        db: $crate::harness::DbKind::$db,
+                        db: game_persistence::testing::TestBackend::$db,
                         repo: game_server::RepoKind::$repo,
                     })
                     .await;

@@ -11,7 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::client::{Connection, request};
-use crate::harness::{DbKind, Setup, T0, TestServer, each_setup, start_version, test_config};
+use crate::harness::{Setup, T0, TestServer, each_setup, start_version, test_config};
+use game_persistence::testing::TestBackend;
 
 each_setup!(
     shutdown_drains_in_flight_requests_and_refuses_new_ones,
@@ -326,7 +327,7 @@ async fn hot_path_stays_off_the_database(setup: Setup) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_requests_time_out_with_503() {
     let setup = Setup {
-        db: DbKind::Sqlite,
+        db: TestBackend::Sqlite,
         repo: RepoKind::Cached,
     };
     let server = setup
@@ -350,7 +351,7 @@ async fn slow_requests_time_out_with_503() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_expire_by_the_injected_clock() {
     let setup = Setup {
-        db: DbKind::Sqlite,
+        db: TestBackend::Sqlite,
         repo: RepoKind::Db,
     };
     let server = setup.start().await.expect("sqlite");

@@ -8,12 +8,13 @@ use game_server::{Config, RepoKind, Switch};
 use serde_json::json;
 
 use crate::client::{Client, Reply, request};
-use crate::harness::{DbKind, Setup, TestServer, each_setup};
+use crate::harness::{Setup, TestServer, each_setup};
+use game_persistence::testing::TestBackend;
 
 each_setup!(usernames_follow_the_rules, an_old_hash_is_replaced_at_login);
 
 const SQLITE_CACHED: Setup = Setup {
-    db: DbKind::Sqlite,
+    db: TestBackend::Sqlite,
     repo: RepoKind::Cached,
 };
 

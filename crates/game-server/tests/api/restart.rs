@@ -1,41 +1,33 @@
 //! The real binary as a child process: play, SIGTERM, exit 0, restart on the same database,
 //! state intact; a second process on the same database is refused naming the owner.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 use game_domain::geometry::WorldSize;
 use game_server::RepoKind;
 use serde_json::{Value, json};
+use spacewars_harness::server_process::{ServerProcess, flag_value};
 
 use crate::client::Client;
 use crate::harness::{Setup, each_setup};
 
 each_setup!(binary_restarts_with_state_intact_after_sigterm);
 
-/// A running `game-server` process.
+/// A running `game-server` process (the harness's process runner).
 struct Process {
-    child: Child,
-    addr: SocketAddr,
-    /// Everything it printed on stdout so far.
-    log: Arc<Mutex<String>>,
+    inner: ServerProcess,
 }
 
 fn args(url: &str, repo: RepoKind) -> Vec<String> {
-    let repo = match repo {
-        RepoKind::Cached => "cached",
-        RepoKind::Db => "db",
-    };
+    let repo = flag_value(&repo);
     [
         "--listen",
         "127.0.0.1:0",
         "--database-url",
         url,
         "--repo",
-        repo,
+        &repo,
         "--argon2-memory-kib",
         "256",
         "--argon2-iterations",
@@ -61,80 +53,31 @@ fn command(url: &str, repo: RepoKind) -> Command {
 
 impl Process {
     /// Starts the binary and waits for its "listening" line.
-    fn start(url: &str, repo: RepoKind) -> Process {
-        let mut child = command(url, repo).spawn().expect("spawn game-server");
-        let stdout = child.stdout.take().expect("stdout");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("listening")
-                    && let Some(addr) = line.split("local_addr=").nth(1)
-                {
-                    let _ = addr_tx.send(addr.trim().to_owned());
-                }
-                let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!(
-                    "no listening line; output:\n{}",
-                    log.lock().unwrap_or_else(|p| p.into_inner())
-                )
-            });
-        Process {
-            child,
-            addr: addr.parse().expect("address"),
-            log,
-        }
+    async fn start(url: &str, repo: RepoKind) -> Process {
+        let mut command = tokio::process::Command::from(command(url, repo));
+        command.kill_on_drop(true);
+        let inner =
+            ServerProcess::spawn_listening(command, "game-server".into(), Duration::from_secs(60))
+                .await
+                .unwrap_or_else(|e| panic!("{e:#}"));
+        Process { inner }
     }
 
     fn client(&self, session: Option<String>) -> Client {
-        let mut client = Client::new(self.addr);
+        let mut client = Client::new(self.inner.addr());
         client.session = session;
         client
     }
 
     /// Sends SIGTERM and waits for the exit.
     async fn terminate(mut self) -> (ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("run kill");
-        assert!(killed.success());
-        let status = wait(&mut self.child, Duration::from_secs(30)).await;
-        // Let the reader thread take the last lines.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let log = self.log.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        (status, log)
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait(child: &mut Child, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the process did not exit in {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.inner.signal("TERM").expect("kill -TERM");
+        let status = self
+            .inner
+            .wait_exit(Duration::from_secs(30))
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}: {}", self.inner.log()));
+        (status, self.inner.log())
     }
 }
 
@@ -180,7 +123,7 @@ async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
     let Some(db) = setup.db.fresh_database() else {
         return;
     };
-    let first = Process::start(db.url(), setup.repo);
+    let first = Process::start(db.url(), setup.repo).await;
     let mut newcomer = first.client(None);
     newcomer.register("newcomer").await;
     let mut player = first.client(None);
@@ -208,7 +151,10 @@ async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
         "{stderr}"
     );
     assert!(
-        stderr.contains(&format!("game-server pid {}", first.child.id())),
+        stderr.contains(&format!(
+            "game-server pid {}",
+            first.inner.pid().expect("pid")
+        )),
         "{stderr}"
     );
 
@@ -218,7 +164,7 @@ async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
     assert_eq!(status.code(), Some(0), "exit status; output:\n{log}");
     assert!(log.contains("stopped cleanly"), "{log}");
 
-    let second = Process::start(db.url(), setup.repo);
+    let second = Process::start(db.url(), setup.repo).await;
     let mut player = second.client(player.session);
     let stats = player.get("/api/user-stats").await.json();
     let elapsed_s = number(&stats, "last_updated") - number(&stats_before, "last_updated");

@@ -11,8 +11,8 @@ use crate::takeover::{course, navigate, register};
 async fn a_paused_owner_resumed_after_takeover_writes_nothing_and_exits() {
     let Some(db) = database() else { return };
     // The owner never flushes on its own; the standby, once owner, every 200 ms.
-    let mut owner = ServerProcess::start(&db, 60_000, &[]);
-    let standby = ServerProcess::start(&db, 200, &["--standby"]);
+    let mut owner = ServerProcess::start(&db, 60_000, &[]).await;
+    let standby = ServerProcess::start(&db, 200, &["--standby"]).await;
     let session = register(owner.addr, "pilot").await;
     // Acknowledged by the owner, held only in its memory when it is paused.
     navigate(owner.addr, &session, 9, 90).await;
@@ -32,7 +32,7 @@ async fn a_paused_owner_resumed_after_takeover_writes_nothing_and_exits() {
     assert_eq!(db.scalar(saved), 2_020);
 
     owner.signal("CONT");
-    let status = owner.wait_exit(Duration::from_secs(10));
+    let status = owner.wait_exit(Duration::from_secs(10)).await;
     assert!(!status.success(), "exit status {status}: {}", owner.log());
     assert!(owner.log().contains("lease"), "{}", owner.log());
     // Its flush (and the final one) were refused: the database still holds the new

@@ -1,12 +1,13 @@
-//! One request per connection (`Connection: close`), as a client that may land on any
-//! process behind a load balancer; a refused connection is a reply of status 0.
+//! One request per connection, as a client that may land on any process behind a load
+//! balancer, sent with the harness's HTTP client; a failed connection is a reply of
+//! status 0.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use hyper::Method;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use spacewars_harness::http_client::{Connection, SESSION_COOKIE};
 
 /// A reply: status (0 when the connection failed), the session cookie if one was set, and
 /// the body as JSON (`Null` when it is not JSON).
@@ -17,78 +18,48 @@ pub struct Reply {
     pub json: Value,
 }
 
-/// Sends one request; `session` goes in the cookie.
+/// Sends one request on a fresh connection; `session` goes in the cookie.
 pub async fn send(
     addr: SocketAddr,
-    method: &str,
+    method: Method,
     path: &str,
     session: Option<&str>,
     body: Option<&Value>,
 ) -> Reply {
-    let failed = Reply {
-        status: 0,
-        session: None,
-        json: Value::Null,
-    };
-    let Ok(Ok(mut stream)) =
-        tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr)).await
-    else {
-        return failed;
-    };
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let cookie = session.map_or(String::new(), |s| {
-        format!("Cookie: spacewars-session={s}\r\n")
-    });
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{cookie}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let mut raw = Vec::new();
-    let exchange = async {
-        stream.write_all(head.as_bytes()).await?;
-        stream.read_to_end(&mut raw).await
-    };
-    if !matches!(
-        tokio::time::timeout(Duration::from_secs(5), exchange).await,
-        Ok(Ok(_))
-    ) {
-        return failed;
-    }
-    let text = String::from_utf8_lossy(&raw);
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return failed;
-    };
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let session = head
-        .lines()
-        .filter_map(|line| {
-            let prefix = "set-cookie: spacewars-session=";
-            let matches =
-                line.len() > prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix);
-            matches.then(|| &line[prefix.len()..])
-        })
-        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
-        .find(|value| !value.is_empty());
-    Reply {
-        status,
-        session,
-        json: serde_json::from_str(body).unwrap_or(Value::Null),
+    let mut conn = Connection::new(addr, Duration::from_secs(5));
+    conn.set_cookie(session.map(|token| format!("{SESSION_COOKIE}={token}")));
+    let sent = conn.cookie().map(str::to_owned);
+    let body = body.map(Value::to_string);
+    match conn
+        .request(method, path, body.as_ref().map(String::as_bytes))
+        .await
+    {
+        Ok(reply) => Reply {
+            status: reply.status.as_u16(),
+            // A cookie the reply set (the connection keeps it), not the one sent.
+            session: conn
+                .cookie()
+                .filter(|cookie| Some(*cookie) != sent.as_deref())
+                .and_then(|cookie| cookie.split_once('='))
+                .map(|(_, token)| token.to_owned()),
+            json: reply.json().unwrap_or(Value::Null),
+        },
+        Err(_) => Reply {
+            status: 0,
+            session: None,
+            json: Value::Null,
+        },
     }
 }
 
 /// GET.
 pub async fn get(addr: SocketAddr, path: &str, session: Option<&str>) -> Reply {
-    send(addr, "GET", path, session, None).await
+    send(addr, Method::GET, path, session, None).await
 }
 
 /// POST with a JSON body.
 pub async fn post(addr: SocketAddr, path: &str, session: Option<&str>, body: Value) -> Reply {
-    send(addr, "POST", path, session, Some(&body)).await
+    send(addr, Method::POST, path, session, Some(&body)).await
 }
 
 /// Polls `/readyz` every 10 ms until it answers 200; how long that took since `since`.

@@ -47,8 +47,8 @@ pub async fn course(addr: SocketAddr, session: &str) -> (f64, f64) {
 async fn sigterm_hands_over_within_a_second_with_every_acknowledged_change() {
     let Some(db) = database() else { return };
     // A long persist interval: only the final flush at SIGTERM saves the course.
-    let mut owner = ServerProcess::start(&db, 60_000, &[]);
-    let standby = ServerProcess::start(&db, 60_000, &["--standby"]);
+    let mut owner = ServerProcess::start(&db, 60_000, &[]).await;
+    let standby = ServerProcess::start(&db, 60_000, &["--standby"]).await;
     let session = register(owner.addr, "pilot").await;
     navigate(owner.addr, &session, 7, 123).await;
 
@@ -69,7 +69,7 @@ async fn sigterm_hands_over_within_a_second_with_every_acknowledged_change() {
     let took = wait_ready(standby.addr, stopped, Duration::from_secs(5)).await;
     assert!(took < Duration::from_secs(1), "takeover took {took:?}");
     assert!(
-        owner.wait_exit(Duration::from_secs(5)).success(),
+        owner.wait_exit(Duration::from_secs(5)).await.success(),
         "{}",
         owner.log()
     );
@@ -80,8 +80,8 @@ async fn sigterm_hands_over_within_a_second_with_every_acknowledged_change() {
 async fn sigkill_hands_over_within_the_ttl_losing_at_most_one_persist_interval() {
     let Some(db) = database() else { return };
     let persist_ms = 300;
-    let mut owner = ServerProcess::start(&db, persist_ms, &[]);
-    let standby = ServerProcess::start(&db, persist_ms, &["--standby"]);
+    let mut owner = ServerProcess::start(&db, persist_ms, &[]).await;
+    let standby = ServerProcess::start(&db, persist_ms, &["--standby"]).await;
     let session = register(owner.addr, "pilot").await;
     navigate(owner.addr, &session, 3, 30).await;
     // Older than two persist intervals: written by now.
@@ -90,7 +90,7 @@ async fn sigkill_hands_over_within_the_ttl_losing_at_most_one_persist_interval()
 
     let killed = Instant::now();
     owner.signal("KILL");
-    owner.wait_exit(Duration::from_secs(5));
+    owner.wait_exit(Duration::from_secs(5)).await;
     let limit = Duration::from_millis(LEASE_TTL_MS + 3_000);
     let took = wait_ready(standby.addr, killed, limit).await;
     assert!(
@@ -109,14 +109,14 @@ async fn sigkill_hands_over_within_the_ttl_losing_at_most_one_persist_interval()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_two_standbys_exactly_one_takes_over() {
     let Some(db) = database() else { return };
-    let mut owner = ServerProcess::start(&db, 60_000, &[]);
-    let first = ServerProcess::start(&db, 60_000, &["--standby"]);
-    let second = ServerProcess::start(&db, 60_000, &["--standby"]);
+    let mut owner = ServerProcess::start(&db, 60_000, &[]).await;
+    let first = ServerProcess::start(&db, 60_000, &["--standby"]).await;
+    let second = ServerProcess::start(&db, 60_000, &["--standby"]).await;
     let session = register(owner.addr, "pilot").await;
     navigate(owner.addr, &session, 5, 50).await;
 
     owner.signal("TERM");
-    assert!(owner.wait_exit(Duration::from_secs(5)).success());
+    assert!(owner.wait_exit(Duration::from_secs(5)).await.success());
     let started = Instant::now();
     let mut serving = Vec::new();
     // Watch both for two lease TTLs: exactly one is ever ready, and always the same.

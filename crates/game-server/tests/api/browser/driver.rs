@@ -13,7 +13,8 @@ use game_server::RepoKind;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-use crate::harness::{DbKind, Setup, TestServer};
+use crate::harness::{Setup, TestServer};
+use game_persistence::testing::TestBackend;
 
 /// How long a wait for the page lasts before the test fails.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -278,7 +279,7 @@ impl Drop for Browser {
 /// sign-in page; `None` (after saying "skipped") without a browser.
 pub async fn start(name: &'static str, window: Window) -> Option<(TestServer, Browser)> {
     let setup = Setup {
-        db: DbKind::Sqlite,
+        db: TestBackend::Sqlite,
         repo: RepoKind::Cached,
     };
     let server = setup.start().await?;

@@ -1,0 +1,46 @@
+//! The load generator's own timeliness: a task on the generator's runtime that asks to
+//! wake every 10 ms and records how late it wakes. Late wake-ups mean the generator could
+//! not run when it wanted (its threads busy, or no core free), so the latencies it
+//! measured then include its own delays, whatever the server did.
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use crate::sync::tally::{histogram, record_us};
+
+/// How often the probe asks to wake.
+const PERIOD: Duration = Duration::from_millis(10);
+
+/// Records wake-up lag from `from` until `until` on the current runtime.
+pub async fn timer_lag(from: Instant, until: Instant) -> Histogram<u64> {
+    let mut lag = histogram();
+    tokio::time::sleep_until(from.into()).await;
+    let mut due = Instant::now() + PERIOD;
+    while due < until {
+        tokio::time::sleep_until(due.into()).await;
+        record_us(&mut lag, due.elapsed());
+        due = Instant::now() + PERIOD;
+    }
+    lag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_idle_runtime_wakes_on_time_and_a_blocked_one_late() {
+        let start = Instant::now();
+        let idle = timer_lag(start, start + Duration::from_millis(200)).await;
+        assert!(idle.len() >= 10, "{} samples", idle.len());
+        let start = Instant::now();
+        let probe = tokio::spawn(timer_lag(start, start + Duration::from_millis(300)));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Blocks the only thread of this test's runtime for 150 ms.
+        std::thread::sleep(Duration::from_millis(150));
+        let blocked = probe.await.expect("probe");
+        assert!(blocked.max() >= 100_000, "max lag {} µs", blocked.max());
+        assert!(idle.max() < 100_000, "idle max lag {} µs", idle.max());
+    }
+}

@@ -28,7 +28,8 @@ pub struct LimitsConfig {
     #[arg(long, env = "SPACEWARS_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     pub rate_limits: Switch,
 
-    /// Logins per minute from one client address (also the burst).
+    /// Logins per minute from one client address, and from one known device (also the
+    /// burst).
     #[arg(
         long,
         env = "SPACEWARS_LOGIN_PER_ADDRESS_PER_MIN",

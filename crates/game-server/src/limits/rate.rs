@@ -140,8 +140,8 @@ impl RateLimits {
             login_address: keyed(address, capacity),
             login_account_address: keyed(account_address, capacity),
             login_account: keyed(account, capacity),
-            // A known device gets the strict per-address rate wherever it is.
-            login_device: keyed(account_address, capacity),
+            // A known device is its owner's: it gets the per-address rate wherever it is.
+            login_device: keyed(address, capacity),
             register_address: keyed(register, capacity),
             clock: DefaultClock::default(),
         });

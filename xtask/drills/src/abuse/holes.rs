@@ -179,8 +179,9 @@ pub async fn long_names(server: SocketAddr, count: usize, concurrency: usize) ->
                     }
                     let name = format!("{n:06}{}", "x".repeat(14_994));
                     let forwarded = format!("10.9.0.{}", n % 250);
+                    let source = loopback(2, u8::try_from(n % 250 + 1).unwrap_or(1));
                     let answer = super::client::post_credentials(
-                        loopback(2, 1),
+                        source,
                         server,
                         "/api/login",
                         &name,
@@ -302,26 +303,8 @@ pub async fn hogging(server: SocketAddr, cookie: &str, other: &str, count: usize
         ..Hogging::default()
     };
     for _ in 0..count {
-        let Ok(stream) = connect_from(loopback(4, 1), server).await else {
-            continue;
-        };
-        let Ok((mut sender, connection)) =
-            http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await
-        else {
-            continue;
-        };
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        let request = Request::get("/api/world/events?area=world")
-            .header(HOST, "localhost")
-            .header(COOKIE, cookie)
-            .body(Full::new(Bytes::new()));
-        let Ok(request) = request else { continue };
-        if let Ok(response) = sender.send_request(request).await
-            && response.status() == 200
-        {
-            bodies.push(response.into_body());
+        if let Ok((200, body)) = open_stream(loopback(4, 1), server, cookie).await {
+            bodies.push(body);
         }
     }
     // Read what each stream has; an ended one reports its end.
@@ -337,17 +320,29 @@ pub async fn hogging(server: SocketAddr, cookie: &str, other: &str, count: usize
             }
         }
     }
-    let next = exchange(
-        loopback(4, 2),
-        server,
-        Method::GET,
-        "/api/world/events?area=world&probe=1",
-        None,
-        Some(other),
-    )
-    .await;
-    result.next_player = next.map_or(0, |(status, _, _)| status);
+    result.next_player = open_stream(loopback(4, 2), server, other)
+        .await
+        .map_or(0, |(status, _)| status);
     result
+}
+
+/// Opens a whole-world stream with `cookie` from `source`: its status and body (unread).
+async fn open_stream(
+    source: IpAddr,
+    server: SocketAddr,
+    cookie: &str,
+) -> anyhow::Result<(u16, hyper::body::Incoming)> {
+    let stream = connect_from(source, server).await?;
+    let (mut sender, connection) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let request = Request::get("/api/world/events?area=world")
+        .header(HOST, "localhost")
+        .header(COOKIE, cookie)
+        .body(Full::new(Bytes::new()))?;
+    let response = sender.send_request(request).await?;
+    Ok((response.status().as_u16(), response.into_body()))
 }
 
 /// Failed-login times (ms) by kind.

@@ -176,8 +176,8 @@ pub async fn timing(binary: &Path, rounds: usize) -> anyhow::Result<()> {
     let stats = |samples: &[f64]| {
         let micros: Vec<u64> = samples.iter().map(|ms| (ms * 1e3) as u64).collect();
         (
-            quantile_ms(&micros, 0.5).unwrap_or(0.0) / 1e3,
-            quantile_ms(&micros, 0.9).unwrap_or(0.0) / 1e3,
+            quantile_ms(&micros, 0.5).unwrap_or(0.0),
+            quantile_ms(&micros, 0.9).unwrap_or(0.0),
         )
     };
     let kinds = [

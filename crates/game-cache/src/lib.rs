@@ -7,7 +7,11 @@
 //! consistent cut, and clears only what did not change since the cut.
 //!
 //! - [`engine`]: the entry point for embedders, [`Engine`]: open the database, take the
-//!   lease, seed, start the repository; shut down (drain, final flush, release).
+//!   lease, seed, start the repository and the session sweep; run until the work ends,
+//!   SIGTERM/SIGINT or a lost lease ([`Engine::run_until`]); shut down (drain, final
+//!   flush, release). docs/embedding.md is the guide.
+//! - [`fanout`]: the world's changes fanned out to subscribers of the whole world or of
+//!   an area around a ship, by cell, each object's JSON made once per batch.
 //! - [`password`]: the production password hasher, argon2id on a bounded pool of threads.
 //! - [`CachedRepo`]: the repository handle (`start`, `flush_now`, `shutdown`, `stats`), and
 //!   its [`game_domain::Repository`] implementation.
@@ -32,6 +36,7 @@
 //! | 10 no deadlock | all game locks are `game-locks` types taken in the one order; data tables use short std mutexes never held across `.await` |
 
 pub mod engine;
+pub mod fanout;
 pub mod password;
 
 mod config;
@@ -52,3 +57,8 @@ pub use error::CacheError;
 pub use repo::{CachedRepo, FlushReport};
 pub use shutdown::DEFAULT_SHUTDOWN_FLUSH_TIMEOUT;
 pub use stats::CacheStats;
+
+/// docs/embedding.md, compiled by `cargo test --doc` so that its program keeps building.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingGuide;

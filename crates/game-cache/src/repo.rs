@@ -44,7 +44,7 @@ use game_locks::{
     LockCtx, MutexRegistry, OrderedMutex, OrderedRwLock, Store as StoreLevel, Unlocked,
     User as UserLevel, World as WorldLevel,
 };
-use game_persistence::Store;
+use game_persistence::{Store, StoreError};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -272,9 +272,16 @@ impl CachedRepo {
         &self.inner.config
     }
 
-    /// The store behind the cache.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
+    /// Whether the store behind the cache answers (for readiness probes). The store
+    /// itself stays inside: a write behind the cache's back would be overwritten by the
+    /// next flush, or overwrite it.
+    pub async fn ping_store(&self) -> Result<(), StoreError> {
+        self.inner.store.ping().await
+    }
+
+    /// Store calls cut at their deadline so far.
+    pub fn store_timeouts(&self) -> u64 {
+        self.inner.store.timeouts()
     }
 
     /// True once [`shutdown`](Self::shutdown) was called.

@@ -289,9 +289,13 @@ impl<R: Repository> Game<R> {
             .await
     }
 
-    /// Starts a research named by its wire name.
-    pub async fn trigger_research(&self, user_id: UserId, research: &str) -> Result<(), AppError> {
-        let kind = ResearchType::parse(research).ok_or(GameError::InvalidResearchType)?;
+    /// Starts the next level of the research `kind` (a wire name parses with
+    /// [`ResearchType::parse`]).
+    pub async fn trigger_research(
+        &self,
+        user_id: UserId,
+        kind: ResearchType,
+    ) -> Result<(), AppError> {
         let clock = self.clock.clone();
         self.repo
             .with_user(user_id, move |user| {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use game_cache::fanout::FanoutHub;
 use game_domain::clock::{Clock, SystemClock};
 use game_domain::game::Game;
 use game_persistence::LeaseStatus;
@@ -15,7 +16,6 @@ use crate::limits::Limits;
 use crate::metrics::HttpMetrics;
 use crate::session::SessionKeys;
 use crate::shutdown::Lifecycle;
-use crate::world_stream::StreamHub;
 use crate::world_stream::quota::StreamQuota;
 
 /// The state every request handler sees.
@@ -35,12 +35,10 @@ pub struct App<R> {
     pub request_timeout: Duration,
     /// Rate limits, connection caps, the hashing pool (docs/limits.md).
     pub limits: Arc<Limits>,
-    /// The world event streams.
-    pub streams: StreamHub,
+    /// The world fan-out the event streams subscribe to (the engine's).
+    pub streams: Arc<FanoutHub>,
     /// Area radius of a stream that names none, and the largest one allowed.
     pub interest_radius: (f64, f64),
-    /// How often stream areas are recomputed.
-    pub interest_tick: Duration,
     /// Signs session cookies and checks them before any lookup.
     pub sessions: SessionKeys,
     /// Issues and recognises known-device cookies (login rate limits).
@@ -67,12 +65,14 @@ impl<R: Backend> App<R> {
             secure_cookies: config.secure_cookies,
             request_timeout: config.request_timeout(),
             limits,
-            streams: StreamHub::new(config.sync.stream_limits()),
+            streams: Arc::new(FanoutHub::new(
+                config.sync.stream_limits(),
+                config.sync.interest_tick(),
+            )),
             interest_radius: (
                 f64::from(config.sync.interest_radius),
                 f64::from(config.sync.max_interest_radius),
             ),
-            interest_tick: config.sync.interest_tick(),
             sessions,
             devices,
             stream_quota: StreamQuota::new(

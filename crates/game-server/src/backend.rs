@@ -44,7 +44,7 @@ impl Backend for CachedRepo {
         if self.is_shut_down() {
             return Err("cache shut down".into());
         }
-        self.store().ping().await.map_err(|e| e.to_string())
+        self.ping_store().await.map_err(|e| e.to_string())
     }
 
     fn write_metrics(&self, out: &mut Exposition) {
@@ -125,7 +125,7 @@ impl Backend for CachedRepo {
              the database could not reserve more.",
             stats.id_exhaustions,
         );
-        write_round_trips(out, stats.db_round_trips, self.store().timeouts());
+        write_round_trips(out, stats.db_round_trips, self.store_timeouts());
         write_locks(out, &[stats.world_lock, stats.user_locks, stats.store_lock]);
     }
 }

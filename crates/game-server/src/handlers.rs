@@ -3,7 +3,9 @@
 
 use game_domain::accounts::hash_token;
 use game_domain::space_object::ObjectId;
+use game_domain::tech_tree::ResearchType;
 use game_domain::user::UserId;
+use game_domain::{AppError, GameError};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Request, Response};
@@ -97,7 +99,10 @@ pub async fn handle<R: Backend>(
         Route::TriggerResearch => {
             let user = authenticate(app, headers).await?;
             let research: ResearchBody = parse_json(&read_body(body, app.request_timeout).await?)?;
-            game.trigger_research(user, &research.kind).await?;
+            // The wire name is the client's: an unknown one is a 400, like the rules say.
+            let kind = ResearchType::parse(&research.kind)
+                .ok_or(AppError::Game(GameError::InvalidResearchType))?;
+            game.trigger_research(user, kind).await?;
             Ok(json(&SUCCESS))
         }
         Route::Navigate => {
@@ -178,7 +183,7 @@ fn metrics_page<R: Backend>(app: &App<R>) -> Result<Response<Body>, ApiError> {
     );
     app.game.repo().write_metrics(&mut out);
     app.limits.write_metrics(&mut out);
-    app.streams.write_metrics(&mut out);
+    world_stream::metrics::write_metrics(&app.streams, &mut out);
     app.stream_quota.write_metrics(&mut out);
     out.counter(
         "spacewars_session_forged_total",

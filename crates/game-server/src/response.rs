@@ -47,35 +47,9 @@ pub fn json<T: Serialize>(value: &T) -> Response<Body> {
 
 /// Serializes like the original (JavaScript) server: a float with an integral value is
 /// written as an integer (`500`, not `500.0`), so clients see the numbers they always saw.
+/// The engine's world events use the same printer.
 pub fn to_json<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
-    // A world response is a few KiB; starting there spares the doubling reallocations
-    // that showed up at 10 % of server CPU under load (BENCHMARKS.md).
-    let mut bytes = Vec::with_capacity(4096);
-    value.serialize(&mut serde_json::Serializer::with_formatter(
-        &mut bytes, JsNumbers,
-    ))?;
-    Ok(bytes)
-}
-
-/// [`serde_json::ser::CompactFormatter`], but integral floats print as JavaScript does.
-struct JsNumbers;
-
-/// Integral floats up to 2^53 in magnitude are printed as integers (exactly representable).
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
-
-impl serde_json::ser::Formatter for JsNumbers {
-    fn write_f64<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        value: f64,
-    ) -> std::io::Result<()> {
-        if value.fract() == 0.0 && value.abs() <= MAX_SAFE_INTEGER {
-            // Exact: the value is an integer within i64 (and -0.0 prints as 0, like JS).
-            write!(writer, "{}", value as i64)
-        } else {
-            serde_json::ser::CompactFormatter.write_f64(writer, value)
-        }
-    }
+    game_cache::fanout::json::to_json(value)
 }
 
 /// A 200 response with `bytes`, already JSON.

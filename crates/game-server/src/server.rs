@@ -16,7 +16,6 @@ use game_cache::password::{Argon2Hasher, HashPool};
 use game_cache::{CacheConfig, CachedRepo};
 use game_persistence::DbRepo;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 use crate::app::{App, Dependencies};
 use crate::backend::Backend;
@@ -27,8 +26,6 @@ use crate::limits::{Limits, raise_open_file_limit};
 use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
 use crate::standby::stand_by;
-use crate::storage::spawn_session_sweep;
-use crate::world_stream::task::broadcast_changes;
 
 /// A server whose start-up is complete (or, for a standby, whose listener is open).
 pub struct Server {
@@ -57,7 +54,6 @@ enum Running {
 struct Started<R: Backend> {
     engine: Engine<R>,
     app: Arc<App<R>>,
-    session_sweep: JoinHandle<()>,
 }
 
 impl Server {
@@ -201,6 +197,7 @@ impl Setup {
             spill_dir: config.storage.spill_dir.clone(),
             rng_seed: self.deps.rng_seed,
             spawn: config.spawn.into(),
+            session_sweep: config.limits.session_sweep(),
         };
         let parts = EngineParts {
             clock: self.deps.clock.clone(),
@@ -222,11 +219,6 @@ impl Setup {
                 return Err(error);
             }
         };
-        let session_sweep = spawn_session_sweep(
-            engine.database().clone(),
-            self.deps.clock.clone(),
-            self.config.limits.session_sweep(),
-        );
         let app = Arc::new(App::new(
             engine.game().clone(),
             engine.lease().clone(),
@@ -235,11 +227,7 @@ impl Setup {
             sessions,
             devices,
         ));
-        Ok(Started {
-            engine,
-            app,
-            session_sweep,
-        })
+        Ok(Started { engine, app })
     }
 }
 
@@ -248,8 +236,8 @@ impl Setup {
 async fn cookie_keys<R: Backend>(
     engine: &Engine<R>,
 ) -> Result<(SessionKeys, KnownDevices), ServerError> {
-    let session = engine.database().server_key("session").await?;
-    let device = engine.database().server_key("device").await?;
+    let session = engine.server_key("session").await?;
+    let device = engine.server_key("device").await?;
     Ok((
         SessionKeys::new(session.as_bytes()).map_err(ServerError::SessionKey)?,
         KnownDevices::new(device.as_bytes()).map_err(ServerError::SessionKey)?,
@@ -285,7 +273,11 @@ impl<R: Backend> Started<R> {
         // Only a repository that versions its world can stream it; the task ends when the
         // hub closes at shutdown.
         if let Some(versions) = app.game.repo().world_versions() {
-            tokio::spawn(broadcast_changes(app.clone(), versions, app.interest_tick));
+            tokio::spawn(game_cache::fanout::feed(
+                app.game.clone(),
+                app.streams.clone(),
+                versions,
+            ));
         }
         serve(listeners, app, stop, grace).await;
         sweeper.abort();
@@ -294,7 +286,6 @@ impl<R: Backend> Started<R> {
 
     /// Shuts the engine down: final flush, lease released.
     async fn stop(self) -> Result<(), ServerError> {
-        self.session_sweep.abort();
         self.engine.shutdown().await?;
         tracing::info!("stopped cleanly");
         Ok(())

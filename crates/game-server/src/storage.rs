@@ -1,6 +1,6 @@
 //! The database flags, flattened into [`crate::Config`]: deadlines, the final flush and
 //! the spill file (docs/persistence.md, Deadlines and Graceful shutdown), the lease and
-//! standby mode (docs/operations.md, Failover); and the session sweep.
+//! standby mode (docs/operations.md, Failover).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use game_cache::engine::{DEFAULT_LEASE_POLL, LeaseOptions, MIN_LEASE_TTL};
-use game_persistence::{Database, Deadlines};
+use game_persistence::Deadlines;
 use thiserror::Error;
 
 /// Deadlines, the final flush and the spill file; every flag also reads `SPACEWARS_<FLAG>`.
@@ -151,26 +151,4 @@ impl fmt::Display for StorageConfig {
             self.standby,
         )
     }
-}
-
-/// Deletes expired and revoked sessions every `period` (the first time after one
-/// period); failures are logged and retried at the next tick.
-pub(crate) fn spawn_session_sweep(
-    db: Database,
-    clock: std::sync::Arc<dyn game_domain::clock::Clock>,
-    period: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            match db.delete_dead_sessions(clock.now_ms()).await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, "deleted expired and revoked sessions"),
-                Err(error) => tracing::warn!(%error, "session sweep failed"),
-            }
-        }
-    })
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask drill abuse`: hostile floods against the release server on loopback
+//! `cargo xtask drills abuse`: hostile floods against the release server on loopback
 //! (docs/limits.md), each bounded in requests and time, while an honest player keeps playing.
 //!
 //! The server runs with its defaults (argon2 cost, hashing pool, rate limits, connection
@@ -30,7 +30,7 @@ use spacewars_harness::progress::Progress;
 use spacewars_harness::server_process::{ServerProcess, free_local_addr};
 use watch::{PHASES, Watch, quantile_ms, status_kib};
 
-/// Flags of `cargo xtask drill abuse`.
+/// Flags of `cargo xtask drills abuse`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AbuseArgs {
     /// Logins in the login flood (unknown names, each from its own forwarded address).
@@ -66,7 +66,7 @@ pub struct AbuseArgs {
 /// The honest player's address; the floods come from others.
 pub const HONEST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
 
-/// Runs `cargo xtask drill abuse`.
+/// Runs `cargo xtask drills abuse`.
 pub fn run(abuse_args: &AbuseArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         abuse_args.concurrency > 0,

@@ -1,4 +1,4 @@
-//! `cargo xtask chaos`: crash drills. Players play against the release server on a fresh
+//! `cargo xtask drills chaos`: crash drills. Players play against the release server on a fresh
 //! SQLite database; the server is killed (SIGKILL) or stopped (SIGTERM) at a random moment,
 //! restarted on the same database, and the invariants of [`check`] are verified through the
 //! API. Cycles repeat on the same database, carrying the durable state forward.
@@ -37,7 +37,7 @@ pub const DEMO_OBJECTS: usize = 9;
 /// How long a stopped server may take to exit.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Flags of `cargo xtask chaos`.
+/// Flags of `cargo xtask drills chaos`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChaosArgs {
     /// Kill/restart cycles per drill.
@@ -160,7 +160,7 @@ pub struct DrillSummary {
     pub violations: Vec<String>,
 }
 
-/// Runs `cargo xtask chaos`.
+/// Runs `cargo xtask drills chaos`.
 pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.players > 0, "--players must be at least 1");
     anyhow::ensure!(

@@ -1,5 +1,6 @@
 //! `spacewars-drills`: drills against the release game server (run them as
-//! `cargo xtask chaos ...` and `cargo xtask drill abuse ...`, which build both in release).
+//! `cargo xtask drills chaos ...` and `cargo xtask drills abuse ...`, which build both in
+//! release).
 //!
 //! - [`chaos`]: crash drills (SIGKILL/SIGTERM at random moments, invariants checked after
 //!   each restart), database fault drills through a freezable proxy, the failover drill

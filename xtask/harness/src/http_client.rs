@@ -232,13 +232,7 @@ impl Connection {
                 stream
             }
         };
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-        // The connection task ends when the socket closes; its error shows up as a failed
-        // `ready()` or send on this side.
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(sender)
+        Ok(handshake(stream).await?)
     }
 
     fn build(
@@ -269,6 +263,21 @@ impl Connection {
             .body(body)
             .map_err(|e| TransportError::NotSent(format!("building request: {e}")))
     }
+}
+
+/// An HTTP/1.1 client connection over `stream` (whose connection task runs until the
+/// socket closes; its error shows up as a failed `ready()` or send on this side).
+pub async fn handshake<B>(stream: TcpStream) -> Result<SendRequest<B>, hyper::Error>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
 }
 
 /// A TCP connection to `server` from `source` (a loopback address), without Nagle.

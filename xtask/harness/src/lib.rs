@@ -8,6 +8,7 @@
 //!
 //! - [`http_client`]: one HTTP/1.1 keep-alive connection; transport errors that say whether
 //!   a request may have been applied.
+//! - [`event_stream`]: one `/api/world/events` stream, read as the server pushes.
 //! - [`api`]: typed calls of the game API and its reply shapes.
 //! - [`player`]: registering test players (a session cookie and a ship each).
 //! - [`aim`]: choosing a target to collect and the heading towards it.
@@ -21,6 +22,7 @@
 pub mod aim;
 pub mod api;
 pub mod binary;
+pub mod event_stream;
 pub mod http_client;
 pub mod machine;
 pub mod metrics;

@@ -66,15 +66,12 @@ pub struct ClosedLoopArgs {
     pub max_requests: u64,
 }
 
-/// Flags of `load max`: a closed loop hammering `GET /api/world`.
+/// One server under one load shape (`load max`, `load players`).
 #[derive(Debug, Clone, clap::Args)]
-pub struct MaxArgs {
+pub struct OneServer {
     /// Repository the server runs on.
     #[arg(long, value_enum, default_value_t = RepoKind::Cached)]
     pub repo: RepoKind,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub closed: ClosedLoopArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub timing: Timing,
@@ -89,13 +86,21 @@ pub struct MaxArgs {
     pub runner: Runner,
 }
 
+/// Flags of `load max`: a closed loop hammering `GET /api/world`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MaxArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub closed: ClosedLoopArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub server: OneServer,
+}
+
 /// Flags of `load players`: logged-in players polling the world plus stats, navigate and
 /// collect.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PlayersArgs {
-    /// Repository the server runs on.
-    #[arg(long, value_enum, default_value_t = RepoKind::Cached)]
-    pub repo: RepoKind,
     /// Players.
     #[arg(long, default_value_t = 100)]
     pub players: usize,
@@ -104,16 +109,7 @@ pub struct PlayersArgs {
     pub poll_ms: u64,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub timing: Timing,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub persist: Persist,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub database: Database,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub runner: Runner,
+    pub server: OneServer,
 }
 
 /// Flags of `load compare`: the closed loop on the cached server, the db server and the

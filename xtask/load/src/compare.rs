@@ -45,7 +45,7 @@ pub async fn run(binary: &Path, args: &CompareArgs) -> anyhow::Result<CompareOut
         );
         mix = match (mix, round_mix) {
             (Some(a), Some(b)) => Some(MixRoundTrips {
-                round_trips: a.round_trips.add(b.round_trips),
+                round_trips: a.round_trips + b.round_trips,
                 requests: a.requests + b.requests,
             }),
             (a, b) => a.or(b),

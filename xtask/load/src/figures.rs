@@ -87,7 +87,7 @@ pub fn median(rounds: Vec<&TargetFigures>) -> TargetFigures {
         .iter()
         .map(|r| r.round_trips)
         .collect::<Option<Vec<_>>>()
-        .and_then(|all| all.into_iter().reduce(RoundTrips::add));
+        .and_then(|all| all.into_iter().reduce(|a, b| a + b));
     TargetFigures {
         name: first.name.clone(),
         requests: rounds.iter().map(|r| r.requests).sum(),

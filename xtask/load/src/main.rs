@@ -59,8 +59,8 @@ enum Task {
 fn main() -> anyhow::Result<()> {
     let task = Cli::parse().task;
     let runner = match &task {
-        Task::Max(args) => &args.runner,
-        Task::Players(args) => &args.runner,
+        Task::Max(args) => &args.server.runner,
+        Task::Players(args) => &args.server.runner,
         Task::Compare(args) => &args.runner,
         Task::Sync(args) => &args.sync.runner,
         Task::Capacity(args) => &args.runner,

@@ -1,5 +1,5 @@
 //! The machine's ceiling: a minimal hyper server answering every request with one fixed
-//! JSON body (a captured world response), run as its own process by `load --compare`.
+//! JSON body (a captured world response), run as its own process by `load compare`.
 //!
 //! It mirrors the game server's connection setup (multi-threaded tokio runtime with the
 //! default worker count, `TCP_NODELAY`, hyper http1 with a header-read timeout) and

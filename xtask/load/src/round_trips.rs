@@ -47,15 +47,6 @@ impl RoundTrips {
         self.net() <= self.background_tolerance()
     }
 
-    /// Both counts of two measurements together.
-    pub fn add(self, other: RoundTrips) -> RoundTrips {
-        RoundTrips {
-            during: self.during + other.during,
-            idle: self.idle + other.idle,
-            windows: self.windows + other.windows,
-        }
-    }
-
     /// `during − idle = net` for reports.
     pub fn describe(&self, requests: u64) -> String {
         format!(
@@ -103,6 +94,19 @@ pub async fn around<T>(
     (result, counted)
 }
 
+/// Both counts of two measurements together.
+impl std::ops::Add for RoundTrips {
+    type Output = RoundTrips;
+
+    fn add(self, other: RoundTrips) -> RoundTrips {
+        RoundTrips {
+            during: self.during + other.during,
+            idle: self.idle + other.idle,
+            windows: self.windows + other.windows,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,11 +142,13 @@ mod tests {
             windows: 1,
         };
         assert!(lucky.none_from_requests());
-        let three_rounds = lucky.add(lucky).add(RoundTrips {
-            during: 3.0,
-            idle: 2.0,
-            windows: 1,
-        });
+        let three_rounds = lucky
+            + lucky
+            + RoundTrips {
+                during: 3.0,
+                idle: 2.0,
+                windows: 1,
+            };
         assert_eq!((three_rounds.net(), three_rounds.windows), (3.0, 3));
         assert!(three_rounds.none_from_requests());
         let per_request = RoundTrips {

@@ -9,101 +9,79 @@ use anyhow::Context;
 use game_server::RepoKind;
 use spacewars_harness::player;
 
-use crate::args::{ClosedLoopArgs, Database, MaxArgs, Persist, PlayersArgs, Runner, Timing};
+use crate::args::{ClosedLoopArgs, MaxArgs, OneServer, PlayersArgs, Timing};
 use crate::cpu;
 use crate::generator::{self, ClosedLoop, Measured, Players};
 use crate::report::route_table;
 use crate::round_trips::{self, RoundTrips};
 use crate::server::{fresh_database, repo_name, start_server};
 
-/// What `max` and `players` share: the server they load and how long.
-struct Shape<'a> {
-    name: &'static str,
-    repo: RepoKind,
-    timing: &'a Timing,
-    persist: &'a Persist,
-    database: &'a Database,
-    runner: &'a Runner,
-}
-
 /// Runs `load max`.
 pub async fn max(binary: &Path, args: &MaxArgs) -> anyhow::Result<()> {
-    let shape = Shape {
-        name: "max",
-        repo: args.repo,
-        timing: &args.timing,
-        persist: &args.persist,
-        database: &args.database,
-        runner: &args.runner,
-    };
-    on_fresh_server(binary, &shape, |addr, pid, idle| async move {
+    let server = &args.server;
+    on_fresh_server(binary, "max", server, |addr, pid, idle| async move {
         let hammer = player::register(addr, "hammer").await?;
-        Ok(closed_loop_counting(
-            addr,
-            pid,
-            Some(hammer.cookie),
-            &args.closed,
-            &args.timing,
-            idle,
-        )
-        .await)
+        let cookie = Some(hammer.cookie);
+        Ok(closed_loop_counting(addr, pid, cookie, &args.closed, &server.timing, idle).await)
     })
     .await
 }
 
 /// Runs `load players`.
 pub async fn players(binary: &Path, args: &PlayersArgs) -> anyhow::Result<()> {
-    let shape = Shape {
-        name: "players",
-        repo: args.repo,
-        timing: &args.timing,
-        persist: &args.persist,
-        database: &args.database,
-        runner: &args.runner,
-    };
-    on_fresh_server(binary, &shape, |addr, pid, idle| async move {
-        let players = player::register_many(addr, "player", args.players).await?;
-        let load = Players {
-            addr,
-            players,
-            poll: Duration::from_millis(args.poll_ms),
-            duration: args.timing.duration(),
-            seed: args.runner.seed,
-        };
-        let load = with_cores(pid, generator::players(&load));
-        Ok(round_trips::around(addr, idle, load).await)
-    })
+    on_fresh_server(
+        binary,
+        "players",
+        &args.server,
+        |addr, pid, idle| async move {
+            let players = player::register_many(addr, "player", args.players).await?;
+            let load = Players {
+                addr,
+                players,
+                poll: Duration::from_millis(args.poll_ms),
+                duration: args.server.timing.duration(),
+                seed: args.server.runner.seed,
+            };
+            let load = with_cores(pid, generator::players(&load));
+            Ok(round_trips::around(addr, idle, load).await)
+        },
+    )
     .await
 }
 
 /// Starts a server on a fresh database, runs `load` against it (given the address, the
 /// server's pid and the idle window of the round-trip count), stops it and prints.
-async fn on_fresh_server<F, Fut>(binary: &Path, shape: &Shape<'_>, load: F) -> anyhow::Result<()>
+async fn on_fresh_server<F, Fut>(
+    binary: &Path,
+    name: &str,
+    setup: &OneServer,
+    load: F,
+) -> anyhow::Result<()>
 where
     F: FnOnce(SocketAddr, Option<u32>, Duration) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<(Measured, Option<RoundTrips>)>>,
 {
     let dir = tempfile::tempdir().context("creating a temp dir")?;
-    let repo = repo_name(shape.repo);
+    let repo = repo_name(setup.repo);
     let (database_url, _schema) =
-        fresh_database(dir.path(), &repo, shape.database.postgres.as_deref())?;
+        fresh_database(dir.path(), &repo, setup.database.postgres.as_deref())?;
     let server = start_server(
         binary,
         dir.path(),
-        shape.repo,
+        setup.repo,
         database_url,
-        shape.persist.persist_interval_ms,
+        setup.persist.persist_interval_ms,
     )
     .await?;
-    let idle = idle_window(shape.repo, shape.timing.duration());
+    let idle = idle_window(setup.repo, setup.timing.duration());
     let result = load(server.addr(), server.pid().ok(), idle).await;
     let exit = server.stop(Duration::from_secs(30)).await;
     let (measured, round_trips) = result?;
     println!(
         "load {} --repo {repo} ({} s measured, client threads {}, machine: {})",
-        shape.name,
-        shape.timing.duration_secs,
-        shape.runner.client_threads,
+        name,
+        setup.timing.duration_secs,
+        setup.runner.client_threads,
         spacewars_harness::machine::describe(),
     );
     print!("{}", route_table(&measured.recorder, measured.elapsed));

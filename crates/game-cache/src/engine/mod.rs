@@ -5,10 +5,18 @@
 //! Engine::open / open_when_free      connect (migrations) → lease (or wait for it)
 //!                                    → spill file replay → seed if empty → start the
 //!                                    repository (load the world) → Game
+//!                                    → start the expired-session sweep
 //! engine.game()                      the use cases, from memory
+//! engine.fanout(limits, tick)        the world's changes for subscribers (CachedRepo)
 //! engine.lease()                     is it still ours? a future for when it is not
+//! engine.run_until(work)             work, until it ends, SIGTERM/SIGINT or a lost lease;
+//!                                    then shutdown
 //! engine.shutdown()                  drain → final flush (or spill) → release the lease
 //! ```
+//!
+//! Nothing reachable from an [`Engine`] writes the database behind the cache's back: the
+//! database handle stays inside; embedders get the use cases ([`Engine::game`]) and the
+//! few database operations that cannot disturb the cache ([`Engine::server_key`]).
 //!
 //! The order is fixed here and nowhere else: seeding after the cache loaded would leave
 //! the cache without the seeded world; serving without the lease would let two processes
@@ -18,8 +26,11 @@
 
 mod backing;
 mod error;
+mod fanout;
 mod options;
+mod run;
 mod spill;
+mod sweep;
 
 use std::sync::Arc;
 
@@ -28,13 +39,16 @@ use game_domain::clock::Clock;
 use game_domain::game::{Game, PasswordHasher};
 use game_domain::seed;
 use game_persistence::{Database, LeaseGuard, LeaseStatus, StoreError};
+use tokio::task::JoinHandle;
 
 pub use backing::Backing;
 pub use error::{EngineError, ShutdownError};
 pub use options::{
     DEFAULT_LEASE_POLL, DEFAULT_LEASE_TTL, EngineOptions, LeaseOptions, MIN_LEASE_TTL, spill_path,
 };
+pub use run::{StopCause, Stopped, TerminationSignal, TerminationSignals, termination_signal};
 pub use spill::SpillTarget;
+pub use sweep::DEFAULT_SESSION_SWEEP;
 
 /// A started game on its own database: the lease held, the world loaded.
 ///
@@ -45,6 +59,8 @@ pub struct Engine<R: Backing> {
     lease: Option<LeaseGuard>,
     status: LeaseStatus,
     spill: SpillTarget,
+    /// The expired-session sweep, stopped at shutdown (and at a drop).
+    session_sweep: JoinHandle<()>,
     stopped: bool,
 }
 
@@ -90,15 +106,26 @@ impl<R: Backing> Engine<R> {
         repo: R::Config,
         parts: EngineParts,
     ) -> Result<Engine<R>, EngineError> {
+        let clock = parts.clock.clone();
         match Engine::start_leased(&options, &db, repo, parts).await {
-            Ok((game, spill)) => Ok(Engine {
-                game: Arc::new(game),
-                db,
-                status: lease.status(),
-                lease: Some(lease),
-                spill,
-                stopped: false,
-            }),
+            Ok((game, spill)) => {
+                let status = lease.status();
+                let session_sweep = sweep::spawn_session_sweep(
+                    db.clone(),
+                    clock,
+                    options.session_sweep,
+                    status.clone(),
+                );
+                Ok(Engine {
+                    game: Arc::new(game),
+                    db,
+                    status,
+                    lease: Some(lease),
+                    spill,
+                    session_sweep,
+                    stopped: false,
+                })
+            }
             Err(error) => {
                 if let Err(release) = lease.release().await {
                     tracing::warn!(error = %release, "could not release the lease after a failed start");
@@ -142,9 +169,12 @@ impl<R: Backing> Engine<R> {
         &self.game
     }
 
-    /// The database handle (for work of the embedder's own, such as sweeping sessions).
-    pub fn database(&self) -> &Database {
-        &self.db
+    /// The server's secret named `name` (hex), made from 32 random bytes at the first call
+    /// on this database and the same for every process ever after (the game server signs
+    /// its session cookies with `server_key("session")`). Secrets live in a table of
+    /// their own that the cache never holds.
+    pub async fn server_key(&self, name: &str) -> Result<String, StoreError> {
+        self.db.server_key(name).await
     }
 
     /// Whether the lease is still held, and a future that resolves when it is lost: stop
@@ -159,6 +189,7 @@ impl<R: Backing> Engine<R> {
     /// process can take over at once. On error the lease is not released: it expires.
     pub async fn shutdown(mut self) -> Result<(), ShutdownError> {
         self.stopped = true;
+        self.session_sweep.abort();
         let lease = self.lease.take();
         self.game.repo().stop(&self.spill).await?;
         if self.status.is_lost() {
@@ -176,7 +207,7 @@ async fn connect_and_lease(
     options: &EngineOptions,
     wait: bool,
 ) -> Result<(Database, LeaseGuard), EngineError> {
-    options.lease.validate()?;
+    options.validate()?;
     let db = Database::connect_with(&options.database_url, options.deadlines).await?;
     let lease = if wait {
         wait_for_lease(&db, options).await
@@ -211,6 +242,7 @@ async fn wait_for_lease(db: &Database, options: &EngineOptions) -> LeaseGuard {
 
 impl<R: Backing> Drop for Engine<R> {
     fn drop(&mut self) {
+        self.session_sweep.abort();
         if self.stopped {
             return;
         }

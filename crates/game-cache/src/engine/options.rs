@@ -1,5 +1,6 @@
 //! What [`Engine::open`](super::Engine::open) needs to know: where the database is, how
-//! this process holds its lease, whether to seed the demo user, where to spill.
+//! this process holds its lease, whether to seed the demo user, where to spill, how often
+//! to sweep expired sessions.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,6 +9,7 @@ use game_domain::spawn::Spawn;
 use game_persistence::{Deadlines, spill};
 
 use super::error::EngineError;
+use super::sweep::DEFAULT_SESSION_SWEEP;
 
 /// How this process holds the database lease (docs/persistence.md, One owner).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +75,8 @@ pub struct EngineOptions {
     pub deadlines: Deadlines,
     /// The lease.
     pub lease: LeaseOptions,
-    /// Seed the demo user (`a` / password `a`, 1000 iron) into an empty database.
+    /// Seed the demo user (`a` / password `a`, 1000 iron) into an empty database. Off
+    /// unless asked for: a known password is for demos and tests only.
     pub demo_user: bool,
     /// Directory of the spill file; `None`: the SQLite database's directory, or the working
     /// directory for PostgreSQL.
@@ -82,21 +85,36 @@ pub struct EngineOptions {
     pub rng_seed: Option<u64>,
     /// Where new ships start (the rules' spawn point unless an operator spreads them).
     pub spawn: Spawn,
+    /// How often expired and revoked sessions are deleted from the database.
+    pub session_sweep: Duration,
 }
 
 impl EngineOptions {
     /// Options for the database at `database_url` with a lease named `owner` and every
-    /// other value at its default (demo user on, deadlines and lease timing defaults).
+    /// other value at its default: no demo user, the default deadlines and lease timing,
+    /// a session sweep every [`DEFAULT_SESSION_SWEEP`].
     pub fn new(database_url: impl Into<String>, owner: impl Into<String>) -> EngineOptions {
         EngineOptions {
             database_url: database_url.into(),
             deadlines: Deadlines::default(),
             lease: LeaseOptions::named(owner),
-            demo_user: true,
+            demo_user: false,
             spill_dir: None,
             rng_seed: None,
             spawn: Spawn::Point,
+            session_sweep: DEFAULT_SESSION_SWEEP,
         }
+    }
+
+    /// Checks the lease timing and the sweep interval.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        self.lease.validate()?;
+        if self.session_sweep.is_zero() {
+            return Err(EngineError::InvalidOptions(
+                "session sweep interval must be at least 1 ms".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The spill file for this database.

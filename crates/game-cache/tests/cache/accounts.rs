@@ -9,10 +9,11 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::support::{
-    Backend, T0, game, on_both_backends, quiet_config, seed_demo, start, stored_users, stored_world,
+    T0, TestStore, game, on_both_backends, quiet_config, seed_demo, start, stored_users,
+    stored_world,
 };
 
-async fn register_answers_the_new_ids(backend: Backend) {
+async fn register_answers_the_new_ids(backend: TestStore) {
     let clock = ManualClock::new(T0);
     // The demo world: user 1 with ship 1, objects 2 to 10.
     seed_demo(&backend.db, T0).await;

@@ -14,15 +14,16 @@ use game_domain::clock::ManualClock;
 use game_domain::game::Game;
 use game_domain::geometry::WorldSize;
 use game_domain::navigate::NavigateRequest;
+use game_domain::tech_tree::ResearchType;
 use game_domain::user::UserId;
 use game_domain::views::WorldView;
-use game_domain::{AppError, Repository};
+use game_domain::{AppError, GameError, Repository};
 use game_persistence::{DbRepo, Store};
 use proptest::prelude::*;
 
 use crate::support::{
-    Backend, T0, demo_user_of, game, quiet_config, seed_asteroids, seed_demo, start, stored_users,
-    stored_world,
+    T0, TestStore, demo_user_of, game, quiet_config, seed_asteroids, seed_demo, start,
+    stored_users, stored_world,
 };
 
 #[derive(Debug, Clone)]
@@ -136,8 +137,14 @@ impl<R: Repository> Side<R> {
             Op::ShipStats(p) => answer(game.ship_stats(self.players[self.player(p)].1).await),
             Op::TechTree(p) => answer(game.tech_tree(self.players[self.player(p)].1).await),
             Op::Trigger(p, r) => answer(
-                game.trigger_research(self.players[self.player(p)].1, RESEARCHES[r as usize])
-                    .await,
+                // An unknown name is refused before the repository, as the handler does.
+                match ResearchType::parse(RESEARCHES[r as usize]) {
+                    Some(kind) => {
+                        game.trigger_research(self.players[self.player(p)].1, kind)
+                            .await
+                    }
+                    None => Err(GameError::InvalidResearchType.into()),
+                },
             ),
             Op::Navigate(p, speed, angle) => answer(
                 game.navigate(
@@ -165,7 +172,7 @@ impl<R: Repository> Side<R> {
 }
 
 async fn same_answers_and_same_database(ops: Vec<Op>) {
-    let (cached_db, plain_db) = (Backend::sqlite().await, Backend::sqlite().await);
+    let (cached_db, plain_db) = (TestStore::sqlite().await, TestStore::sqlite().await);
     for backend in [&cached_db, &plain_db] {
         seed_demo(&backend.db, T0).await;
         seed_asteroids(&backend.db, 30, 125.0, 31).await;

@@ -12,12 +12,12 @@ use game_domain::user::{User, UserId};
 use game_domain::{AppError, Repository};
 use game_persistence::{Batch, Store};
 
-use crate::support::{Backend, T0, on_both_backends, quiet_config, start, stored_users};
+use crate::support::{T0, TestStore, on_both_backends, quiet_config, start, stored_users};
 
 const FIRST_USER: UserId = 1_000_000;
 
 /// Writes `n` users with ships straight into the database (one batch); returns their ids.
-async fn bulk_users(backend: &Backend, n: usize) -> Vec<UserId> {
+async fn bulk_users(backend: &TestStore, n: usize) -> Vec<UserId> {
     let first_ship = backend
         .db
         .reserve_object_ids(n as i64)
@@ -54,7 +54,7 @@ async fn bulk_users(backend: &Backend, n: usize) -> Vec<UserId> {
 /// the cap, every 100th user is changed (dirty) and stays cached until flushed (changed
 /// again 10,000 misses later without a miss), none of those changes is lost, and a user
 /// loaded again after eviction reads its flushed value, not a stale one.
-async fn hundred_thousand_users_through_a_small_cache(backend: Backend) {
+async fn hundred_thousand_users_through_a_small_cache(backend: TestStore) {
     const USERS: usize = 100_000;
     const CAP: usize = 1_000;
     let timer = Instant::now();
@@ -154,7 +154,7 @@ on_both_backends!(
 
 /// Concurrent misses for one user load it once and share one cached copy; the username
 /// index answers from memory afterwards and forgets evicted users.
-async fn concurrent_misses_load_once(backend: Backend) {
+async fn concurrent_misses_load_once(backend: TestStore) {
     let ids = bulk_users(&backend, 3).await;
     let clock = ManualClock::new(T0);
     let config = CacheConfig {
@@ -186,10 +186,10 @@ async fn concurrent_misses_load_once(backend: Backend) {
     let stats = repo.stats();
     assert_eq!((stats.misses, stats.cached_users), (1, 1));
 
-    let round_trips = repo.store().round_trips();
+    let round_trips = repo.stats().db_round_trips;
     let found = repo.find_user_by_name("bulk0").await.expect("find");
     assert_eq!(found.map(|u| u.iron), Some(20.0));
-    assert_eq!(repo.store().round_trips(), round_trips, "index hit");
+    assert_eq!(repo.stats().db_round_trips, round_trips, "index hit");
 
     // Fill past the cap: bulk0 is dirty and stays; the others come and go.
     for &id in &ids[1..] {

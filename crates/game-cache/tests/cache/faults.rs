@@ -12,14 +12,14 @@ use game_persistence::{Store, StoreError, WithDeadline};
 
 use crate::hot_path::wait_until;
 use crate::support::{
-    Backend, FaultStore, T0, game, on_both_backends, quiet_config, register_players,
+    FaultStore, T0, TestStore, game, on_both_backends, quiet_config, register_players,
     seed_asteroids, start, stored_users,
 };
 
 /// The store stops answering while the ids run out: the collect that finds none fails at
 /// once without locking anything or calling the store, and a world read beside it does
 /// not wait.
-async fn ids_exhausted_with_a_hung_store_fail_fast(backend: Backend) {
+async fn ids_exhausted_with_a_hung_store_fail_fast(backend: TestStore) {
     let clock = ManualClock::new(T0);
     let asteroids = seed_asteroids(&backend.db, 6, 100.0, 4).await;
     let faults = FaultStore::new(backend.store());
@@ -89,7 +89,7 @@ on_both_backends!(
 /// A batch that never returns is cut at the store deadline and counted as a timeout and a
 /// flush failure; the flush task keeps retrying with back-off, and once the database
 /// answers again everything is written.
-async fn a_hung_flush_is_cut_counted_and_retried(backend: Backend) {
+async fn a_hung_flush_is_cut_counted_and_retried(backend: TestStore) {
     let clock = ManualClock::new(T0);
     let faults = FaultStore::new(backend.store());
     let deadline = Duration::from_millis(200);

@@ -10,13 +10,14 @@ use game_cache::CacheConfig;
 use game_domain::clock::ManualClock;
 use game_domain::error::GameError;
 use game_domain::navigate::NavigateRequest;
+use game_domain::tech_tree::ResearchType;
 use game_domain::user::UserId;
 use game_domain::{AppError, Repository};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::support::{
-    Backend, FaultStore, PauseAt, T0, assert_store_matches_cache, cached_users, cached_world,
+    FaultStore, PauseAt, T0, TestStore, assert_store_matches_cache, cached_users, cached_world,
     demo_user_of, game, on_both_backends, quiet_config, register_player_ids, register_players,
     seed_asteroids, seed_demo, start, stored_users, stored_world,
 };
@@ -48,7 +49,7 @@ fn steer(speed: f64, angle: f64) -> NavigateRequest {
 /// The flush task writes on its interval, and only what is dirty: a steered ship is one
 /// object row, a user whose iron grew is one user row, and with nothing dirty the store is
 /// not called at all.
-async fn timer_flush_writes_only_dirty_entities(backend: Backend) {
+async fn timer_flush_writes_only_dirty_entities(backend: TestStore) {
     let clock = ManualClock::new(T0);
     seed_demo(&backend.db, T0).await;
     let faults = FaultStore::new(backend.store());
@@ -126,7 +127,7 @@ on_both_backends!(
 /// Operations racing a flush that is paused inside `apply_batch` (before its write, or
 /// after the commit but before the cache clears its marks) all reach the database with
 /// the next flush: clearing keeps whatever changed after the cut.
-async fn lost_update_case(backend: Backend, at: PauseAt) {
+async fn lost_update_case(backend: TestStore, at: PauseAt) {
     let clock = ManualClock::new(T0);
     let asteroids = seed_asteroids(&backend.db, 10, 100.0, 3).await;
     let faults = FaultStore::new(backend.store());
@@ -184,11 +185,11 @@ async fn lost_update_case(backend: Backend, at: PauseAt) {
     repo.shutdown().await.expect("shutdown");
 }
 
-async fn lost_update_after_commit(backend: Backend) {
+async fn lost_update_after_commit(backend: TestStore) {
     lost_update_case(backend, PauseAt::AfterWrite).await;
 }
 
-async fn lost_update_before_write(backend: Backend) {
+async fn lost_update_before_write(backend: TestStore) {
     lost_update_case(backend, PauseAt::BeforeWrite).await;
 }
 
@@ -205,7 +206,7 @@ on_both_backends!(
 
 /// The store fails N flushes, then recovers: gameplay goes on meanwhile, retries follow
 /// the capped exponential back-off exactly, the failure counter is N, nothing is lost.
-async fn failing_flushes_then_recovery(backend: Backend) {
+async fn failing_flushes_then_recovery(backend: TestStore) {
     const N: u32 = 5;
     let clock = ManualClock::new(T0);
     let asteroids = seed_asteroids(&backend.db, 20, 100.0, 4).await;
@@ -266,7 +267,7 @@ on_both_backends!(
 );
 
 /// While the database is down entirely, cached gameplay goes on; it catches up after.
-async fn database_down_gameplay_goes_on(backend: Backend) {
+async fn database_down_gameplay_goes_on(backend: TestStore) {
     let clock = ManualClock::new(T0);
     let faults = FaultStore::new(backend.store());
     let repo = start(faults.clone(), quiet_config(), &clock).await;
@@ -305,7 +306,7 @@ on_both_backends!(
 
 /// Operations keep arriving from many tasks while `shutdown` runs: every one that was
 /// acknowledged is in the database afterwards, later ones are refused.
-async fn shutdown_loses_nothing_acknowledged(backend: Backend) {
+async fn shutdown_loses_nothing_acknowledged(backend: TestStore) {
     let clock = ManualClock::new(T0);
     let repo = start(backend.store(), quiet_config(), &clock).await;
     let game = game(repo.clone(), &clock, 9);
@@ -391,7 +392,7 @@ fn three_attempts() -> CacheConfig {
 /// The final flush is retried until its timeout; if every attempt fails the caller sees
 /// the error and the changes stay in memory, dirty, for a later `flush_now` (or the spill
 /// file: `pending_batch`).
-async fn shutdown_retries_its_final_flush(backend: Backend) {
+async fn shutdown_retries_its_final_flush(backend: TestStore) {
     let clock = ManualClock::new(T0);
     let faults = FaultStore::new(backend.store());
     let repo = start(faults.clone(), three_attempts(), &clock).await;
@@ -436,7 +437,7 @@ on_both_backends!(
 /// Dropping the last handle stops the flush task (which then releases the store).
 #[tokio::test]
 async fn dropping_the_last_handle_stops_the_flush_task() {
-    let backend = Backend::sqlite().await;
+    let backend = TestStore::sqlite().await;
     let clock = ManualClock::new(T0);
     let faults = FaultStore::new(backend.store());
     let repo = start(faults.clone(), quiet_config(), &clock).await;
@@ -516,7 +517,7 @@ fn check_cut(
 /// back through a store that fails at random (before writing, or after committing while
 /// reporting failure) and records what the database holds after every attempt. Once the
 /// round's ledger is complete, every recorded state must be a consistent cut.
-async fn consistent_cuts_under_random_faults(backend: Backend) {
+async fn consistent_cuts_under_random_faults(backend: TestStore) {
     const PLAYERS: usize = 6;
     const ASTEROIDS: usize = 300;
     let clock = ManualClock::new(T0); // still: no income, so iron is exactly the ledger
@@ -591,7 +592,10 @@ async fn consistent_cuts_under_random_faults(backend: Backend) {
                             Err(other) => panic!("collect failed: {other}"),
                         }
                     } else if pick < 0.9 {
-                        match game.trigger_research(id, "IronHarvesting").await {
+                        match game
+                            .trigger_research(id, ResearchType::IronHarvesting)
+                            .await
+                        {
                             Ok(()) => events.push(Event::Researched { cost: 100.0 }),
                             Err(AppError::Game(
                                 GameError::NotEnoughIron | GameError::ResearchInProgress,

@@ -6,18 +6,17 @@ use game_domain::AppError;
 use game_domain::accounts::SessionView;
 use game_domain::clock::ManualClock;
 use game_domain::navigate::NavigateRequest;
+use game_domain::tech_tree::ResearchType;
 use game_persistence::Store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::support::{
-    Backend, T0, game, on_both_backends, quiet_config, register_players, seed_asteroids, seed_demo,
-    start, stored_world,
+    T0, TestStore, game, on_both_backends, quiet_config, register_players, seed_asteroids,
+    seed_demo, start, stored_world,
 };
 
-const RESEARCHES: [&str; 3] = ["IronHarvesting", "shipSpeed", "Afterburner"];
-
-async fn thousand_operations_without_a_round_trip(backend: Backend) {
+async fn thousand_operations_without_a_round_trip(backend: TestStore) {
     let clock = ManualClock::new(T0);
     seed_demo(&backend.db, T0).await;
     seed_asteroids(&backend.db, 40, 120.0, 1).await;
@@ -67,7 +66,7 @@ async fn thousand_operations_without_a_round_trip(backend: Backend) {
                 game.collect(id, object).await.map(drop)
             }
             7 => {
-                let research = RESEARCHES[rng.random_range(0..3)];
+                let research = ResearchType::ALL[rng.random_range(0..3)];
                 game.trigger_research(id, research).await
             }
             _ => match game.session(Some(token)).await {
@@ -118,7 +117,7 @@ on_both_backends!(
 /// background when it runs low. With the store down, once the block is used up an
 /// operation that needs an id fails at once and changes nothing; when the store is back
 /// the background refill resumes.
-async fn object_ids_come_from_reserved_blocks(backend: Backend) {
+async fn object_ids_come_from_reserved_blocks(backend: TestStore) {
     let clock = ManualClock::new(T0);
     let asteroids = seed_asteroids(&backend.db, 12, 100.0, 2).await;
     let faults = crate::support::FaultStore::new(backend.store());

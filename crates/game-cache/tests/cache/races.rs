@@ -15,13 +15,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::support::{
-    Backend, T0, cached_users, cached_world, demo_user_of, game, on_both_backends, quiet_config,
+    T0, TestStore, cached_users, cached_world, demo_user_of, game, on_both_backends, quiet_config,
     register_player_ids, seed_asteroids, seed_demo, start, stored_users, stored_world,
 };
 
 /// 100 players collect one object at once: exactly one succeeds, iron is credited once,
 /// and the database agrees after a flush (object gone, one spawn, one credit).
-async fn hundred_collectors_one_object(backend: Backend) {
+async fn hundred_collectors_one_object(backend: TestStore) {
     let clock = ManualClock::new(T0);
     let object = seed_asteroids(&backend.db, 1, 10.0, 21).await[0];
     let repo = start(backend.store(), quiet_config(), &clock).await;
@@ -74,7 +74,7 @@ on_both_backends!(
 );
 
 /// 50 concurrent research triggers by one player: one succeeds, iron is charged once.
-async fn fifty_research_triggers_one_charge(backend: Backend) {
+async fn fifty_research_triggers_one_charge(backend: TestStore) {
     let clock = ManualClock::new(T0);
     seed_demo(&backend.db, T0).await;
     let repo = start(backend.store(), quiet_config(), &clock).await;
@@ -84,7 +84,10 @@ async fn fifty_research_triggers_one_charge(backend: Backend) {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let game = game.clone();
-        tasks.spawn(async move { game.trigger_research(demo.id, "IronHarvesting").await });
+        tasks.spawn(async move {
+            game.trigger_research(demo.id, ResearchType::IronHarvesting)
+                .await
+        });
     }
     let results = tasks.join_all().await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
@@ -127,7 +130,7 @@ enum Effect {
 /// all finish well within a timeout (no deadlock), each object is collected at most once,
 /// every player's iron equals their rewards minus their charges, in memory and in the
 /// database, and the object count never changes.
-async fn thousand_mixed_concurrent_operations(backend: Backend) {
+async fn thousand_mixed_concurrent_operations(backend: TestStore) {
     const USERS: usize = 50;
     const TASKS: u64 = 20;
     const OPS_PER_TASK: usize = 50;
@@ -160,7 +163,7 @@ async fn thousand_mixed_concurrent_operations(backend: Backend) {
                             .map(|o| effects.push((id, Effect::Reward(object, o.iron_reward))))
                     }
                     3 => game
-                        .trigger_research(id, "IronHarvesting")
+                        .trigger_research(id, ResearchType::IronHarvesting)
                         .await
                         .map(|()| effects.push((id, Effect::Charge(100.0)))),
                     4 => {

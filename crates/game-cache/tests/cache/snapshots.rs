@@ -12,7 +12,9 @@ use game_domain::clock::ManualClock;
 use game_domain::navigate::NavigateRequest;
 use game_domain::user::UserId;
 
-use crate::support::{Backend, T0, game, quiet_config, register_player_ids, seed_asteroids, start};
+use crate::support::{
+    T0, TestStore, game, quiet_config, register_player_ids, seed_asteroids, start,
+};
 
 const OBJECTS: usize = 100_000;
 const WRITES: usize = 60;
@@ -60,7 +62,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn world_reads_do_not_hold_writers_back() {
-    let backend = Backend::sqlite().await;
+    let backend = TestStore::sqlite().await;
     let clock = ManualClock::new(T0);
     seed_asteroids(&backend.db, OBJECTS, 250.0, 3).await;
     let repo = start(backend.store(), quiet_config(), &clock).await;

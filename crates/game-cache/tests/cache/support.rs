@@ -11,7 +11,7 @@ use game_domain::seed::demo_user;
 use game_domain::space_object::{ObjectId, ObjectKind, SpaceObject};
 use game_domain::user::{User, UserId};
 use game_domain::{GameRng, Repository};
-use game_persistence::testing::{PlainHasher, TestDatabase};
+use game_persistence::testing::{PlainHasher, TestBackend, TestDatabase};
 use game_persistence::{Batch, Database, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -25,12 +25,13 @@ macro_rules! on_both_backends {
     ($case:ident, $sqlite:ident, $pg:ident $(, $($attr:tt)+)?) => {
         #[tokio::test $(($($attr)+))?]
         async fn $sqlite() {
-            $case($crate::support::Backend::sqlite().await).await;
+            $case($crate::support::TestStore::sqlite().await).await;
         }
 
         #[tokio::test $(($($attr)+))?]
         async fn $pg() {
-            if let Some(backend) = $crate::support::Backend::postgres().await {
+            let postgres = game_persistence::testing::TestBackend::Postgres;
+            if let Some(backend) = $crate::support::TestStore::new(postgres).await {
                 $case(backend).await;
             }
         }
@@ -39,27 +40,27 @@ macro_rules! on_both_backends {
 pub(crate) use on_both_backends;
 
 /// A fresh, migrated database (from `game_persistence::testing`) and a handle on it.
-pub struct Backend {
+pub struct TestStore {
     /// The database handle (implements `Store`).
     pub db: Database,
     /// Declared after the handle, so the handle goes first; removes the database.
     _test_db: TestDatabase,
 }
 
-impl Backend {
+impl TestStore {
     /// A SQLite file in a temporary directory.
-    pub async fn sqlite() -> Backend {
-        Backend::on(TestDatabase::sqlite()).await
+    pub async fn sqlite() -> TestStore {
+        TestStore::on(TestDatabase::sqlite()).await
     }
 
-    /// A fresh schema on the server of `SPACEWARS_TEST_PG_URL`, or `None` when the
-    /// variable is not set.
-    pub async fn postgres() -> Option<Backend> {
-        Some(Backend::on(TestDatabase::postgres()?).await)
+    /// A fresh database on `backend`, or `None` for PostgreSQL when
+    /// `SPACEWARS_TEST_PG_URL` is not set.
+    pub async fn new(backend: TestBackend) -> Option<TestStore> {
+        Some(TestStore::on(backend.fresh_database()?).await)
     }
 
-    async fn on(test_db: TestDatabase) -> Backend {
-        Backend {
+    async fn on(test_db: TestDatabase) -> TestStore {
+        TestStore {
             db: test_db.connect().await,
             _test_db: test_db,
         }

@@ -10,11 +10,23 @@
 //!
 //! Enter and change are both sent as an upsert of the stored state, leave and removal as
 //! a removed id: the same [`Delta`] a whole-world client applies.
+//!
+//! Fan-out is by cell: [`CellGrid`] cuts the world into cells, a subscriber registers in
+//! the cells its area covers, and a batch of changes is cut into [`CellBatch`]es, one per
+//! cell it touched, so a change is only looked at by the subscribers of its cells.
+//!
+//! - [`grid`]: the objects near a point at one instant (area refreshes).
+//! - [`cells`]: the fan-out cells: the cell of a point, the cells of a disc.
+//! - [`cell_batch`]: a batch of changes cut by cell.
 
+pub mod cell_batch;
+pub mod cells;
 pub mod grid;
 
 use std::collections::HashSet;
 
+pub use cell_batch::{CellBatch, CellBatches, Previous};
+pub use cells::{CellGrid, CellId, CellRect};
 pub use grid::SpatialGrid;
 
 use crate::geometry::WorldSize;
@@ -32,6 +44,14 @@ pub fn travel(speed: f64, ms: i64) -> f64 {
 /// both move at `max_speed` toward each other (plus one unit for rounding).
 pub fn margin(max_speed: f64, interval_ms: i64) -> f64 {
     2.0 * travel(max_speed, interval_ms) + 1.0
+}
+
+/// How far from where its ship was at registration a subscriber's area may reach within
+/// `horizon_ms`: its radius plus margin (what it may know or be told about), plus how far
+/// its ship and what it knows may travel at `max_speed` meanwhile. A subscriber registered
+/// in the cells of this disc is reached by every change it must hear until then.
+pub fn registration_radius(radius: f64, margin: f64, max_speed: f64, horizon_ms: i64) -> f64 {
+    radius + margin + travel(max_speed, horizon_ms) + 1.0
 }
 
 /// The fastest speed among `objects` (0 for none).
@@ -125,21 +145,45 @@ impl Interest {
         margin: f64,
         now_ms: i64,
     ) -> Delta {
-        let reach = self.radius + margin;
         let mut delta = Delta::default();
         for object in &changes.upserted {
-            let near = size.distance(center, object.position_at(now_ms, size)) <= reach;
-            if self.known.contains(&object.id) || near {
-                self.known.insert(object.id);
+            if self.admits(object, size, center, margin, now_ms) {
                 delta.upserted.push(*object);
             }
         }
         for id in &changes.removed {
-            if self.known.remove(id) {
+            if self.forgets(*id) {
                 delta.removed.push(*id);
             }
         }
         delta
+    }
+
+    /// One changed object of [`Interest::filter`]: true (and it is known from now on)
+    /// when the subscriber knows it or it is within `radius + margin` of `center` at
+    /// `now_ms`.
+    pub fn admits(
+        &mut self,
+        object: &SpaceObject,
+        size: WorldSize,
+        center: (f64, f64),
+        margin: f64,
+        now_ms: i64,
+    ) -> bool {
+        if self.known.contains(&object.id) {
+            return true;
+        }
+        let near = size.distance(center, object.position_at(now_ms, size)) <= self.radius + margin;
+        if near {
+            self.known.insert(object.id);
+        }
+        near
+    }
+
+    /// One removal of [`Interest::filter`]: true (and it is forgotten) when the
+    /// subscriber knew the object.
+    pub fn forgets(&mut self, id: ObjectId) -> bool {
+        self.known.remove(&id)
     }
 }
 

@@ -150,7 +150,9 @@ async fn the_use_cases_run_on_the_database() {
         );
 
         // Research: stats first (+6 s of iron), then the cost.
-        game.trigger_research(DEMO, "IronHarvesting").await.unwrap();
+        game.trigger_research(DEMO, ResearchType::IronHarvesting)
+            .await
+            .unwrap();
         let iron = expected_iron + 6.0 - 100.0;
         let user = t.db.load_user(DEMO).await.unwrap().unwrap();
         assert_eq!((user.iron, user.last_updated), (iron, T0_S + 11));
@@ -162,7 +164,7 @@ async fn the_use_cases_run_on_the_database() {
             })
         );
         assert_eq!(
-            game_error(game.trigger_research(DEMO, "shipSpeed").await),
+            game_error(game.trigger_research(DEMO, ResearchType::ShipSpeed).await),
             GameError::ResearchInProgress
         );
         // 15 s later: 10 s at the old rate, 5 s at the new one.

@@ -1,29 +1,32 @@
-//! The body of one event stream: its opening bytes, then what the hub queues for it.
+//! The body of one event stream: its opening bytes, then what the hub queues for it,
+//! each event framed in one buffer (one write per batch).
 
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use game_cache::fanout::Event;
 use hyper::body::{Body, Bytes, Frame};
 use tokio::sync::mpsc;
 
-use super::hub::Queued;
+use super::event;
 
-/// A streaming response body fed by a subscriber's bounded queue. It skips batches the
-/// opening event already covered, and ends when the hub drops the queue's sender (cut
-/// off, session revoked, shutdown).
+/// A streaming response body fed by a subscription's bounded queue. It skips whole-world
+/// batches the opening event already covered, and ends when the hub ends the subscription
+/// (cut off, session revoked, shutdown).
 #[derive(Debug)]
 pub struct EventBody {
     opening: Option<Bytes>,
-    /// The version the client knows; batches leading to it or older are skipped.
+    /// The version the client knows; whole-world batches leading to it or older are
+    /// skipped.
     known: u64,
-    queue: mpsc::Receiver<Queued>,
+    queue: mpsc::Receiver<Event>,
 }
 
 impl EventBody {
     /// A body that first sends `opening` (which brings the client to version `known`),
     /// then what arrives on `queue`.
-    pub(crate) fn new(opening: Bytes, known: u64, queue: mpsc::Receiver<Queued>) -> EventBody {
+    pub(crate) fn new(opening: Bytes, known: u64, queue: mpsc::Receiver<Event>) -> EventBody {
         EventBody {
             opening: Some(opening),
             known,
@@ -44,20 +47,21 @@ impl Body for EventBody {
             return Poll::Ready(Some(Ok(Frame::data(opening))));
         }
         loop {
-            match self.queue.poll_recv(cx) {
-                Poll::Ready(Some(Queued::Batch { version, bytes })) => {
-                    if version <= self.known {
+            let bytes = match self.queue.poll_recv(cx) {
+                Poll::Ready(Some(Event::World(batch))) => {
+                    if batch.version <= self.known {
                         continue;
                     }
-                    self.known = version;
-                    return Poll::Ready(Some(Ok(Frame::data(bytes))));
+                    self.known = batch.version;
+                    // Framed once for every whole-world stream.
+                    batch.framed(|b| event::event(b.version, b.name(), b.json()))
                 }
-                Poll::Ready(Some(Queued::Direct(bytes))) => {
-                    return Poll::Ready(Some(Ok(Frame::data(bytes))));
-                }
+                Poll::Ready(Some(Event::Area(area))) => event::area_event(&area),
+                Poll::Ready(Some(Event::Heartbeat)) => event::heartbeat(),
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
-            }
+            };
+            return Poll::Ready(Some(Ok(Frame::data(bytes))));
         }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use clap::Args;
 use thiserror::Error;
 
-use super::hub::StreamLimits;
+use game_cache::fanout::HubLimits;
 
 /// World sync and cache sizes; every flag also reads `SPACEWARS_<FLAG>`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -99,8 +99,8 @@ impl SyncConfig {
     }
 
     /// The event streams' bounds.
-    pub(crate) fn stream_limits(&self) -> StreamLimits {
-        StreamLimits {
+    pub(crate) fn stream_limits(&self) -> HubLimits {
+        HubLimits {
             max_streams: self.max_streams,
             buffer: self.stream_buffer,
         }

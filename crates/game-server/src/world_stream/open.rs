@@ -1,17 +1,15 @@
 //! Opening one stream: authenticate, choose the mode, register with the hub, send the
 //! opening, answer with the streaming body.
 
+use game_cache::fanout::{Follow, Refused};
 use game_domain::accounts::hash_token;
-use game_domain::interest::{margin, max_speed};
 use game_domain::views::WorldSync;
 use http_body_util::Either;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::area::{AreaContext, AreaSubscriber};
 use super::body::EventBody;
 use super::event;
-use super::hub::Refused;
 use super::quota::Capped;
 use crate::app::App;
 use crate::backend::Backend;
@@ -77,22 +75,22 @@ pub async fn open<R: Backend>(
         Mode::Area(radius) if radius >= farthest => Mode::World,
         other => other,
     };
-    let area = match mode {
-        Mode::World => None,
-        Mode::Area(radius) => Some(AreaSubscriber::new(
-            app.game.ship_of(session.user_id).await?,
+    let follow = match mode {
+        Mode::World => Follow::World,
+        Mode::Area(radius) => Follow::Area {
+            ship: app.game.ship_of(session.user_id).await?,
             radius,
-        )),
+        },
     };
     // Register before reading the world: every batch sent from now on starts at or
     // before the opening's version, so the client misses nothing (a whole-world body
     // skips batches the opening covers; an area stream replays them after its opening).
-    let (id, queue) = app
+    let subscription = app
         .streams
         .subscribe(
             hash_token(token.unwrap_or_default()),
             session.expires_ms,
-            area,
+            follow,
         )
         .map_err(|refused| match refused {
             Refused::TooMany => ApiError::new(
@@ -111,13 +109,10 @@ pub async fn open<R: Backend>(
         }
         Mode::Area(_) => {
             let world = app.game.world_snapshot().await?;
-            let tick_ms = i64::try_from(app.interest_tick.as_millis()).unwrap_or(i64::MAX);
-            let ctx = AreaContext {
-                margin: margin(max_speed(world.objects()), tick_ms),
-                world: &world,
-                now_ms: app.game.now_ms(),
-            };
-            if !app.streams.open_area(id, &ctx) {
+            if !app
+                .streams
+                .open_area(subscription.id, &world, app.game.now_ms())
+            {
                 return Err(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "stream_ended",
@@ -133,7 +128,10 @@ pub async fn open<R: Backend>(
     let ticket = app
         .stream_quota
         .open(&hash_token(token.unwrap_or_default()), session.user_id);
-    let body = Capped::new(EventBody::new(opening.into(), known, queue), ticket);
+    let body = Capped::new(
+        EventBody::new(opening.into(), known, subscription.events),
+        ticket,
+    );
     let mut response = Response::new(Either::Right(body));
     let headers = response.headers_mut();
     headers.insert(

@@ -12,6 +12,7 @@ mod client;
 mod concurrency;
 mod connections;
 mod contract;
+mod dashboard;
 mod endpoints;
 mod errors;
 mod events;

@@ -13,6 +13,7 @@ export function setUpAuth({ form, errorElement, onSignedIn }) {
     const buttons = [...form.querySelectorAll('button')];
     buttons.forEach((button) => { button.disabled = true; });
     errorElement.textContent = '';
+    form.querySelectorAll('.notice').forEach((notice) => { notice.textContent = ''; });
     const answer = mode === 'register' ? await api.register(username, password) : await api.login(username, password);
     buttons.forEach((button) => { button.disabled = false; });
     if (!answer.ok) {

@@ -17,6 +17,7 @@ const els = {
   gameView: byId('game-view'),
   form: byId('auth-form'),
   authError: byId('auth-error'),
+  authNotice: byId('auth-notice'),
   who: byId('who'),
   logout: byId('logout'),
   canvas: byId('space'),
@@ -47,7 +48,8 @@ const sync = createSync({
 });
 const updateResearch = createResearchPanel(els.research, { say, sync });
 
-function showAuth(message = '') {
+/** The sign-in view, with an error `message` or a friendly `notice` (after logging out). */
+function showAuth(message = '', notice = '') {
   sync.stop();
   reset();
   state.view = 'auth';
@@ -56,6 +58,7 @@ function showAuth(message = '') {
   els.who.textContent = '';
   els.authView.hidden = false;
   els.authError.textContent = message;
+  els.authNotice.textContent = notice;
 }
 
 /** Asks the server who is signed in and shows the matching view; retries while unreachable. */
@@ -85,8 +88,12 @@ async function enter() {
 setUpAuth({ form: els.form, errorElement: els.authError, onSignedIn: enter });
 setUpControls({ canvas: els.canvas, speedInput: els.speedInput, say, sync });
 els.logout.addEventListener('click', async () => {
-  await api.logout();
-  showAuth();
+  const answer = await api.logout();
+  if (answer.ok) {
+    showAuth('', 'You have logged out. Sign in again to play.');
+  } else {
+    say(answer.data.error ?? `Could not log out (HTTP ${answer.status})`);
+  }
 });
 
 function frame() {
@@ -110,6 +117,7 @@ window.spacewarsTest = Object.freeze({
       shipId: state.shipId,
       objectsKnown: state.objects.size,
       objectsDrawn: state.objectsDrawn,
+      objectDraws: state.objectDraws,
       ship: ship ? positionAt(ship, serverNow(), state.worldSize) : null,
       iron: state.iron.value,
       ironShown: Number(els.iron.textContent),

@@ -1,7 +1,8 @@
 // Draws the space around the player's ship on the canvas, every animation frame, from the
 // last synchronised states moved to "now" with the server's motion formula. The world is a
-// torus: everything is placed at its shortest offset from the ship, and drawn again one
-// world away where the view is wider than the world, so objects cross edges seamlessly.
+// torus: everything is drawn once, at its shortest offset from the ship. Where the view is
+// wider (or taller) than the world, the one world around the ship is framed and what lies
+// beyond it is dimmed, so no object appears twice.
 
 import { COLLECT_RANGE, positionAt, wrappedDelta } from './motion.js';
 import { serverNow, state } from './state.js';
@@ -11,6 +12,8 @@ const HIT_RADIUS_PX = 18;
 const GRID_UNITS = 50;
 const COLORS = {
   background: '#050814',
+  beyond: '#010208',
+  edge: 'rgba(120, 150, 255, 0.35)',
   grid: 'rgba(120, 150, 255, 0.08)',
   range: 'rgba(74, 222, 128, 0.55)',
   own: '#4ade80',
@@ -59,7 +62,14 @@ export function draw(canvas) {
   const own = state.objects.get(state.shipId);
   const center = own ? positionAt(own, now, size) : { x: size.width / 2, y: size.height / 2 };
   const scale = viewScale(width, height);
+  const world = oneWorld(scale, width, height, size);
+  drawBeyond(ctx, world, width, height);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(world.left, world.top, world.width, world.height);
+  ctx.clip();
   drawGrid(ctx, center, scale, width, height);
+  ctx.restore();
 
   ctx.strokeStyle = COLORS.range;
   ctx.setLineDash([6, 6]);
@@ -69,6 +79,7 @@ export function draw(canvas) {
   ctx.setLineDash([]);
 
   const drawn = new Set();
+  let draws = 0;
   const next = [];
   // The own ship last, so it is always on top.
   const ordered = [...state.objects.values()].sort((a, b) => (a.id === state.shipId) - (b.id === state.shipId));
@@ -77,19 +88,37 @@ export function draw(canvas) {
     const dx = wrappedDelta(center.x, at.x, size.width);
     const dy = wrappedDelta(center.y, at.y, size.height);
     const inRange = object.id !== state.shipId && object.type !== 'player_ship' && Math.hypot(dx, dy) <= COLLECT_RANGE;
-    for (const kx of [-1, 0, 1]) {
-      for (const ky of [-1, 0, 1]) {
-        const x = width / 2 + (dx + kx * size.width) * scale;
-        const y = height / 2 + (dy + ky * size.height) * scale;
-        if (x < -20 || y < -20 || x > width + 20 || y > height + 20) continue;
-        drawObject(ctx, object, x, y, inRange);
-        drawn.add(object.id);
-        next.push({ id: object.id, x, y });
-      }
-    }
+    const x = width / 2 + dx * scale;
+    const y = height / 2 + dy * scale;
+    if (x < -20 || y < -20 || x > width + 20 || y > height + 20) continue;
+    drawObject(ctx, object, x, y, inRange);
+    draws += 1;
+    drawn.add(object.id);
+    next.push({ id: object.id, x, y });
   }
   targets = next;
   state.objectsDrawn = drawn.size;
+  state.objectDraws = draws;
+}
+
+/** The one world around the ship, in CSS pixels (every object is drawn inside it). */
+function oneWorld(scale, width, height, size) {
+  const w = size.width * scale;
+  const h = size.height * scale;
+  return { left: width / 2 - w / 2, top: height / 2 - h / 2, width: w, height: h };
+}
+
+/** Where the view is wider or taller than the world: dims what lies beyond the one world
+ *  around the ship and frames its edge. */
+function drawBeyond(ctx, world, width, height) {
+  if (world.width >= width && world.height >= height) return;
+  ctx.fillStyle = COLORS.beyond;
+  ctx.fillRect(0, 0, width, height);
+  ctx.fillStyle = COLORS.background;
+  ctx.fillRect(world.left, world.top, world.width, world.height);
+  ctx.strokeStyle = COLORS.edge;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(world.left + 0.5, world.top + 0.5, world.width - 1, world.height - 1);
 }
 
 function drawGrid(ctx, center, scale, width, height) {

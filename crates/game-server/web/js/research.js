@@ -1,6 +1,7 @@
 // The research list: each research's level, current and next effect, next cost and
-// duration, and a button to start it (disabled while iron is short or one is running);
-// the running one counts down locally and the tree is fetched again when it ends.
+// duration, and a button to start it; a disabled button says why (the iron it needs, or
+// the research running). The running one counts down locally and the tree is fetched
+// again when it ends. Compact rows: at 1280 × 900 the whole panel fits without scrolling.
 
 import { api } from './api.js';
 import { formatNumber, setText } from './panels.js';
@@ -39,7 +40,7 @@ export function createResearchPanel(container, { say, sync }) {
     const facts = element('dl');
     const level = row(facts, 'Level');
     const effect = row(facts, 'Effect');
-    const cost = row(facts, 'Next level costs');
+    const cost = row(facts, 'Costs');
     const duration = row(facts, 'Takes');
     const button = element('button', 'start-research', 'Research');
     button.type = 'button';
@@ -49,7 +50,9 @@ export function createResearchPanel(container, { say, sync }) {
       say(answer.ok ? `${title.textContent} research started` : answer.data.error);
       await sync.syncNow();
     });
-    item.append(title, description, facts, button);
+    const head = element('div', 'research-head');
+    head.append(title, button);
+    item.append(head, description, facts);
     items.append(item);
     return { type, title, description, level, effect, cost, duration, button };
   });
@@ -67,9 +70,12 @@ export function createResearchPanel(container, { say, sync }) {
       setText(r.effect, `${formatNumber(research.currentEffect)} → ${formatNumber(research.nextEffect)} ${research.unit}`);
       setText(r.cost, `${formatNumber(research.nextUpgradeCost)} iron`);
       setText(r.duration, `${formatNumber(research.nextUpgradeDuration)} s`);
-      const disabled = remaining !== null || ironNow() < research.nextUpgradeCost;
+      const why = blocked(r.type, research, remaining);
+      const disabled = why !== null;
       if (r.button.disabled !== disabled) r.button.disabled = disabled;
-      r.button.setAttribute('aria-label', `Research ${research.name} for ${formatNumber(research.nextUpgradeCost)} iron`);
+      setText(r.button, why ?? 'Research');
+      const label = `Research ${research.name} for ${formatNumber(research.nextUpgradeCost)} iron`;
+      r.button.setAttribute('aria-label', why ? `${label}: ${why}` : label);
     }
     if (remaining === null) {
       setText(active, 'No research running.');
@@ -83,4 +89,15 @@ export function createResearchPanel(container, { say, sync }) {
       sync.syncNow();
     }
   };
+}
+
+/** Why the research `type` cannot start now (the button's text), or null if it can. */
+function blocked(type, research, remaining) {
+  if (remaining !== null) {
+    if (state.research.type === type) return 'In progress';
+    // Only one research runs at a time; the line above the list names it.
+    return 'One at a time';
+  }
+  if (ironNow() < research.nextUpgradeCost) return `Needs ${formatNumber(research.nextUpgradeCost)} iron`;
+  return null;
 }

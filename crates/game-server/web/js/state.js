@@ -33,6 +33,8 @@ export const state = {
   research: null,
   /** Set by the renderer: distinct objects drawn in the last frame. */
   objectsDrawn: 0,
+  /** Set by the renderer: objects drawn in the last frame, counting each copy. */
+  objectDraws: 0,
 };
 
 /** The server's clock now, as well as this page can tell. */
@@ -127,6 +129,7 @@ export function reset() {
     techTree: null,
     research: null,
     objectsDrawn: 0,
+    objectDraws: 0,
     iron: { value: 0, perSecond: 0, atSecond: 0 },
   });
 }

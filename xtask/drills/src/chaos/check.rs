@@ -179,7 +179,7 @@ pub fn acks_are_plausible(ledgers: &[PlayerLedger], violations: &mut Vec<String>
 }
 
 /// (2) (4) Each player's durable rewards explained by a prefix of its collects
-/// ([`resolve`]); a player that cannot be explained claims nothing.
+/// ([`resolve()`]); a player that cannot be explained claims nothing.
 pub fn resolve_players(
     carried: &Carried,
     ledgers: &[PlayerLedger],

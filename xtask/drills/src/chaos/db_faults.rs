@@ -1,4 +1,4 @@
-//! The database fault drills of `cargo xtask chaos` (`--freeze-db`, `--outage-sigterm`,
+//! The database fault drills of `drills chaos` (`--freeze-db`, `--outage-sigterm`,
 //! `--paused-owner`): the release server on a throwaway PostgreSQL schema reached through
 //! a freezable [`crate::chaos::proxy::Proxy`]. Each prints its figures and returns its
 //! violations (empty when every promise held).
@@ -6,15 +6,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::chaos::ChaosArgs;
-use crate::chaos::EXIT_TIMEOUT;
-use crate::chaos::rig::{
-    self, Rig, baseline, check_nothing_lost, counters, merge, phase_figures, play,
-};
 use spacewars_harness::api::{Answer, Api};
 use spacewars_harness::http_client::Connection;
 use spacewars_harness::player::{self, PASSWORD, REQUEST_TIMEOUT};
 use spacewars_harness::server_process::{log_tail, send_signal};
+
+use crate::chaos::rig::{self, Rig, baseline, check_nothing_lost, counters, merge};
+use crate::chaos::rig::{phase_figures, play};
+use crate::chaos::{ChaosArgs, EXIT_TIMEOUT};
 
 /// Play before the fault, so there is something flushed and something pending.
 const WARM_UP: Duration = Duration::from_secs(3);

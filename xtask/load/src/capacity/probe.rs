@@ -29,11 +29,10 @@ pub async fn timer_lag(from: Instant, until: Instant) -> Histogram<u64> {
 mod tests {
     use super::*;
 
+    // Only a lower bound on the lag: how late an idle runtime wakes depends on the
+    // machine's load, which a test cannot bound.
     #[tokio::test]
-    async fn an_idle_runtime_wakes_on_time_and_a_blocked_one_late() {
-        let start = Instant::now();
-        let idle = timer_lag(start, start + Duration::from_millis(200)).await;
-        assert!(idle.len() >= 10, "{} samples", idle.len());
+    async fn a_blocked_runtime_wakes_late() {
         let start = Instant::now();
         let probe = tokio::spawn(timer_lag(start, start + Duration::from_millis(300)));
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -41,6 +40,5 @@ mod tests {
         std::thread::sleep(Duration::from_millis(150));
         let blocked = probe.await.expect("probe");
         assert!(blocked.max() >= 100_000, "max lag {} µs", blocked.max());
-        assert!(idle.max() < 100_000, "idle max lag {} µs", idle.max());
     }
 }

@@ -8,14 +8,14 @@
 //!
 //! - [`players`]: the players' loops; [`actor`]: their actions.
 //! - [`world`]: a player's copy of the world (full worlds and deltas applied).
-//! - [`sse`]: the incremental event-stream parser; [`stream`]: the stream's connection.
+//! - [`sse`]: the incremental event-stream parser; the stream's connection is the
+//!   harness's `event_stream`.
 //! - [`tally`]: counters and outcomes; [`report`]: figures, table and ratios.
 
 pub mod actor;
 pub mod players;
 pub mod report;
 pub mod sse;
-pub mod stream;
 pub mod tally;
 pub mod world;
 

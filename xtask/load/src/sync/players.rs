@@ -13,10 +13,10 @@ use crate::sync::Follow;
 use crate::sync::actor::{Actor, jitter};
 use crate::sync::sse::SseEvent;
 use crate::sync::sse::SseParser;
-use crate::sync::stream::{self, Opened};
 use crate::sync::tally::{Counters, Outcome, record_us};
 use crate::sync::world::{Check, LocalWorld, SyncBody};
 use spacewars_harness::api::Api;
+use spacewars_harness::event_stream::{self, Opened};
 use spacewars_harness::player::{Player, REQUEST_TIMEOUT};
 
 /// Route label of full polls.
@@ -166,7 +166,7 @@ async fn streaming(run: &SyncRun, player: &Player, rng: &mut StdRng) -> Outcome 
             break;
         }
         let sent = Instant::now();
-        let opened = stream::open(
+        let opened = event_stream::open(
             run.addr,
             path,
             &player.cookie,

@@ -1,9 +1,13 @@
 //! The page on a 360 px wide phone: no sideways scrolling, the canvas across the whole
-//! width; and a page that recovers by itself when the server restarts.
+//! width, "Log out" on one line beside a long name; and a page that recovers by itself
+//! when the server restarts.
 
 use serde_json::{Value, json};
 
 use super::driver::{Browser, Window};
+
+/// A name of 30 characters (the limit is 32): long enough to crowd the header.
+const LONG_NAME: &str = "Commander of the Outer Rim 007";
 
 /// `[scrollWidth, innerWidth]`: equal when nothing sticks out sideways.
 async fn widths(browser: &Browser) -> Value {
@@ -31,16 +35,28 @@ async fn a_phone_plays_without_sideways_scrolling_and_survives_a_restart() {
     assert_eq!(widths(&browser).await, json!([360, 360]));
     browser.screenshot("1-sign-in").await;
 
-    browser.fill("#username", "a").await;
-    browser.fill("#password", "a").await;
-    browser.click("#sign-in").await;
+    browser.fill("#username", LONG_NAME).await;
+    browser.fill("#password", "a phone password").await;
+    browser.click("#register").await;
+    // The demo ship, the nine demo objects and the new ship, each drawn once.
     let page = browser
         .wait_for("the game view", |page| {
-            page["view"] == "game" && page["objectsDrawn"] == 10
+            page["view"] == "game" && page["objectsDrawn"] == 11
         })
         .await;
-    assert_eq!(page["username"], "a");
+    assert_eq!(page["username"], LONG_NAME);
+    assert_eq!(page["objectDraws"], 11);
     assert_eq!(widths(&browser).await, json!([360, 360]));
+    // The long name gives way; "Log out" stays on one line, inside the screen.
+    let logout = browser
+        .eval(
+            "const b = document.getElementById('logout');
+             const r = document.createRange(); r.selectNodeContents(b);
+             return [r.getClientRects().length, b.getBoundingClientRect().right <= 360];",
+            vec![],
+        )
+        .await;
+    assert_eq!(logout, json!([1, true]));
     let canvas = browser
         .eval(
             "const c = document.getElementById('space'); return [c.clientWidth, c.width];",

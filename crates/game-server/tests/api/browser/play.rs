@@ -1,6 +1,8 @@
-//! A new player's whole visit in a desktop window: sign-in errors, registration, the world
-//! on the canvas, collecting, steering by click and by key, research, the motion formula
-//! against the server's, a revoked session, logging out.
+//! A new player's whole visit in a 1280 × 900 desktop window: sign-in errors,
+//! registration, the world on the canvas (each object drawn once although the view is
+//! wider than the world), collecting, steering by click and by key, research (disabled
+//! buttons say why; the panel fits without scrolling), the motion formula against the
+//! server's, a revoked session, logging out (with a confirmation).
 
 use fantoccini::Locator;
 use fantoccini::key::Key;
@@ -35,7 +37,7 @@ async fn a_new_player_plays_through_the_page() {
         "play",
         Window::Desktop {
             width: 1280,
-            height: 800,
+            height: 900,
         },
     )
     .await
@@ -72,6 +74,9 @@ async fn a_new_player_plays_through_the_page() {
         (page["objectsKnown"].clone(), page["objectsDrawn"].clone()),
         (json!(11), json!(11))
     );
+    // The view is wider than the 500-unit world, and still every object is drawn once.
+    assert!(view_width_units(&browser).await > 500.0);
+    assert_eq!(page["objectDraws"], 11);
     assert_eq!(
         (num(&page["ship"]["x"]), num(&page["ship"]["y"])),
         (250.0, 250.0)
@@ -234,12 +239,18 @@ async fn research(browser: &Browser, server: &TestServer, api: &mut Client) {
     server.advance_ms(200_000); // 200 s of income at 1 iron/s: Iron Harvesting (100) is affordable.
     browser.sync_now().await;
     let iron = num(&api.get("/api/user-stats").await.json()["iron"]);
+    // Costs from docs/rules.md: 100, 500 and 5000 iron.
+    let ship_speed = if iron < 500.0 {
+        json!(["shipSpeed", true, "Needs 500 iron"])
+    } else {
+        json!(["shipSpeed", false, "Research"])
+    };
     assert_eq!(
         disabled_buttons(browser).await,
         json!([
-            ["IronHarvesting", false],
-            ["shipSpeed", iron < 500.0],
-            ["Afterburner", true]
+            ["IronHarvesting", false, "Research"],
+            ship_speed,
+            ["Afterburner", true, "Needs 5000 iron"]
         ])
     );
     browser.click("li[data-type=IronHarvesting] button").await;
@@ -258,12 +269,20 @@ async fn research(browser: &Browser, server: &TestServer, api: &mut Client) {
     assert_eq!(
         disabled_buttons(browser).await,
         json!([
-            ["IronHarvesting", true],
-            ["shipSpeed", true],
-            ["Afterburner", true]
+            ["IronHarvesting", true, "In progress"],
+            ["shipSpeed", true, "One at a time"],
+            ["Afterburner", true, "One at a time"]
         ])
     );
     browser.screenshot("5-research").await;
+    // Iron, ship and the three researches fit the side panel at 1280 × 900.
+    let panel = browser
+        .eval(
+            "const p = document.querySelector('.panels'); return [p.scrollHeight, p.clientHeight];",
+            vec![],
+        )
+        .await;
+    assert_eq!(panel[0], panel[1], "the side panel scrolls: {panel}");
 
     server.advance_ms(10_000);
     browser.sync_now().await;
@@ -275,15 +294,29 @@ async fn research(browser: &Browser, server: &TestServer, api: &mut Client) {
         .await;
 }
 
-/// `[[type, disabled]]` of the research buttons, in page order.
+/// `[[type, disabled, text]]` of the research buttons, in page order.
 async fn disabled_buttons(browser: &Browser) -> Value {
     browser
         .eval(
             "return [...document.querySelectorAll('.research button')]
-                 .map(b => [b.closest('li').dataset.type, b.disabled]);",
+                 .map(b => [b.closest('li').dataset.type, b.disabled, b.textContent]);",
             vec![],
         )
         .await
+}
+
+/// How many world units the canvas shows across, by the page's scale (the collect range
+/// and up to half the 500-unit world fit the shorter side: 250 units from the centre).
+async fn view_width_units(browser: &Browser) -> f64 {
+    let size = browser
+        .eval(
+            "const c = document.getElementById('space'); return [c.clientWidth, c.clientHeight];",
+            vec![],
+        )
+        .await;
+    let (width, height) = (num(&size[0]), num(&size[1]));
+    let scale = width.min(height) / 2.0 / 250.0;
+    width / scale
 }
 
 /// Positions the page computes from the stored states it was sent equal the server's at
@@ -354,5 +387,12 @@ async fn sessions(browser: &Browser, server: &TestServer) {
     browser
         .wait_for("sign-in after logout", |page| page["view"] == "auth")
         .await;
+    browser
+        .wait_for_text(
+            "#auth-notice",
+            "You have logged out. Sign in again to play.",
+        )
+        .await;
+    assert_eq!(browser.text("#auth-error").await, "");
     browser.screenshot("6-signed-out").await;
 }

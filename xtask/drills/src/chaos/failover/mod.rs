@@ -1,4 +1,4 @@
-//! `cargo xtask chaos --failover`: the failover drill (docs/operations.md, Failover).
+//! `cargo xtask drills chaos --failover`: the failover drill (docs/operations.md, Failover).
 //!
 //! The release server runs `--servers` times (2–3 processes, every one started with
 //! `--standby`, so one owns the lease and the others wait) on a fresh PostgreSQL schema,

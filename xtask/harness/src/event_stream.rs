@@ -1,18 +1,18 @@
-//! One `GET /api/world/events` connection: a hyper HTTP/1.1 client over its own TCP
-//! connection, whose body is read chunk by chunk as the server pushes events.
+//! One `GET /api/world/events` connection: the HTTP client's connection (see
+//! [`crate::http_client::handshake`]) on its own TCP connection, whose body is read chunk
+//! by chunk as the server pushes events.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::http1::SendRequest;
 use hyper::header::{ACCEPT, COOKIE, HOST};
 use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use spacewars_harness::http_client::TransportError;
+use crate::http_client::{TransportError, handshake};
 
 /// An open event stream.
 pub struct EventStream {
@@ -53,13 +53,7 @@ async fn open_inner(
     let not_sent = |e: &dyn std::fmt::Display| TransportError::NotSent(e.to_string());
     let stream = TcpStream::connect(addr).await.map_err(|e| not_sent(&e))?;
     stream.set_nodelay(true).map_err(|e| not_sent(&e))?;
-    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| not_sent(&e))?;
-    // Ends when the socket closes (the stream is dropped or the server ends it).
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
+    let mut sender = handshake(stream).await.map_err(|e| not_sent(&e))?;
     let mut request = Request::get(path)
         .header(HOST, addr.to_string())
         .header(ACCEPT, "text/event-stream")

@@ -27,6 +27,8 @@ diesel::table! {
         ship_id -> BigInt,
         /// NFC lower-cased name, unique (NULL only for legacy case-duplicates).
         username_key -> Nullable<Text>,
+        /// Confusable skeleton of the key, unique (NULL only for legacy look-alikes).
+        username_skeleton -> Nullable<Text>,
     }
 }
 

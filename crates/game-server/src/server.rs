@@ -21,6 +21,7 @@ use crate::app::{App, Dependencies};
 use crate::backend::Backend;
 use crate::config::{Config, ConfigError, RepoKind, Switch};
 use crate::error::ServerError;
+use crate::known_device::KnownDevices;
 use crate::limits::{Limits, raise_open_file_limit};
 use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
@@ -210,8 +211,8 @@ impl Setup {
     }
 
     async fn started<R: Backend>(&self, engine: Engine<R>) -> Result<Started<R>, ServerError> {
-        let sessions = match session_keys(&engine).await {
-            Ok(sessions) => sessions,
+        let (sessions, devices) = match cookie_keys(&engine).await {
+            Ok(keys) => keys,
             Err(error) => {
                 // Started but cannot serve: stop cleanly so the lease is free at once.
                 let _ = engine.shutdown().await;
@@ -224,15 +225,23 @@ impl Setup {
             &self.config,
             self.limits.clone(),
             sessions,
+            devices,
         ));
         Ok(Started { engine, app })
     }
 }
 
-/// The keys that sign session cookies, kept in the database so every process agrees.
-async fn session_keys<R: Backend>(engine: &Engine<R>) -> Result<SessionKeys, ServerError> {
-    let key = engine.server_key("session").await?;
-    SessionKeys::new(key.as_bytes()).map_err(ServerError::SessionKey)
+/// The keys that sign session and known-device cookies, kept in the database so every
+/// process agrees.
+async fn cookie_keys<R: Backend>(
+    engine: &Engine<R>,
+) -> Result<(SessionKeys, KnownDevices), ServerError> {
+    let session = engine.server_key("session").await?;
+    let device = engine.server_key("device").await?;
+    Ok((
+        SessionKeys::new(session.as_bytes()).map_err(ServerError::SessionKey)?,
+        KnownDevices::new(device.as_bytes()).map_err(ServerError::SessionKey)?,
+    ))
 }
 
 impl Running {

@@ -5,6 +5,7 @@
 //! when `SPACEWARS_TEST_CHROMEDRIVER` names it (`.ci/run` sets it), and say they skipped
 //! otherwise.
 
+mod abuse;
 mod browser;
 mod caches;
 mod client;

@@ -28,12 +28,12 @@ async fn migrations_create_the_schema_once() {
             1
         );
         assert_eq!(t.test_db.count("lease"), 1);
-        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 4);
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 5);
 
         t.db.seed_if_empty(None, T0).await.unwrap();
         // Connecting again applies nothing and keeps the data.
         let again = Database::connect(t.test_db.url()).await.unwrap();
-        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 4);
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 5);
         assert_eq!(again.load_world().await.unwrap().len(), 9);
     })
     .await;

@@ -14,6 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tempfile::TempDir;
 
+use super::environment;
 use crate::database::Database;
 
 /// The variable naming the PostgreSQL server test databases are made on, e.g.
@@ -73,14 +74,20 @@ impl TestDatabase {
         }
     }
 
+    /// True when [`PG_URL_VAR`] is set. When it is not, this panics under CI or
+    /// [`REQUIRE_ALL_VAR`](super::environment::REQUIRE_ALL_VAR), and otherwise says on
+    /// stderr (once per test binary) that the PostgreSQL tests are skipped.
+    #[track_caller]
+    pub fn postgres_available() -> bool {
+        environment::required_var(PG_URL_VAR, "PostgreSQL").is_some()
+    }
+
     /// A new schema on the PostgreSQL server of [`PG_URL_VAR`], which the returned URL
-    /// selects through `search_path`; `None`, after printing that the PostgreSQL part is
-    /// skipped, when the variable is not set.
+    /// selects through `search_path`; `None` when the variable is not set, after
+    /// [`TestDatabase::postgres_available`] failed the test or said it is skipped.
+    #[track_caller]
     pub fn postgres() -> Option<TestDatabase> {
-        let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
-            println!("PostgreSQL part skipped: {PG_URL_VAR} is not set");
-            return None;
-        };
+        let admin_url = environment::required_var(PG_URL_VAR, "PostgreSQL")?;
         let schema = format!(
             "test_{}_{}_{:08x}",
             std::process::id(),

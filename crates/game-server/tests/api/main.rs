@@ -20,6 +20,8 @@ mod interest;
 mod lifecycle;
 mod limits;
 mod openapi;
+mod outages;
+mod proxy;
 mod restart;
 mod sessions;
 mod spawn;

@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 use crate::client::Client;
 use crate::harness::{Setup, each_setup};
 
-each_setup!(binary_restarts_with_state_intact_after_sigterm);
+each_setup!(
+    binary_restarts_with_state_intact_after_sigterm,
+    accounts_survive_a_sigkill,
+);
 
 /// A running `game-server` process.
 struct Process {
@@ -62,7 +65,15 @@ fn command(url: &str, repo: RepoKind) -> Command {
 impl Process {
     /// Starts the binary and waits for its "listening" line.
     fn start(url: &str, repo: RepoKind) -> Process {
-        let mut child = command(url, repo).spawn().expect("spawn game-server");
+        Process::start_with(url, repo, &[])
+    }
+
+    /// Starts the binary with `extra` flags and waits for its "listening" line.
+    fn start_with(url: &str, repo: RepoKind, extra: &[&str]) -> Process {
+        let mut child = command(url, repo)
+            .args(extra)
+            .spawn()
+            .expect("spawn game-server");
         let stdout = child.stdout.take().expect("stdout");
         let log = Arc::new(Mutex::new(String::new()));
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -114,6 +125,15 @@ impl Process {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let log = self.log.lock().unwrap_or_else(|p| p.into_inner()).clone();
         (status, log)
+    }
+}
+
+impl Process {
+    /// Sends SIGKILL (a crash: no final flush, the lease left to expire) and waits for
+    /// the exit.
+    async fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        wait(&mut self.child, Duration::from_secs(30)).await;
     }
 }
 
@@ -177,9 +197,7 @@ async fn collect_something(client: &mut Client) -> i64 {
 }
 
 async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
-    let Some(db) = setup.db.fresh_database() else {
-        return;
-    };
+    let db = setup.db.fresh_database();
     let first = Process::start(db.url(), setup.repo);
     let mut newcomer = first.client(None);
     newcomer.register("newcomer").await;
@@ -283,4 +301,47 @@ async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
 
     let (status, log) = second.terminate().await;
     assert_eq!(status.code(), Some(0), "exit status; output:\n{log}");
+}
+
+/// docs/persistence.md, promise 1: account operations are written through, so a player
+/// who registered exists after a crash and a logged-out session never comes back, though
+/// nothing was ever written behind (a persist interval of an hour).
+async fn accounts_survive_a_sigkill(setup: Setup) {
+    let db = setup.db.fresh_database();
+    let crash_prone = ["--persist-interval-ms", "3600000", "--lease-ttl-ms", "300"];
+    let first = Process::start_with(db.url(), setup.repo, &crash_prone);
+    let mut newcomer = first.client(None);
+    newcomer.register("newcomer").await;
+    let mut other = first.client(None);
+    assert_eq!(other.login("a", "a").await.status, 200);
+    let logged_out = other.session.clone();
+    assert_eq!(other.post("/api/logout", "").await.status, 200);
+    first.kill().await;
+
+    // The crashed process's lease expires (300 ms after its last renewal); until then a
+    // new process would refuse to start.
+    let expiry = "(SELECT COALESCE(MAX(expires_ms), 0) FROM lease)";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while unix_ms() <= db.scalar(expiry) {
+        assert!(Instant::now() < deadline, "the lease never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = Process::start(db.url(), setup.repo);
+    let mut newcomer = second.client(newcomer.session);
+    assert_eq!(
+        newcomer.get("/api/session").await.json()["username"],
+        json!("newcomer")
+    );
+    let mut other = second.client(logged_out);
+    assert_eq!(other.get("/api/world").await.status, 401);
+    let (status, log) = second.terminate().await;
+    assert_eq!(status.code(), Some(0), "exit status; output:\n{log}");
+}
+
+/// Now as Unix milliseconds, as the lease's expiry is stored.
+fn unix_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    i64::try_from(since_epoch.as_millis()).expect("ms")
 }

@@ -230,11 +230,20 @@ mod tests {
 
     #[test]
     fn sweeping_forgets_only_buckets_that_are_full_again() {
-        let limits = limits(60);
-        limits.check_login_account("a").expect("first");
-        limits.sweep();
-        // A token was taken less than a second ago: "a" is remembered.
-        assert_eq!(limits.keys(), [0, 1, 0]);
+        // One token a minute: the bucket "a" took from is not full again at the sweep.
+        let slow = limits(1);
+        slow.check_login_account("a").expect("first");
+        slow.sweep();
+        assert_eq!(slow.keys(), [0, 1, 0]);
+        // A thousand tokens a second: 10 ms after the one taken (a sleep lasts at least
+        // that), the bucket is full again, so the sweep forgets it.
+        let fast = limits(60_000);
+        fast.check_login_account("a").expect("first");
+        fast.check_login_account("b").expect("first");
+        assert_eq!(fast.keys(), [0, 2, 0]);
+        std::thread::sleep(Duration::from_millis(10));
+        fast.sweep();
+        assert_eq!(fast.keys(), [0, 0, 0]);
     }
 
     #[test]

@@ -275,17 +275,34 @@ mod tests {
         assert!(new.needs_rehash("not a phc string"));
     }
 
-    #[tokio::test]
+    /// Paused time: the padding is a tokio sleep, so the virtual clock moves by exactly
+    /// the padding while the hashing itself takes real time. No two timings are compared.
+    #[tokio::test(start_paused = true)]
     async fn a_wrong_password_on_an_older_hash_fails_as_slowly_as_an_unknown_name() {
         let old = hasher(light()).await.hash("pw").await.expect("hash");
         let new = hasher(Params::new(8192, 4, 1, None).expect("params")).await;
-        let started = Instant::now();
+        // An unknown name costs one verification at the current cost, which is what the
+        // floor records.
         assert!(!new.verify("guess", None).await.expect("verify"));
-        let unknown = started.elapsed();
-        let started = Instant::now();
+        let floor = Duration::from_nanos(new.inner.current_cost_ns.load(Ordering::Relaxed));
+        let real = Instant::now();
+        let virtual_start = tokio::time::Instant::now();
         assert!(!new.verify("guess", Some(&old)).await.expect("verify"));
-        let known = started.elapsed();
-        // Unpadded, the old hash would answer some 100 times sooner.
-        assert!(known * 2 >= unknown, "{known:?} vs {unknown:?}");
+        let (hashing, padding) = (real.elapsed(), virtual_start.elapsed());
+        // The cheap verification plus the padding last at least the floor: the padding is
+        // the floor less the verification, which took at most `hashing`.
+        assert!(
+            hashing + padding >= floor,
+            "{hashing:?} + {padding:?} < {floor:?}"
+        );
+        // The floor did not move: only current-cost verifications update it.
+        assert_eq!(
+            Duration::from_nanos(new.inner.current_cost_ns.load(Ordering::Relaxed)),
+            floor
+        );
+        // A right password on the old hash is not padded.
+        let virtual_start = tokio::time::Instant::now();
+        assert!(new.verify("pw", Some(&old)).await.expect("verify"));
+        assert_eq!(virtual_start.elapsed(), Duration::ZERO);
     }
 }

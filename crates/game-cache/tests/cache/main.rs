@@ -11,4 +11,3 @@ mod faults;
 mod flush;
 mod hot_path;
 mod races;
-mod snapshots;

@@ -12,5 +12,5 @@ mod database;
 pub mod environment;
 mod hasher;
 
-pub use database::{LockHeld, PG_URL_VAR, TestBackend, TestDatabase};
+pub use database::{LockHeld, PG_URL_VAR, TEST_CALL_DEADLINE, TestBackend, TestDatabase};
 pub use hasher::PlainHasher;

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -16,10 +17,16 @@ use tempfile::TempDir;
 
 use super::environment;
 use crate::database::Database;
+use crate::deadline::Deadlines;
 
 /// The variable naming the PostgreSQL server test databases are made on, e.g.
 /// `postgres://postgres@127.0.0.1:5432/test`.
 pub const PG_URL_VAR: &str = "SPACEWARS_TEST_PG_URL";
+
+/// The call deadline of [`TestDatabase::connect`]'s handles: a minute, not the default
+/// 5 s, so a database call slowed by a loaded machine is not cut (tests of the deadline
+/// set their own with `Database::connect_with`).
+pub const TEST_CALL_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Which backend a [`TestDatabase`] is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,11 +125,18 @@ impl TestDatabase {
         }
     }
 
-    /// A handle on this database; the first one runs the migrations.
+    /// A handle on this database with [`TEST_CALL_DEADLINE`]; the first one runs the
+    /// migrations.
     pub async fn connect(&self) -> Database {
-        Database::connect(&self.url).await.unwrap_or_else(|error| {
-            panic!("connect to the {} test database: {error}", self.backend())
-        })
+        let deadlines = Deadlines {
+            call: TEST_CALL_DEADLINE,
+            ..Deadlines::default()
+        };
+        Database::connect_with(&self.url, deadlines)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("connect to the {} test database: {error}", self.backend())
+            })
     }
 
     /// Runs SQL statements on a connection of their own, beside any handle under test.

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use game_domain::clock::ManualClock;
 use game_persistence::testing::TestDatabase;
-use game_server::{Config, Dependencies, LimitsConfig, RepoKind, Server, ServerError, Switch};
+use game_server::{
+    Config, Dependencies, LimitsConfig, RepoKind, Server, ServerError, StorageConfig, Switch,
+};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -81,7 +83,7 @@ fn init_logging() {
 }
 
 /// The configuration tests run with: port 0, light argon2, the given database and repo,
-/// and no rate limits (every test client logs in from 127.0.0.1; the limits' own tests
+/// a database call deadline of a minute, and no rate limits (every test client logs in from 127.0.0.1; the limits' own tests
 /// turn them on).
 pub fn test_config(url: &str, repo: RepoKind) -> Config {
     Config {
@@ -94,6 +96,12 @@ pub fn test_config(url: &str, repo: RepoKind) -> Config {
         limits: LimitsConfig {
             rate_limits: Switch::Off,
             ..LimitsConfig::default()
+        },
+        // A database call slowed by a loaded machine is not cut (the deadline's own tests
+        // set theirs).
+        storage: StorageConfig {
+            db_call_timeout_ms: 60_000,
+            ..StorageConfig::default()
         },
         ..Config::default()
     }

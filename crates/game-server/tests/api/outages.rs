@@ -61,17 +61,22 @@ async fn readyz_is_503_not_ready_while_the_database_is_down(setup: Setup) {
             json!({"username": "late", "password": "pw"}),
         )
         .await;
-    let unavailable = (
-        503,
-        "Service unavailable".to_owned(),
-        "storage_unavailable".to_owned(),
-    );
-    assert_eq!(late.error(), unavailable);
+    // Refused: `storage_unavailable`, or `outcome_unknown` when the pool was still
+    // retrying the connection at the call deadline (as on a loaded machine).
+    let refused = |reply: &Reply| {
+        let (status, _, code) = reply.error();
+        assert_eq!(status, 503, "{:?}", reply.body);
+        assert!(
+            code == "storage_unavailable" || code == "outcome_unknown",
+            "{code}"
+        );
+    };
+    refused(&late);
     let navigated = demo.post_json("/api/navigate", json!({"speed": 1})).await;
     match setup.repo {
         // The cached game goes on from memory.
         RepoKind::Cached => assert_eq!(navigated.status, 200),
-        RepoKind::Db => assert_eq!(navigated.error(), unavailable),
+        RepoKind::Db => refused(&navigated),
     }
 
     proxy.restore();

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use game_cache::CacheConfig;
@@ -312,8 +312,11 @@ async fn shutdown_loses_nothing_acknowledged(backend: TestStore) {
     let game = game(repo.clone(), &clock, 9);
     let ids: Vec<UserId> = register_player_ids(&game, 8).await;
     let mut tasks = tokio::task::JoinSet::new();
+    // Tasks that had an operation acknowledged: shutdown starts once all have (an order of
+    // events, not a sleep a loaded machine could outlast).
+    let going = Arc::new(AtomicUsize::new(0));
     for &id in &ids {
-        let repo = repo.clone();
+        let (repo, going) = (repo.clone(), going.clone());
         tasks.spawn(async move {
             let (mut acknowledged, mut last_speed) = (0u32, None);
             loop {
@@ -324,7 +327,12 @@ async fn shutdown_loses_nothing_acknowledged(backend: TestStore) {
                     })
                     .await;
                 match added {
-                    Ok(()) => acknowledged += 1,
+                    Ok(()) => {
+                        acknowledged += 1;
+                        if acknowledged == 1 {
+                            going.fetch_add(1, SeqCst);
+                        }
+                    }
                     Err(AppError::ShuttingDown) => break,
                     Err(other) => panic!("with_user failed: {other}"),
                 }
@@ -345,7 +353,10 @@ async fn shutdown_loses_nothing_acknowledged(backend: TestStore) {
             (id, acknowledged, last_speed)
         });
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_until("every task had an operation acknowledged", || {
+        going.load(SeqCst) == ids.len()
+    })
+    .await;
     repo.shutdown().await.expect("shutdown");
     let acknowledged = tasks.join_all().await;
 

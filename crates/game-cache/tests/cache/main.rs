@@ -12,4 +12,3 @@ mod flush;
 mod hot_path;
 mod lease;
 mod races;
-mod snapshots;

@@ -84,8 +84,7 @@ async fn the_owner_on_a_known_device_gets_in_while_guessers_are_throttled() {
             with_rate_limits(c);
             c.limits.login_per_account_per_min = 8;
         })
-        .await
-        .expect("sqlite");
+        .await;
     // The owner of "a" signs in once from its own machine: that device is now known.
     let first = login_from(&server, from(4), "a", "a", None).await;
     assert_eq!(first.status, 200);
@@ -131,10 +130,7 @@ async fn the_owner_on_a_known_device_gets_in_while_guessers_are_throttled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_breaking_the_rules_is_refused_before_any_limiter_counts_it() {
-    let server = SQLITE_CACHED
-        .start_with(with_rate_limits)
-        .await
-        .expect("sqlite");
+    let server = SQLITE_CACHED.start_with(with_rate_limits).await;
     let long = "x".repeat(15_000);
     for path in ["/api/login", "/api/register"] {
         let body = json!({"username": long, "password": "pw"});
@@ -174,8 +170,7 @@ async fn limiter_tables_stay_within_their_bound() {
             c.limits.rate_limit_keys = 3;
             c.limits.login_per_address_per_min = 1_000;
         })
-        .await
-        .expect("sqlite");
+        .await;
     for n in 0..10 {
         let reply = login_from(&server, from(2), &format!("nobody{n}"), "pw", None).await;
         assert_eq!(reply.code(), "invalid_credentials");
@@ -214,8 +209,7 @@ async fn idle_connections_are_closed_near_the_cap_and_an_honest_request_gets_thr
             c.limits.keep_alive_timeout_ms = 120_000;
             c.limits.ops_listen = Some("127.0.0.1:0".parse().expect("addr"));
         })
-        .await
-        .expect("sqlite");
+        .await;
     // An attacker at 127.0.0.2 fills every place with connections that send nothing.
     let mut silent = Vec::new();
     for _ in 0..20 {
@@ -251,8 +245,7 @@ async fn a_client_that_reads_nothing_is_closed_after_the_write_stall_timeout() {
             c.limits.write_stall_timeout_ms = 300;
             c.limits.ops_listen = Some("127.0.0.1:0".parse().expect("addr"));
         })
-        .await
-        .expect("sqlite");
+        .await;
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("small buffer");
     let mut stream = socket.connect(server.addr).await.expect("connect");
@@ -278,7 +271,7 @@ async fn a_client_that_reads_nothing_is_closed_after_the_write_stall_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_third_stream_from_one_session_closes_its_first() {
-    let server = SQLITE_CACHED.start().await.expect("sqlite");
+    let server = SQLITE_CACHED.start().await;
     let demo = server.demo().await;
     let session = demo.session.as_deref();
     let mut streams = Vec::new();
@@ -302,7 +295,7 @@ async fn a_third_stream_from_one_session_closes_its_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_cookie_before_a_valid_one_still_authenticates() {
-    let server = SQLITE_CACHED.start().await.expect("sqlite");
+    let server = SQLITE_CACHED.start().await;
     let demo = server.demo().await;
     let valid = demo.session.clone().expect("session");
     let forged = "0".repeat(64);
@@ -324,7 +317,7 @@ async fn a_forged_cookie_before_a_valid_one_still_authenticates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_answer_has_nosniff_and_session_answers_no_store() {
-    let server = SQLITE_CACHED.start().await.expect("sqlite");
+    let server = SQLITE_CACHED.start().await;
     let mut demo = server.demo().await;
     let cases: Vec<(Method, &str, Option<&str>, bool)> = vec![
         (Method::GET, "/api/session", None, true),
@@ -362,7 +355,7 @@ async fn every_api_answer_has_nosniff_and_session_answers_no_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn look_alike_names_are_refused_or_taken_as_the_existing_name() {
-    let server = SQLITE_CACHED.start().await.expect("sqlite");
+    let server = SQLITE_CACHED.start().await;
     let mut client = server.client();
     let refused = |code: &str| (400, code.to_owned());
     // The demo user "a" exists.

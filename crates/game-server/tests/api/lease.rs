@@ -35,15 +35,12 @@ async fn past_its_lease_deadline_a_server_answers_nothing_until_a_renewal_gets_t
         db: TestBackend::Sqlite,
         repo: RepoKind::Cached,
     };
-    let Some(server) = setup
+    let server = setup
         .start_with(|config| {
             config.storage.lease_ttl_ms = 600;
             config.storage.db_call_timeout_ms = 200;
         })
-        .await
-    else {
-        return;
-    };
+        .await;
     let mut demo = server.demo().await;
     assert_eq!(demo.get("/api/world").await.status, 200);
     let (status, _, stream) = events::open(server.addr, "", demo.session.as_deref(), None).await;

@@ -105,6 +105,15 @@ fn sweeping_forgets_only_buckets_that_are_full_again() {
     limits.sweep();
     // A token was taken less than a second ago: the address is remembered.
     assert_eq!(limits.keys(), [0, 0, 0, 0, 1]);
+    // A thousand tokens a second: 10 ms after the one taken (a sleep lasts at least that),
+    // the bucket is full again, so the sweep forgets it.
+    let fast = self::limits(60_000);
+    fast.check_register(ip(1)).expect("first");
+    fast.check_register(ip(2)).expect("first");
+    assert_eq!(fast.keys(), [0, 0, 0, 0, 2]);
+    std::thread::sleep(Duration::from_millis(10));
+    fast.sweep();
+    assert_eq!(fast.keys(), [0, 0, 0, 0, 0]);
 }
 
 #[test]

@@ -9,9 +9,10 @@ use crate::tools;
 /// Criterion bench targets: (package, bench target). game-persistence's `batch` (a flush
 /// of 10 000 users on SQLite, and PostgreSQL when `SPACEWARS_TEST_PG_URL` is set) belongs
 /// to that crate and runs here too.
-const CRITERION_BENCHES: [(&str, &str); 3] = [
+const CRITERION_BENCHES: [(&str, &str); 4] = [
     ("game-domain", "domain"),
     ("game-cache", "cache"),
+    ("game-cache", "world_reads"),
     ("game-persistence", "batch"),
 ];
 

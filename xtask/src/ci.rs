@@ -15,7 +15,7 @@ const SQLITE_ONLY: [&str; 5] = [
 
 /// Runs the same checks as `.ci/run`: format, clippy with `-D warnings`, the SQLite-only
 /// build (no libpq, no OpenSSL, and it compiles), the API docs with `-D warnings` (broken
-/// intra-doc links fail), the whole test suite.
+/// intra-doc links fail), the whole test suite with every test required to run.
 pub fn run() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
@@ -31,7 +31,12 @@ pub fn run() -> anyhow::Result<()> {
         &[("RUSTDOCFLAGS", "-D warnings")],
         &["doc", "--workspace", "--no-deps"],
     )?;
-    cargo(&["test", "--workspace"])?;
+    // Every test must run: one whose PostgreSQL or browser is missing fails instead of
+    // skipping (docs/test-strength.md).
+    cargo_with_env(
+        &[("SPACEWARS_TEST_REQUIRE_ALL", "1")],
+        &["test", "--workspace"],
+    )?;
     Ok(())
 }
 

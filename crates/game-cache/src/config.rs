@@ -38,9 +38,10 @@ pub struct CacheConfig {
     /// (default 65,536, about 4 MiB; at least 1). A client further behind gets a full
     /// snapshot instead of a delta.
     pub world_log_capacity: usize,
-    /// How long [`crate::CachedRepo::shutdown`] keeps retrying its final flush (with the
-    /// back-off of a failing flush) before it gives up (default 5 minutes; zero makes one
-    /// attempt).
+    /// How long [`crate::CachedRepo::shutdown`] may take in all: waiting for the units of
+    /// work and for a batch the background flush is writing, then the final flush and its
+    /// retries (with the back-off of a failing flush). A batch still unanswered then is
+    /// abandoned (default 5 minutes; zero makes one attempt that gets no time to wait).
     pub shutdown_flush_timeout: Duration,
 }
 

@@ -308,6 +308,14 @@ impl Inner {
         self.gate.enter().ok_or(AppError::ShuttingDown)
     }
 
+    /// Whether this process may still answer from memory (docs/persistence.md, One owner):
+    /// asked by every unit of work once its locks are held, right before it reads or
+    /// changes anything, so work that waited (for a lock, or through a pause of the whole
+    /// process) is refused if the lease's deadline passed meanwhile.
+    fn check_lease(&self) -> Result<(), AppError> {
+        self.store.lease_check().map_err(AppError::from)
+    }
+
     fn pin(&self, id: UserId) -> Pin<'_> {
         self.users().pin(id);
         Pin { inner: self, id }

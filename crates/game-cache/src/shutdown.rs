@@ -1,5 +1,5 @@
 //! Stopping the cache (docs/persistence.md, Graceful shutdown): close the gate, drain, stop
-//! the background tasks, and make the final flush, retried until a deadline. What a final
+//! the background tasks, and make the final flush, retried; all of it within one deadline. What a final
 //! flush could not write stays in memory, and [`CachedRepo::pending_batch`] hands it out
 //! (for the spill file).
 
@@ -16,29 +16,50 @@ use crate::repo::{CachedRepo, FlushReport, lock};
 impl CachedRepo {
     /// Stops accepting operations (they fail with `AppError::ShuttingDown`), waits for
     /// the ones in flight, stops the background tasks and makes a final flush, retried with
-    /// back-off until [`crate::CacheConfig::shutdown_flush_timeout`] has passed (at least
-    /// one attempt; no retry once the lease is lost). Its result is the final flush's.
+    /// back-off; all of it within [`crate::CacheConfig::shutdown_flush_timeout`] from the
+    /// call (one attempt at least, retries only while they can start before that deadline,
+    /// none once the lease is lost). A flush still
+    /// writing at that deadline, the background task's or the final one, is abandoned
+    /// there and counted as a failed flush at once (its outcome is unknown: it may still
+    /// commit, and its changes stay pending). Its result is the final flush's.
     ///
     /// If it fails, the changes are still in memory and dirty: [`flush_now`](Self::flush_now)
     /// may be retried, and [`pending_batch`](Self::pending_batch) returns them. Calling
     /// `shutdown` again is harmless.
     pub async fn shutdown(&self) -> Result<FlushReport, CacheError> {
         let inner = &self.inner;
-        inner.gate.close_and_drain().await;
-        inner.stop_task();
-        let task = lock(&inner.task).take();
-        if let Some(task) = task
-            && let Err(join_error) = task.await
-        {
-            error!(%join_error, "flush task ended abnormally");
-        }
         let timeout = inner.config.shutdown_flush_timeout;
         let deadline = Instant::now() + timeout;
+        let abandoned = || {
+            inner.counters.record_flush_failure();
+            CacheError::Store(StoreError::Timeout { after: timeout })
+        };
+        if tokio::time::timeout_at(deadline, inner.gate.close_and_drain())
+            .await
+            .is_err()
+        {
+            warn!("units of work still running at the shutdown deadline; not waiting for them");
+        }
+        inner.stop_task();
+        let task = lock(&inner.task).take();
+        if let Some(mut task) = task {
+            match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(join_error)) => error!(%join_error, "flush task ended abnormally"),
+                Err(_) => {
+                    // Still writing a batch: abandoned, and a failure now, not at its own
+                    // (longer) batch deadline.
+                    task.abort();
+                    let error = abandoned();
+                    error!(%error, "the background flush was abandoned at the shutdown deadline");
+                }
+            }
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let error = match inner.flush().await {
-                Ok(report) => {
+            let error = match tokio::time::timeout_at(deadline, inner.flush()).await {
+                Ok(Ok(report)) => {
                     info!(
                         users = report.users,
                         upserted_objects = report.upserted_objects,
@@ -48,11 +69,14 @@ impl CachedRepo {
                     );
                     return Ok(report);
                 }
-                Err(error) => error,
+                Ok(Err(error)) => error,
+                Err(_) => abandoned(),
             };
             let now = Instant::now();
             let lease_lost = matches!(error, CacheError::Store(StoreError::LeaseLost));
-            if lease_lost || now >= deadline {
+            let delay = inner.config.retry_delay(attempt);
+            // A retry that would start at the deadline would be abandoned at once.
+            if lease_lost || now + delay >= deadline {
                 error!(
                     %error,
                     attempt,
@@ -61,7 +85,6 @@ impl CachedRepo {
                 );
                 return Err(error);
             }
-            let delay = inner.config.retry_delay(attempt).min(deadline - now);
             warn!(%error, attempt, retry_in_ms = delay.as_millis() as u64, "final flush failed");
             tokio::time::sleep(delay).await;
         }

@@ -14,7 +14,18 @@ pub trait Clock: Send + Sync {
     }
 }
 
-/// The real wall clock.
+/// How far every [`SystemClock`] reading of this process is shifted, in ms (0 unless
+/// set): how a test shows a process whose host's wall clock is wrong, as `faketime` would.
+static WALL_CLOCK_OFFSET_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Shifts every later [`SystemClock`] reading of this process by `offset_ms` (for tests
+/// of a host whose clock is wrong; the server binary sets it from
+/// `SPACEWARS_TEST_WALL_CLOCK_OFFSET_MS`).
+pub fn set_wall_clock_offset_ms(offset_ms: i64) {
+    WALL_CLOCK_OFFSET_MS.store(offset_ms, Ordering::Relaxed);
+}
+
+/// The real wall clock (shifted by [`set_wall_clock_offset_ms`], if set).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -23,7 +34,9 @@ impl Clock for SystemClock {
         let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+        i64::try_from(since_epoch.as_millis())
+            .unwrap_or(i64::MAX)
+            .saturating_add(WALL_CLOCK_OFFSET_MS.load(Ordering::Relaxed))
     }
 }
 

@@ -19,7 +19,7 @@ use crate::space_object::ObjectId;
 use crate::spawn::Spawn;
 use crate::tech_tree::ResearchType;
 use crate::user::{UserId, UserStats};
-use crate::username::canonical_username;
+use crate::username::{login_name, new_username};
 use crate::views::{ShipStats, TechTreeView, WorldDeltaView, WorldSync, WorldView};
 use crate::world::WorldSnapshot;
 use crate::world_history::Version;
@@ -98,10 +98,11 @@ impl<R: Repository> Game<R> {
     }
 
     /// Creates a player with a ship and logs it in; returns the session token with the new
-    /// player's and ship's ids. The name is stored in its NFC form and must be unique
-    /// without regard to case.
+    /// player's and ship's ids. The name must be an identifier ([`new_username`]), is
+    /// stored in its width-mapped NFC form and must be unique without regard to case and
+    /// to look-alike letters (the repository compares keys and skeletons).
     pub async fn register(&self, username: &str, password: &str) -> Result<Registered, AppError> {
-        let username = canonical_username(username)?;
+        let username = new_username(username)?;
         validate_password(password)?;
         let hash = self.hasher.hash(password).await?;
         let user = self
@@ -138,7 +139,7 @@ impl<R: Repository> Game<R> {
     /// form without regard to case. A hash made with older cost parameters is replaced by
     /// a fresh one (best effort: if hashing is busy, the next login tries again).
     pub async fn login(&self, username: &str, password: &str) -> Result<String, AppError> {
-        let user = match canonical_username(username) {
+        let user = match login_name(username) {
             Ok(name) if validate_password(password).is_ok() => {
                 self.repo.find_user_by_name(&name).await?
             }

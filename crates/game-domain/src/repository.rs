@@ -24,7 +24,7 @@ pub trait Repository: Send + Sync + 'static {
 
     /// Creates a user and its ship, durably, assigning both ids.
     /// Fails with [`GameError::UsernameTaken`] if a name with the same
-    /// [`crate::username::username_key`] exists.
+    /// [`crate::username::username_key`] or [`crate::username::username_skeleton`] exists.
     async fn create_user(&self, new_user: NewUser) -> Result<User, AppError>;
 
     /// The user whose name has the same [`crate::username::username_key`] as `username`

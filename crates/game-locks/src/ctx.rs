@@ -15,9 +15,13 @@ use crate::levels::{LockLevel, Unlocked};
 ///
 /// # What does not compile
 ///
+/// Each example below is also a case in `tests/lock_order/`, whose `.stderr` snapshot pins
+/// the exact error: rustdoc checks a `compile_fail` example's error code only on nightly,
+/// so on stable an example failing for any other reason would pass.
+///
 /// User, then world (out of order):
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use game_locks::{LockCtx, MutexRegistry, OrderedRwLock, User, World};
 /// async fn f(world: &OrderedRwLock<World, u32>, users: &MutexRegistry<User, u64>) {
 ///     let mut root = LockCtx::root();
@@ -28,7 +32,7 @@ use crate::levels::{LockLevel, Unlocked};
 ///
 /// The world twice (a reader re-entering a fair RwLock deadlocks behind a queued writer):
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use game_locks::{LockCtx, OrderedRwLock, World};
 /// async fn f(world: &OrderedRwLock<World, u32>) {
 ///     let mut root = LockCtx::root();
@@ -39,7 +43,7 @@ use crate::levels::{LockLevel, Unlocked};
 ///
 /// A user twice (the original server's deadlock: holding a user, asking for it again):
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use game_locks::{LockCtx, MutexRegistry, User};
 /// async fn f(users: &MutexRegistry<User, u64>) {
 ///     let mut root = LockCtx::root();
@@ -50,7 +54,7 @@ use crate::levels::{LockLevel, Unlocked};
 ///
 /// Going back to the parent context while a guard taken from it is alive:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0499
 /// use game_locks::{LockCtx, MutexRegistry, User};
 /// async fn f(users: &MutexRegistry<User, u64>) {
 ///     let mut root = LockCtx::root();
@@ -63,7 +67,7 @@ use crate::levels::{LockLevel, Unlocked};
 ///
 /// Going back to the parent context while the child context is alive:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0499
 /// use game_locks::{LockCtx, OrderedMutex, OrderedRwLock, Store, World};
 /// async fn f(world: &OrderedRwLock<World, u32>, store: &OrderedMutex<Store, u32>) {
 ///     let mut root = LockCtx::root();
@@ -76,7 +80,7 @@ use crate::levels::{LockLevel, Unlocked};
 ///
 /// Copying a context to use it twice:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0599
 /// use game_locks::LockCtx;
 /// let root = LockCtx::root();
 /// let copy = root.clone(); // LockCtx is neither Clone nor Copy

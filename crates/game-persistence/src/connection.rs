@@ -158,9 +158,16 @@ impl Manager {
                 let url = pg_url_with_settings(url, &self.deadlines);
                 let mut conn = PgConnection::establish(&url)?;
                 // The server abandons a statement soon after the call deadline too, so a
-                // call the client gave up on does not go on holding locks.
-                conn.batch_execute(&format!("SET statement_timeout = {call_ms}"))
-                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                // call the client gave up on does not go on holding locks; and it ends a
+                // transaction whose client went silent in it (a link cut mid-batch) just
+                // as soon, so its row locks (the lease row's among them) cannot keep a
+                // standby from taking over. Between the statements of a transaction the
+                // client never waits on anything but its own CPU.
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {call_ms}; \
+                     SET idle_in_transaction_session_timeout = {call_ms}"
+                ))
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 AnyConnection::Pg(conn)
             }
             #[cfg(feature = "sqlite")]

@@ -2,8 +2,8 @@
 //! diesel work on `spawn_blocking`, never on an async worker.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use diesel::r2d2::Pool;
 use game_domain::accounts::NewUser;
@@ -12,6 +12,7 @@ use crate::connection::{self, AnyConnection, Manager, Target};
 use crate::deadline::{self, Deadlines};
 use crate::error::StoreError;
 use crate::lease::{HeldLease, LeaseGuard};
+use crate::position::{Positions, WritePosition};
 use crate::{migrations, seed, transaction};
 
 /// A handle to the game's database (SQLite file or PostgreSQL); cheap to clone.
@@ -36,7 +37,9 @@ struct Inner {
     round_trips: Arc<AtomicU64>,
     timeouts: AtomicU64,
     /// The lease this process acquired, if any: writes are refused once it is lost.
-    lease: Mutex<Option<Arc<HeldLease>>>,
+    lease: RwLock<Option<Arc<HeldLease>>>,
+    /// Where the write-behind history stands, as far as this process knows.
+    positions: Arc<Positions>,
 }
 
 impl Database {
@@ -74,7 +77,8 @@ impl Database {
                 deadlines,
                 round_trips,
                 timeouts: AtomicU64::new(0),
-                lease: Mutex::new(None),
+                lease: RwLock::new(None),
+                positions: Arc::new(Positions::default()),
             }),
         })
     }
@@ -128,10 +132,11 @@ impl Database {
     /// the background every `ttl / 3` while the returned guard lives.
     ///
     /// Fails with [`StoreError::LeaseHeld`] while another owner's lease is unexpired;
-    /// takes over an expired one. Expiry uses each process's own clock (Unix ms), so
-    /// servers sharing a database are assumed to have clocks synchronised to well within
-    /// `ttl`. From now on this handle's writes fail with [`StoreError::LeaseLost`] once
-    /// the lease is lost, and write-behind batches verify it in their transaction.
+    /// takes over an expired one. Expiry is written and compared on the database's clock,
+    /// so the processes' wall clocks do not matter. From now on this handle's writes fail
+    /// with [`StoreError::LeaseLost`] once the lease is lost, and write-behind batches
+    /// verify it in their transaction; [`crate::LeaseStatus::check`] says whether this
+    /// process is still within its own deadline.
     pub async fn acquire_lease(
         &self,
         owner: &str,
@@ -140,25 +145,50 @@ impl Database {
         LeaseGuard::acquire(self.clone(), owner, ttl).await
     }
 
-    /// Remembers the lease this process now holds.
-    pub(crate) fn hold_lease(&self, held: Arc<HeldLease>) {
-        *self.lock_lease() = Some(held);
+    /// Remembers the lease this process now holds, and the write-behind position the
+    /// database had when it took it.
+    pub(crate) fn hold_lease(&self, held: Arc<HeldLease>, last_batch: String) {
+        self.inner.positions.found(last_batch);
+        // The guarded value is a plain `Option`; a panic elsewhere cannot leave it torn.
+        *self
+            .inner
+            .lease
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(held);
     }
 
-    fn lock_lease(&self) -> std::sync::MutexGuard<'_, Option<Arc<HeldLease>>> {
-        // The guarded value is a plain `Option`; a panic elsewhere cannot leave it torn.
+    fn held_lease(&self) -> Option<Arc<HeldLease>> {
         self.inner
             .lease
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The lease held, or [`StoreError::LeaseLost`] if it was lost.
     pub(crate) fn current_lease(&self) -> Result<Option<Arc<HeldLease>>, StoreError> {
-        match &*self.lock_lease() {
+        match self.held_lease() {
             Some(held) if held.is_lost() => Err(StoreError::LeaseLost),
-            held => Ok(held.clone()),
+            held => Ok(held),
         }
+    }
+
+    /// Whether this process may answer from its state now (see
+    /// [`crate::LeaseStatus::check`]); `Ok` without a lease.
+    pub(crate) fn check_lease(&self) -> Result<(), StoreError> {
+        self.held_lease()
+            .map_or(Ok(()), |held| held.check_at(Instant::now()))
+    }
+
+    /// Where the write-behind history stands, as this process knows it without asking
+    /// the database: what a spill file records.
+    pub fn write_position(&self) -> WritePosition {
+        self.inner.positions.get()
+    }
+
+    /// The live position, for the batch writer.
+    pub(crate) fn positions(&self) -> Arc<Positions> {
+        self.inner.positions.clone()
     }
 
     /// Statements sent so far by this handle and its clones.
@@ -183,14 +213,9 @@ impl Database {
             .await
     }
 
-    /// Like [`Database::write`], under the batch deadline instead of the call deadline.
-    pub(crate) async fn write_batch<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
-        self.fenced(self.inner.deadlines.batch, f).await
+    /// The database's write-behind position now (one statement, no lease needed).
+    pub(crate) async fn read_flush_position(&self) -> Result<(i64, String), StoreError> {
+        self.read(crate::queries::lease::flush_position).await
     }
 
     /// Like [`Database::read`], on the lease's own connection.
@@ -237,21 +262,77 @@ impl Database {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let held = self.current_lease()?;
+        self.fenced_settled(limit, f, |_| {}).await
+    }
+
+    /// A write under the batch deadline instead of the call deadline, like
+    /// [`Database::write`]; `settle` learns how the transaction ended, on the
+    /// blocking thread, even when this call stopped waiting for it at its deadline.
+    pub(crate) async fn write_batch_settled<T, E, F, S>(&self, f: F, settle: S) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        S: FnOnce(Result<&T, BatchFailure>) + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.fenced_settled(self.inner.deadlines.batch, f, settle)
+            .await
+    }
+
+    async fn fenced_settled<T, E, F, S>(&self, limit: Duration, f: F, settle: S) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        S: FnOnce(Result<&T, BatchFailure>) + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let held = match self.current_lease() {
+            Ok(held) => held,
+            Err(error) => {
+                settle(Err(BatchFailure::BeforeCommit));
+                return Err(error.into());
+            }
+        };
         // The lease is checked last, just before the commit: the lease row is then locked
         // (PostgreSQL) only for the instant before the commit, not while the write waits
         // for its own rows, so a write stuck behind a lock cannot hold up the renewal.
         let fenced = move |conn: &mut AnyConnection| {
-            transaction::write(conn, |conn| {
+            // Before BEGIN: the renewal inside is sent later, so its expiry is later too.
+            let sent = Instant::now();
+            let mut commit_sent = false;
+            let result = transaction::write(conn, |conn| {
                 let value = f(conn)?;
                 if let Some(held) = &held {
                     held.renew(conn)?;
                 }
+                commit_sent = true;
                 Ok(value)
-            })
+            });
+            match &result {
+                Ok(value) => {
+                    // Committed: the renewal counts for this process's own deadline too.
+                    if let Some(held) = &held {
+                        held.confirm(sent);
+                    }
+                    settle(Ok(value));
+                }
+                // A failed COMMIT may have committed all the same (the answer was lost).
+                Err(_) if commit_sent => settle(Err(BatchFailure::Unknown)),
+                Err(_) => settle(Err(BatchFailure::BeforeCommit)),
+            }
+            result
         };
         self.on(&self.inner.pool, limit, fenced).await
     }
+}
+
+/// How a fenced transaction that failed ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BatchFailure {
+    /// Refused before its commit was sent: it certainly did not commit.
+    BeforeCommit,
+    /// Its commit was sent and failed: it may have committed.
+    Unknown,
 }
 
 /// Runs blocking database work off the async workers. A panic inside becomes an error:

@@ -138,4 +138,8 @@ impl Store for WithDeadline {
     fn timeouts(&self) -> u64 {
         self.timeouts.load(Ordering::Relaxed) + self.inner.timeouts()
     }
+
+    fn lease_check(&self) -> Result<(), StoreError> {
+        self.inner.lease_check()
+    }
 }

@@ -17,12 +17,18 @@ pub enum StoreError {
     LeaseHeld {
         /// The owner recorded in the lease.
         owner: String,
-        /// When the lease expires unless renewed.
+        /// When the lease expires unless renewed (Unix ms on the database's clock).
         expires_ms: i64,
     },
     /// This process's lease expired or was taken over; it must stop writing.
     #[error("this process no longer owns the database lease")]
     LeaseLost,
+    /// This process's own lease deadline passed without a confirmed renewal (paused, or
+    /// cut off from the database): another process may own the database by now, so it
+    /// answers nothing from its state until a renewal succeeds (docs/persistence.md,
+    /// One owner).
+    #[error("this process's database lease is past its deadline and not yet renewed")]
+    LeaseExpired,
     /// The database did not answer within the call's deadline. The call was abandoned; a
     /// write may still have committed (or may yet commit): its outcome is unknown.
     #[error(

@@ -1,15 +1,23 @@
 //! The one-owner lease (docs/persistence.md, One owner): a row naming the server process
-//! that owns the database, kept alive by a background task, checked by every write-behind
-//! batch.
+//! that owns the database, kept alive by a background task, checked by every write.
+//!
+//! Two clocks, each used where it is the truth:
+//! - the **database's clock** decides who holds the lease: its expiry is written and
+//!   compared inside the lease statements (`queries::lease`), so a standby takes over only
+//!   when the database says the lease expired, whatever the hosts' wall clocks say;
+//! - the **owner's monotonic clock** decides whether it may still answer: it is *current*
+//!   until the instant it sent its last confirmed renewal, plus the TTL, minus
+//!   [`safety_margin`]. That instant comes before the database's expiry of the same
+//!   renewal, so past it another process may own the database, and before it none can.
+//!   A paused or cut-off owner thus stops answering before a standby can take over.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use game_domain::clock::{Clock, SystemClock};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
@@ -19,6 +27,15 @@ use crate::error::StoreError;
 use crate::queries::lease;
 use crate::transaction;
 
+/// How much earlier than the database's expiry the owner stops answering: a tenth of the
+/// TTL (1 s for the default 10 s). It covers the owner's monotonic clock running slower
+/// than the database's by up to 10 % (ordinary quartz clocks differ by under 0.01 %, NTP
+/// slews by at most 0.05 %), and the moments between the last check of a request and its
+/// answer leaving the process.
+pub const fn safety_margin(ttl: Duration) -> Duration {
+    Duration::from_nanos((ttl.as_nanos() / 10) as u64)
+}
+
 /// This process's claim on the lease, shared by the handle and the guard.
 #[derive(Debug)]
 pub(crate) struct HeldLease {
@@ -26,7 +43,14 @@ pub(crate) struct HeldLease {
     /// Random per acquisition: a restarted process, or two configured with the same owner
     /// name, never mistake each other's lease for their own.
     token: String,
-    ttl_ms: i64,
+    ttl: Duration,
+    /// The base of `valid_until_ns`.
+    origin: Instant,
+    /// Nanoseconds after `origin` at which this process stops answering unless a renewal
+    /// is confirmed meanwhile; only ever moves forward.
+    valid_until_ns: AtomicU64,
+    /// Woken when a renewal moves `valid_until_ns` forward.
+    renewed: Notify,
     /// The flag every request and write reads: one atomic load, no lock shared by all.
     is_lost: AtomicBool,
     /// The same flag for those who wait for it (the server's stop).
@@ -34,6 +58,23 @@ pub(crate) struct HeldLease {
 }
 
 impl HeldLease {
+    fn new(owner: &str, ttl: Duration, lost: watch::Sender<bool>) -> HeldLease {
+        HeldLease {
+            owner: owner.to_owned(),
+            token: new_token(),
+            ttl,
+            origin: Instant::now(),
+            valid_until_ns: AtomicU64::new(0),
+            renewed: Notify::new(),
+            is_lost: AtomicBool::new(false),
+            lost,
+        }
+    }
+
+    fn ttl_ms(&self) -> i64 {
+        i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX)
+    }
+
     /// True once a renewal found the lease taken over, or it was released.
     pub(crate) fn is_lost(&self) -> bool {
         self.is_lost.load(Ordering::Acquire)
@@ -42,12 +83,42 @@ impl HeldLease {
     fn mark_lost(&self) {
         self.is_lost.store(true, Ordering::Release);
         self.lost.send_replace(true);
+        self.renewed.notify_waiters();
     }
 
-    /// Verifies the lease is still ours and extends it to now + ttl.
+    /// Whether this process may answer at `now`: [`StoreError::LeaseLost`] once lost,
+    /// [`StoreError::LeaseExpired`] past its own deadline.
+    pub(crate) fn check_at(&self, now: Instant) -> Result<(), StoreError> {
+        if self.is_lost() {
+            return Err(StoreError::LeaseLost);
+        }
+        if now >= self.valid_until() {
+            return Err(StoreError::LeaseExpired);
+        }
+        Ok(())
+    }
+
+    /// The instant this process stops answering unless a renewal is confirmed before.
+    pub(crate) fn valid_until(&self) -> Instant {
+        self.origin + Duration::from_nanos(self.valid_until_ns.load(Ordering::Acquire))
+    }
+
+    /// Records a renewal (or the acquisition) sent at `sent` and now committed: the
+    /// deadline moves to `sent + ttl - safety margin`, if that is later.
+    pub(crate) fn confirm(&self, sent: Instant) {
+        let until =
+            sent.saturating_duration_since(self.origin) + self.ttl - safety_margin(self.ttl);
+        let until_ns = u64::try_from(until.as_nanos()).unwrap_or(u64::MAX);
+        let before = self.valid_until_ns.fetch_max(until_ns, Ordering::AcqRel);
+        if until_ns > before {
+            self.renewed.notify_waiters();
+        }
+    }
+
+    /// Verifies the lease is still ours and extends it to the database's now + ttl. The
+    /// caller [`confirm`](Self::confirm)s it once its transaction committed.
     pub(crate) fn renew(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        let expires_ms = now_ms().saturating_add(self.ttl_ms);
-        let renewed = lease::renew(conn, &self.token, expires_ms);
+        let renewed = lease::renew(conn, &self.token, self.ttl_ms());
         if let Err(StoreError::LeaseLost) = renewed {
             self.mark_lost();
         }
@@ -74,37 +145,19 @@ impl LeaseGuard {
         owner: &str,
         ttl: Duration,
     ) -> Result<LeaseGuard, StoreError> {
-        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let (lost_tx, lost) = watch::channel(false);
-        let held = Arc::new(HeldLease {
-            owner: owner.to_owned(),
-            token: new_token(),
-            ttl_ms,
-            is_lost: AtomicBool::new(false),
-            lost: lost_tx,
-        });
+        let held = Arc::new(HeldLease::new(owner, ttl, lost_tx));
         let claim = held.clone();
         // Not fenced: a handle whose previous lease was lost may acquire a new one.
-        db.read(move |conn| {
-            transaction::write(conn, |conn| {
-                let now_ms = now_ms();
-                let current = lease::read_for_update(conn)?;
-                if let Some(current) = current.filter(|c| c.is_held_at(now_ms)) {
-                    return Err(StoreError::LeaseHeld {
-                        owner: current.owner,
-                        expires_ms: current.expires_ms,
-                    });
-                }
-                lease::write(
-                    conn,
-                    &claim.owner,
-                    &claim.token,
-                    now_ms.saturating_add(claim.ttl_ms),
-                )
+        let position = db
+            .read(move |conn| {
+                let sent = Instant::now();
+                let position = transaction::write(conn, |conn| take(conn, &claim))?;
+                claim.confirm(sent);
+                Ok::<_, StoreError>(position)
             })
-        })
-        .await?;
-        db.hold_lease(held.clone());
+            .await?;
+        db.hold_lease(held.clone(), position);
         let period = (ttl / 3).max(Duration::from_millis(1));
         let renewal = tokio::spawn(renew_periodically(db.clone(), held.clone(), period));
         Ok(LeaseGuard {
@@ -154,8 +207,25 @@ impl LeaseGuard {
     }
 }
 
-/// Whether this process still holds its lease: a cheap check for every request, and a
-/// future for the task that stops the server when it is lost.
+/// In the acquiring transaction: takes the lease if the database says it is free or
+/// expired; returns the id of the last write-behind batch (see [`crate::WritePosition`]).
+fn take(conn: &mut AnyConnection, claim: &HeldLease) -> Result<String, StoreError> {
+    let ttl_ms = claim.ttl_ms();
+    let Some(current) = lease::read_for_update(conn)? else {
+        lease::insert(conn, &claim.owner, &claim.token, ttl_ms)?;
+        return Ok(String::new());
+    };
+    if !lease::take(conn, &claim.owner, &claim.token, ttl_ms)? {
+        return Err(StoreError::LeaseHeld {
+            owner: current.owner,
+            expires_ms: current.expires_ms,
+        });
+    }
+    Ok(current.flush_id)
+}
+
+/// Whether this process still holds its lease: a cheap check for every request, and
+/// futures for the tasks that stop serving when it is lost or past its deadline.
 #[derive(Debug, Clone)]
 pub struct LeaseStatus {
     held: Arc<HeldLease>,
@@ -168,11 +238,50 @@ impl LeaseStatus {
         self.held.is_lost()
     }
 
+    /// Whether this process may answer from its state now: `Ok`, or
+    /// [`StoreError::LeaseLost`] once lost, or [`StoreError::LeaseExpired`] while past its
+    /// own deadline (until a renewal is confirmed).
+    pub fn check(&self) -> Result<(), StoreError> {
+        self.held.check_at(Instant::now())
+    }
+
+    /// The instant this process stops answering unless a renewal is confirmed before
+    /// (the instant its last confirmed renewal was sent, plus the TTL, minus
+    /// [`safety_margin`]).
+    pub fn valid_until(&self) -> Instant {
+        self.held.valid_until()
+    }
+
     /// Resolves once the lease is lost (or released).
     pub async fn lost(&self) {
         let mut lost = self.lost.clone();
         // Err only if the sender is gone, and `self.held` keeps it alive.
         let _ = lost.wait_for(|lost| *lost).await;
+    }
+
+    /// Resolves once this process is past its deadline (or the lease is lost).
+    pub async fn expired(&self) {
+        loop {
+            if self.check().is_err() {
+                return;
+            }
+            // The deadline only moves forward: sleeping until it and looking again is exact.
+            tokio::time::sleep_until(self.valid_until().into()).await;
+        }
+    }
+
+    /// Resolves once this process may answer again (a renewal was confirmed), or the
+    /// lease is lost.
+    pub async fn current_again(&self) {
+        loop {
+            let renewed = self.held.renewed.notified();
+            tokio::pin!(renewed);
+            renewed.as_mut().enable();
+            match self.check() {
+                Ok(()) | Err(StoreError::LeaseLost) => return,
+                Err(_) => renewed.await,
+            }
+        }
     }
 }
 
@@ -184,7 +293,8 @@ impl Drop for LeaseGuard {
 
 /// Renews every `period` until the lease is found lost. A failed renewal (database
 /// unreachable) is retried at the next tick: the lease is only lost if someone else took
-/// it over meanwhile, and then the next renewal, or batch, notices.
+/// it over meanwhile, and then the next renewal, or batch, notices. Meanwhile this
+/// process's own deadline passes and it stops answering.
 async fn renew_periodically(db: Database, held: Arc<HeldLease>, period: Duration) {
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -193,7 +303,14 @@ async fn renew_periodically(db: Database, held: Arc<HeldLease>, period: Duration
         ticks.tick().await;
         let claim = held.clone();
         // On its own connection: a pool busy with slow calls cannot delay it.
-        let _ = db.on_lease_connection(move |conn| claim.renew(conn)).await;
+        let _ = db
+            .on_lease_connection(move |conn| {
+                let sent = Instant::now();
+                claim.renew(conn)?;
+                claim.confirm(sent);
+                Ok::<_, StoreError>(())
+            })
+            .await;
     }
 }
 
@@ -203,7 +320,50 @@ fn new_token() -> String {
     format!("{:016x}{:016x}", rng.random::<u64>(), rng.random::<u64>())
 }
 
-/// The process clock, Unix ms.
-fn now_ms() -> i64 {
-    SystemClock.now_ms()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(ttl_ms: u64) -> HeldLease {
+        HeldLease::new("t", Duration::from_millis(ttl_ms), watch::channel(false).0)
+    }
+
+    #[test]
+    fn the_deadline_is_the_send_instant_plus_the_ttl_minus_a_tenth() {
+        let lease = held(10_000);
+        assert_eq!(
+            safety_margin(Duration::from_secs(10)),
+            Duration::from_secs(1)
+        );
+        let sent = lease.origin + Duration::from_secs(5);
+        lease.confirm(sent);
+        // 5 s + 10 s − 1 s.
+        let until = lease.origin + Duration::from_secs(14);
+        assert_eq!(lease.valid_until(), until);
+        assert!(lease.check_at(until - Duration::from_nanos(1)).is_ok());
+        assert!(matches!(
+            lease.check_at(until),
+            Err(StoreError::LeaseExpired)
+        ));
+    }
+
+    #[test]
+    fn a_renewal_confirmed_late_never_moves_the_deadline_back() {
+        let lease = held(10_000);
+        lease.confirm(lease.origin + Duration::from_secs(20));
+        // A renewal sent earlier whose answer came after (a slow or paused round trip).
+        lease.confirm(lease.origin + Duration::from_secs(3));
+        assert_eq!(lease.valid_until(), lease.origin + Duration::from_secs(29));
+    }
+
+    #[test]
+    fn a_lost_lease_is_lost_whatever_the_deadline() {
+        let lease = held(10_000);
+        lease.confirm(lease.origin + Duration::from_secs(100));
+        lease.mark_lost();
+        assert!(matches!(
+            lease.check_at(lease.origin),
+            Err(StoreError::LeaseLost)
+        ));
+    }
 }

@@ -11,7 +11,10 @@
 //!   seeding, the lease. It implements [`Store`].
 //! - [`store`] — the [`Store`] trait the write-behind cache writes through, and [`Batch`].
 //! - [`repo`] — [`DbRepo`], the game's `Repository` directly on the database.
-//! - [`lease`] — [`LeaseGuard`], proof that this process owns the database.
+//! - [`lease`] — [`LeaseGuard`], proof that this process owns the database, and
+//!   [`LeaseStatus`], whether it may still answer.
+//! - [`position`] — [`WritePosition`], where the write-behind history stands (what a
+//!   spill file continues from).
 //! - [`spill`] — spill files: what a final flush could not write, applied at the next
 //!   start.
 //! - [`deadline`] — [`Deadlines`] (per call, connect) and [`WithDeadline`], the same
@@ -36,6 +39,7 @@ pub mod database;
 pub mod deadline;
 pub mod error;
 pub mod lease;
+pub mod position;
 pub mod repo;
 pub mod spill;
 pub mod store;
@@ -57,5 +61,6 @@ pub use database::Database;
 pub use deadline::{Deadlines, WithDeadline};
 pub use error::StoreError;
 pub use lease::{LeaseGuard, LeaseStatus};
+pub use position::WritePosition;
 pub use repo::DbRepo;
 pub use store::{Batch, Store};

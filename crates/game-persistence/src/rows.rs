@@ -67,13 +67,14 @@ pub(crate) const USER_COLUMNS: UserColumns = (
     users::ship_id,
 );
 
-/// A new `users` row: the row and its uniqueness key.
+/// A new `users` row: the row and its uniqueness keys.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = users)]
 pub(crate) struct NewUserRow {
     #[diesel(embed)]
     pub row: UserRow,
     pub username_key: String,
+    pub username_skeleton: String,
 }
 
 /// A `space_objects` row.

@@ -27,6 +27,8 @@ diesel::table! {
         ship_id -> BigInt,
         /// NFC lower-cased name, unique (NULL only for legacy case-duplicates).
         username_key -> Nullable<Text>,
+        /// Confusable skeleton of the key, unique (NULL only for legacy look-alikes).
+        username_skeleton -> Nullable<Text>,
     }
 }
 
@@ -85,13 +87,18 @@ diesel::table! {
         owner -> Text,
         /// Random per acquisition; empty when free. Fences writes of a process that lost it.
         token -> Text,
-        /// Unix ms (process clock) after which another process may take over.
+        /// Unix ms on the database's clock after which another process may take over.
         expires_ms -> BigInt,
+        /// Write-behind batches (and spill files) written so far.
+        flush_seq -> BigInt,
+        /// Random id of the last of them; empty before the first.
+        flush_id -> Text,
     }
 }
 
 diesel::table! {
-    /// Named secrets of the server (`session`: the session token MAC key), hex.
+    /// Named secrets of the server (`session`: the session token MAC key; `spill`: the
+    /// spill file MAC key), hex.
     server_keys (name) {
         /// What the secret is for.
         name -> Text,

@@ -72,4 +72,12 @@ pub trait Store: Send + Sync + 'static {
     fn timeouts(&self) -> u64 {
         0
     }
+
+    /// Whether this process may answer from state it holds in memory now: `Ok` while its
+    /// lease is held and within its own deadline (or it holds none),
+    /// [`StoreError::LeaseLost`] or [`StoreError::LeaseExpired`] otherwise. A local check,
+    /// no round trip: the cache asks it in every unit of work once its locks are held.
+    fn lease_check(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

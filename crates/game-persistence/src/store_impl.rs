@@ -8,10 +8,11 @@ use game_domain::user::{User, UserId};
 
 use crate::accounts;
 use crate::batch;
-use crate::database::Database;
+use crate::database::{BatchFailure, Database};
 use crate::error::StoreError;
+use crate::position::Positions;
 use crate::queries::ids::{self, Counter};
-use crate::queries::{objects, sessions, users};
+use crate::queries::{self, objects, sessions, users};
 use crate::store::{Batch, Store};
 
 #[async_trait]
@@ -68,14 +69,18 @@ impl Store for Database {
     }
 
     /// BEGIN, one statement per chunk of up to 2 978 users, 4 680 objects and 32 766
-    /// deletions, the lease renewal (if a lease is held), COMMIT. An empty batch sends
-    /// nothing.
+    /// deletions, the write-behind position, the lease renewal (if a lease is held),
+    /// COMMIT. An empty batch sends nothing.
+    ///
+    /// The write-behind position (in the lease row: one more batch, and its id) is
+    /// recorded here once the batch committed; while its outcome is unknown the batch is
+    /// in doubt (see [`crate::position::WritePosition`]).
     async fn apply_batch(&self, batch: Batch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return self.current_lease().map(drop);
         }
-        self.write_batch(move |conn| batch::apply(conn, batch))
-            .await
+        let id = self.positions().begin();
+        self.write_numbered_batch(batch, id).await
     }
 
     /// 1 round trip.
@@ -87,7 +92,49 @@ impl Store for Database {
         self.round_trip_count()
     }
 
+    fn lease_check(&self) -> Result<(), StoreError> {
+        self.check_lease()
+    }
+
     fn timeouts(&self) -> u64 {
         self.timeout_count()
+    }
+}
+
+impl Database {
+    /// Writes `batch` as the write-behind batch `id` (from [`Positions::begin`], or a
+    /// spill file's, which this registers) and records how it ended.
+    pub(crate) async fn write_numbered_batch(
+        &self,
+        batch: Batch,
+        id: String,
+    ) -> Result<(), StoreError> {
+        let positions = self.positions();
+        if !positions.get().in_doubt.contains(&id) {
+            positions.begin_named(id.clone());
+        }
+        // Runs on the blocking thread after the transaction ended, even if this call
+        // gave up waiting for it: so the position is learnt whenever it is known.
+        let settle = {
+            let id = id.clone();
+            move |outcome: Result<&(), BatchFailure>| settle(&positions, &id, outcome)
+        };
+        self.write_batch_settled(
+            move |conn| {
+                batch::apply(conn, batch)?;
+                queries::lease::advance_flush(conn, &id)
+            },
+            settle,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+fn settle(positions: &Positions, id: &str, outcome: Result<&(), BatchFailure>) {
+    match outcome {
+        Ok(()) => positions.committed(id),
+        Err(BatchFailure::BeforeCommit) => positions.rolled_back(id),
+        Err(BatchFailure::Unknown) => {}
     }
 }

@@ -11,17 +11,19 @@ use game_persistence::LeaseStatus;
 
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::known_device::KnownDevices;
 use crate::limits::Limits;
 use crate::metrics::HttpMetrics;
 use crate::session::SessionKeys;
 use crate::shutdown::Lifecycle;
+use crate::world_stream::quota::StreamQuota;
 
 /// The state every request handler sees.
 pub struct App<R> {
     /// The use cases over the chosen repository (shared with the engine that stops it).
     pub game: Arc<Game<R>>,
     /// Whether this process still owns the database: once lost, game requests get 503
-    /// `lease_lost` at once.
+    /// `lease_lost` at once; past its own deadline, 503 `lease_expired`.
     pub lease: LeaseStatus,
     /// Request counters and latencies.
     pub http_metrics: HttpMetrics,
@@ -39,6 +41,10 @@ pub struct App<R> {
     pub interest_radius: (f64, f64),
     /// Signs session cookies and checks them before any lookup.
     pub sessions: SessionKeys,
+    /// Issues and recognises known-device cookies (login rate limits).
+    pub devices: KnownDevices,
+    /// Streams open per session and per player, and the caps on them.
+    pub stream_quota: StreamQuota,
 }
 
 impl<R: Backend> App<R> {
@@ -49,6 +55,7 @@ impl<R: Backend> App<R> {
         config: &Config,
         limits: Arc<Limits>,
         sessions: SessionKeys,
+        devices: KnownDevices,
     ) -> App<R> {
         App {
             game,
@@ -67,6 +74,11 @@ impl<R: Backend> App<R> {
                 f64::from(config.sync.max_interest_radius),
             ),
             sessions,
+            devices,
+            stream_quota: StreamQuota::new(
+                config.limits.max_streams_per_session,
+                config.limits.max_streams_per_user,
+            ),
         }
     }
 }

@@ -1,24 +1,19 @@
 //! One handler per endpoint, each thin: parse the request, call a use case of
 //! [`game_domain::game::Game`], answer JSON. Rules and their errors live in the domain.
 
-use std::net::IpAddr;
-use std::time::Instant;
-
 use game_domain::accounts::hash_token;
 use game_domain::space_object::ObjectId;
 use game_domain::tech_tree::ResearchType;
 use game_domain::user::UserId;
-use game_domain::username::username_key;
 use game_domain::{AppError, GameError};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Request, Response};
 use serde::Deserialize;
 
+use crate::account_handlers;
 use crate::app::App;
 use crate::backend::Backend;
-use crate::limits::client::RequestInfo;
-use crate::limits::rate::RateLimited;
 use crate::metrics::{self, Exposition};
 use crate::response::bodies::{
     Collected, NavigateBody, Navigated, Probe, SUCCESS, SessionBody, Sync,
@@ -27,15 +22,6 @@ use crate::response::{ApiError, Body, full, json, parse_json, read_body};
 use crate::router::Route;
 use crate::session;
 use crate::world_stream;
-use game_cache::password::Reservation;
-use game_cache::password::with_deadline;
-
-/// `{username, password}` of register and login.
-#[derive(Debug, Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
 
 /// `{type}` of trigger-research.
 #[derive(Debug, Deserialize)]
@@ -61,37 +47,8 @@ pub async fn handle<R: Backend>(
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     match route {
-        Route::Register => {
-            let client = client_address(app, &parts);
-            app.limits.rates.check_register(client).map_err(limited)?;
-            let credentials: Credentials =
-                parse_json(&read_body(body, app.request_timeout).await?)?;
-            let reservation = reserve_hashing(app)?;
-            let register = game.register(&credentials.username, &credentials.password);
-            let registered =
-                with_deadline(deadline(app, &parts), Some(reservation), register).await?;
-            Ok(with_cookie(
-                json(&SUCCESS),
-                app.sessions
-                    .set_cookie(&registered.token, app.secure_cookies),
-            ))
-        }
-        Route::Login => {
-            let client = client_address(app, &parts);
-            let rates = &app.limits.rates;
-            rates.check_login_address(client).map_err(limited)?;
-            let credentials: Credentials =
-                parse_json(&read_body(body, app.request_timeout).await?)?;
-            let account = username_key(&credentials.username);
-            rates.check_login_account(&account).map_err(limited)?;
-            let reservation = reserve_hashing(app)?;
-            let login = game.login(&credentials.username, &credentials.password);
-            let token = with_deadline(deadline(app, &parts), Some(reservation), login).await?;
-            Ok(with_cookie(
-                json(&SUCCESS),
-                app.sessions.set_cookie(&token, app.secure_cookies),
-            ))
-        }
+        Route::Register => account_handlers::register(app, &parts, body).await,
+        Route::Login => account_handlers::login(app, &parts, body).await,
         Route::Logout => {
             if let Some(token) = app.sessions.token(headers) {
                 game.logout(token).await?;
@@ -166,9 +123,9 @@ pub async fn handle<R: Backend>(
             if app.lifecycle.is_shutting_down() {
                 return Err(ApiError::not_ready("shutting down"));
             }
-            if app.lease.is_lost() {
-                return Err(ApiError::lease_lost());
-            }
+            app.lease
+                .check()
+                .map_err(|error| ApiError::lease_refused(&error))?;
             game.repo()
                 .check_ready()
                 .await
@@ -178,33 +135,6 @@ pub async fn handle<R: Backend>(
         Route::Metrics => metrics_page(app),
         Route::OpenApi => Ok(crate::openapi::response()),
     }
-}
-
-/// The client address the rate limits count by.
-fn client_address<R>(app: &App<R>, parts: &hyper::http::request::Parts) -> IpAddr {
-    let peer = parts
-        .extensions
-        .get::<RequestInfo>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.peer.ip());
-    app.limits.client_address(&parts.headers, peer)
-}
-
-/// When the request's time is up: its start plus the request timeout.
-fn deadline<R>(app: &App<R>, parts: &hyper::http::request::Parts) -> Instant {
-    let started = parts
-        .extensions
-        .get::<RequestInfo>()
-        .map_or_else(Instant::now, |info| info.started);
-    started + app.request_timeout
-}
-
-/// A place in the hashing pool, taken before the request does any other work.
-fn reserve_hashing<R>(app: &App<R>) -> Result<Reservation, ApiError> {
-    app.limits.hash_pool.reserve().map_err(|_| ApiError::busy())
-}
-
-fn limited(refused: RateLimited) -> ApiError {
-    ApiError::rate_limited(refused.retry_after)
 }
 
 async fn authenticate<R: Backend>(app: &App<R>, headers: &HeaderMap) -> Result<UserId, ApiError> {
@@ -254,6 +184,13 @@ fn metrics_page<R: Backend>(app: &App<R>) -> Result<Response<Body>, ApiError> {
     app.game.repo().write_metrics(&mut out);
     app.limits.write_metrics(&mut out);
     world_stream::metrics::write_metrics(&app.streams, &mut out);
+    out.gauge(
+        "spacewars_lease_current",
+        "1 while this process holds the database lease within its own deadline, else 0 \
+         (game requests are answered 503 lease_expired or lease_lost).",
+        i64::from(app.lease.check().is_ok()),
+    );
+    app.stream_quota.write_metrics(&mut out);
     out.counter(
         "spacewars_session_forged_total",
         "Session cookies refused before any lookup: not shaped like one, or a bad MAC.",

@@ -28,8 +28,12 @@
 //! - `serve`: the connection loop, per-request admission, timeout, metrics and log line.
 //! - `router`: paths and methods.
 //! - `handlers`: one thin handler per endpoint.
+//! - `account_handlers`: register and login: validate, rate-limit, hash, set cookies.
 //! - `session`: the session cookie.
-//! - `limits`: staying up under hostile load: rate limits, connection caps.
+//! - `known_device`: the known-device cookie that exempts an owner from account-wide
+//!   login limits.
+//! - `limits`: staying up under hostile load: rate limits, connection caps, stalled
+//!   writes.
 //! - `response`: JSON responses, the wire bodies, API errors (with the HTTP status of each
 //!   game rule error), body limits and parsing.
 //! - `metrics`: request metrics and the Prometheus text page (prometheus-client).
@@ -40,12 +44,14 @@
 //! - `world_body`: the `/api/world` body, serialised once per version and millisecond.
 //! - `world_stream`: `/api/world/events`, the world pushed as Server-Sent Events.
 
+mod account_handlers;
 mod app;
 mod backend;
 mod config;
 pub mod contract;
 mod error;
 mod handlers;
+mod known_device;
 mod limits;
 mod metrics;
 mod openapi;

@@ -13,6 +13,24 @@ use tracing_subscriber::EnvFilter;
 /// threads (a database call stuck on a dead link) before it exits anyway.
 const SHUTDOWN_LEFTOVERS: Duration = Duration::from_secs(1);
 
+/// For tests only: shifts this process's wall clock by
+/// `SPACEWARS_TEST_WALL_CLOCK_OFFSET_MS` (a host whose clock is wrong). Who owns the
+/// database never depends on it (the lease runs on the database's clock).
+const WALL_CLOCK_OFFSET_VAR: &str = "SPACEWARS_TEST_WALL_CLOCK_OFFSET_MS";
+
+fn shift_wall_clock_for_tests() -> anyhow::Result<()> {
+    let Ok(offset) = std::env::var(WALL_CLOCK_OFFSET_VAR) else {
+        return Ok(());
+    };
+    let offset_ms: i64 = offset
+        .trim()
+        .parse()
+        .with_context(|| format!("{WALL_CLOCK_OFFSET_VAR}={offset:?} is not a number of ms"))?;
+    game_domain::clock::set_wall_clock_offset_ms(offset_ms);
+    tracing::warn!(offset_ms, "wall clock shifted for a test");
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     let filter = EnvFilter::try_new(&config.log_level)
@@ -21,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_ansi(std::io::stdout().is_terminal())
         .init();
+    shift_wall_clock_for_tests()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,6 +6,7 @@
 
 mod app_error;
 pub(crate) mod bodies;
+pub(crate) mod headers;
 mod storage;
 
 use std::time::Duration;
@@ -17,13 +18,14 @@ use hyper::{Response, StatusCode};
 use serde::Serialize;
 
 use crate::world_stream::EventBody;
+use crate::world_stream::quota::Capped;
 use serde::de::DeserializeOwned;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The body type of every response: a whole buffer, or a world event stream.
-pub type Body = Either<Full<Bytes>, EventBody>;
+pub type Body = Either<Full<Bytes>, Capped<EventBody>>;
 
 /// A whole-buffer body.
 pub fn full(bytes: impl Into<Bytes>) -> Body {

@@ -27,10 +27,12 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::app::App;
 use crate::backend::Backend;
 use crate::handlers;
+use crate::limits::busy_body::BusyBody;
 use crate::limits::client::RequestInfo;
-use crate::limits::connections::Slot;
+use crate::limits::connections::{Activity, Slot};
+use crate::limits::stall::StallTimeout;
 use crate::metrics::RouteLabel;
-use crate::response::{ApiError, Body, MAX_BODY_BYTES};
+use crate::response::{ApiError, Body, MAX_BODY_BYTES, headers};
 use crate::router;
 use crate::shutdown::InFlight;
 use crate::web;
@@ -121,8 +123,10 @@ async fn accept_ops(ops: Option<&TcpListener>) -> std::io::Result<(TcpStream, So
 
 /// Serves one connection in its own task. `slot` is its place under the connection caps
 /// (`None` on the operations listener, which serves only the operations routes). A
-/// connection must send its first request head within the first-request timeout; later
-/// heads, and idle keep-alive time, get the keep-alive timeout.
+/// connection must send its first request head within the first-request timeout (shorter
+/// when it came in near the cap); later heads, and idle keep-alive time, get the
+/// keep-alive timeout. It is closed when the caps evict it while idle, and when its client
+/// reads nothing of an answer for the write stall timeout.
 fn spawn_connection<R: Backend>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -132,31 +136,39 @@ fn spawn_connection<R: Backend>(
 ) {
     let _ = stream.set_nodelay(true);
     let ops_only = slot.is_none();
+    let activity = slot.as_ref().map(|slot| slot.activity().clone());
     let first_seen = Arc::new(AtomicBool::new(false));
     let seen = first_seen.clone();
     let service_app = app.clone();
     let service = service_fn(move |mut request: Request<hyper::body::Incoming>| {
         seen.store(true, Ordering::Relaxed);
+        // Busy from the head until the answer is sent: eviction leaves it alone.
+        let busy = activity.as_ref().map(Activity::begin);
         let app = service_app.clone();
         request.extensions_mut().insert(RequestInfo {
             peer,
             started: Instant::now(),
         });
+        let no_store = headers::wants_no_store(request.uri().path());
         async move {
-            if ops_only && !is_ops_path(request.uri().path()) {
-                return Ok::<_, Infallible>(ApiError::not_found().into_response());
-            }
-            Ok::<_, Infallible>(answer(app, request).await)
+            let response = if ops_only && !is_ops_path(request.uri().path()) {
+                ApiError::not_found().into_response()
+            } else {
+                answer(app, request).await
+            };
+            let response = headers::api_headers(no_store, response);
+            Ok::<_, Infallible>(response.map(|body| BusyBody::new(body, busy)))
         }
     });
+    let io = StallTimeout::new(stream, app.limits.write_stall_timeout);
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(app.limits.keep_alive_timeout)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(io), service);
     let connection = connections.watch(connection);
-    let first_request_timeout = app.limits.first_request_timeout;
+    let under_pressure = slot.as_ref().is_some_and(Slot::under_pressure);
+    let first_request_timeout = app.limits.first_request_timeout_for(under_pressure);
     tokio::spawn(async move {
-        let _slot = slot;
         let no_first_request = async {
             tokio::time::sleep(first_request_timeout).await;
             if first_seen.load(Ordering::Relaxed) {
@@ -168,8 +180,25 @@ fn spawn_connection<R: Backend>(
                 tracing::debug!(%error, "connection ended with an error");
             },
             () = no_first_request => tracing::debug!(%peer, "closed: no request head in time"),
+            () = evicted(slot.as_ref()) => tracing::debug!(%peer, "closed: idle near the connection cap"),
         }
+        drop(slot);
     });
+}
+
+/// Resolves when the caps evict the connection of `slot` while it is idle (an eviction
+/// that finds it answering a request is forgiven); never without a slot.
+pub(crate) async fn evicted(slot: Option<&Slot>) {
+    let Some(slot) = slot else {
+        return std::future::pending().await;
+    };
+    loop {
+        slot.activity().evicted().await;
+        if slot.activity().is_idle() {
+            return;
+        }
+        slot.reprieve();
+    }
 }
 
 fn is_ops_path(path: &str) -> bool {
@@ -188,15 +217,19 @@ async fn answer<R: Backend>(
     let method = request.method().clone();
     let path = request.uri().path();
     let label = RouteLabel::of_path(path);
-    // A process that lost the lease writes nothing more: refuse game requests at once
-    // instead of answering from memory what will never be saved.
-    let response = if app.lease.is_lost() && !is_ops_path(path) {
-        closing(ApiError::lease_lost().into_response())
-    } else {
-        match app.lifecycle.begin() {
+    // A process that lost the lease, or is past its own deadline, writes nothing more:
+    // refuse game requests at once instead of answering from memory what may never be
+    // saved. (Units of work ask again once their locks are held.)
+    let refused = match app.lease.check() {
+        Err(error) if !is_ops_path(path) => Some(ApiError::lease_refused(&error)),
+        _ => None,
+    };
+    let response = match refused {
+        Some(error) => closing(error.into_response()),
+        None => match app.lifecycle.begin() {
             None => closing(ApiError::shutting_down().into_response()),
             Some(in_flight) => dispatch(app.clone(), request, in_flight).await,
-        }
+        },
     };
     let status = response.status().as_u16();
     let latency = started.elapsed();

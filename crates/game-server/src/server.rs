@@ -21,6 +21,7 @@ use crate::app::{App, Dependencies};
 use crate::backend::Backend;
 use crate::config::{Config, ConfigError, RepoKind, Switch};
 use crate::error::ServerError;
+use crate::known_device::KnownDevices;
 use crate::limits::{Limits, raise_open_file_limit};
 use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
@@ -210,8 +211,8 @@ impl Setup {
     }
 
     async fn started<R: Backend>(&self, engine: Engine<R>) -> Result<Started<R>, ServerError> {
-        let sessions = match session_keys(&engine).await {
-            Ok(sessions) => sessions,
+        let (sessions, devices) = match cookie_keys(&engine).await {
+            Ok(keys) => keys,
             Err(error) => {
                 // Started but cannot serve: stop cleanly so the lease is free at once.
                 let _ = engine.shutdown().await;
@@ -224,15 +225,23 @@ impl Setup {
             &self.config,
             self.limits.clone(),
             sessions,
+            devices,
         ));
         Ok(Started { engine, app })
     }
 }
 
-/// The keys that sign session cookies, kept in the database so every process agrees.
-async fn session_keys<R: Backend>(engine: &Engine<R>) -> Result<SessionKeys, ServerError> {
-    let key = engine.server_key("session").await?;
-    SessionKeys::new(key.as_bytes()).map_err(ServerError::SessionKey)
+/// The keys that sign session and known-device cookies, kept in the database so every
+/// process agrees.
+async fn cookie_keys<R: Backend>(
+    engine: &Engine<R>,
+) -> Result<(SessionKeys, KnownDevices), ServerError> {
+    let session = engine.server_key("session").await?;
+    let device = engine.server_key("device").await?;
+    Ok((
+        SessionKeys::new(session.as_bytes()).map_err(ServerError::SessionKey)?,
+        KnownDevices::new(device.as_bytes()).map_err(ServerError::SessionKey)?,
+    ))
 }
 
 impl Running {
@@ -257,10 +266,16 @@ impl<R: Backend> Started<R> {
         let stop = async {
             tokio::select! {
                 () = shutdown => {},
-                () = lease.lost() => tracing::error!("database lease lost: stopping"),
+                () = lease.lost() => {
+                    tracing::error!("database lease lost: stopping");
+                    // Requests already queued (a process resumed from a pause finds its
+                    // listener's backlog full) get 503 `lease_lost`, not a reset.
+                    tokio::time::sleep(LOST_LEASE_WIND_DOWN).await;
+                }
             }
         };
         let sweeper = app.limits.spawn_sweeper();
+        let stream_ender = tokio::spawn(end_streams_when_expired(app.clone()));
         // Only a repository that versions its world can stream it; the task ends when the
         // hub closes at shutdown.
         if let Some(versions) = app.game.repo().world_versions() {
@@ -272,6 +287,7 @@ impl<R: Backend> Started<R> {
         }
         serve(listeners, app, stop, grace).await;
         sweeper.abort();
+        stream_ender.abort();
         self.stop().await
     }
 
@@ -280,6 +296,32 @@ impl<R: Backend> Started<R> {
         self.engine.shutdown().await?;
         tracing::info!("stopped cleanly");
         Ok(())
+    }
+}
+
+/// How long a process that lost its lease goes on answering 503 `lease_lost` before it
+/// closes its listener and stops.
+const LOST_LEASE_WIND_DOWN: Duration = Duration::from_millis(500);
+
+/// Ends the world streams each time this process passes its lease deadline (they would
+/// go on showing a world another process may own by now); clients reconnect, and are
+/// refused until a renewal succeeds. Ends when the lease is lost (the server stops).
+async fn end_streams_when_expired<R: Backend>(app: Arc<App<R>>) {
+    loop {
+        app.lease.expired().await;
+        if app.lease.is_lost() {
+            return;
+        }
+        let ended = app.streams.end_all();
+        tracing::warn!(
+            ended,
+            "past the lease deadline without a confirmed renewal: answering 503 lease_expired"
+        );
+        app.lease.current_again().await;
+        if app.lease.is_lost() {
+            return;
+        }
+        tracing::info!("lease renewal confirmed again: serving");
     }
 }
 

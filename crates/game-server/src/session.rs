@@ -65,11 +65,24 @@ impl SessionKeys {
 
     /// The session token in the request's cookies, if one is there and its MAC verifies.
     ///
-    /// Anything else (wrong length, not lower-case hex, a MAC that does not verify) is
-    /// treated as absent, so forged cookies never reach the store; they are counted.
+    /// Every cookie with the session's name is tried, in order, and the first that
+    /// verifies counts: a cookie planted for a sibling domain or a narrower path, which the
+    /// browser may send first, cannot log the player out. Anything else (wrong length, not
+    /// lower-case hex, a MAC that does not verify) is treated as absent, so forged cookies
+    /// never reach the store; a request with session cookies of which none verifies is
+    /// counted.
     pub fn token<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
-        let value = cookie_value(headers)?;
-        let verified = value.len() == TOKEN_LEN + TAG_LEN
+        let mut candidates = cookie_values(headers, COOKIE_NAME).peekable();
+        candidates.peek()?;
+        let verified = candidates.find(|value| self.verifies(value));
+        if verified.is_none() {
+            self.forged.fetch_add(1, Ordering::Relaxed);
+        }
+        verified.map(|value| &value[..TOKEN_LEN])
+    }
+
+    fn verifies(&self, value: &str) -> bool {
+        value.len() == TOKEN_LEN + TAG_LEN
             && value
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -77,13 +90,7 @@ impl SessionKeys {
                 let (token, tag) = value.split_at(TOKEN_LEN);
                 let tag = decode_hex(tag);
                 self.tag(token).verify_truncated_left(&tag).is_ok()
-            };
-        if verified {
-            Some(&value[..TOKEN_LEN])
-        } else {
-            self.forged.fetch_add(1, Ordering::Relaxed);
-            None
-        }
+            }
     }
 
     /// Session cookies refused because their MAC did not verify (or they were not even
@@ -98,19 +105,29 @@ impl SessionKeys {
     }
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+/// The values of every cookie named `name` in the request, in the order sent. At most
+/// the first [`MAX_COOKIES`] pairs are looked at: the headers are bounded anyway, this
+/// bounds the MACs a request can make us compute.
+pub(crate) fn cookie_values<'h>(
+    headers: &'h HeaderMap,
+    name: &'static str,
+) -> impl Iterator<Item = &'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|line| line.split(';'))
+        .take(MAX_COOKIES)
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .filter(move |(cookie, _)| *cookie == name)
         .map(|(_, value)| value.trim().trim_matches('"'))
 }
 
+/// Cookie pairs of one request looked at, at most.
+const MAX_COOKIES: usize = 64;
+
 /// Bytes of lower-case hex (checked by the caller); a stray digit pair decodes as 0.
-fn decode_hex(hex: &str) -> Vec<u8> {
+pub(crate) fn decode_hex(hex: &str) -> Vec<u8> {
     hex.as_bytes()
         .chunks(2)
         .map(|pair| {
@@ -176,6 +193,22 @@ mod tests {
         assert_eq!(token(&headers(&["theme=dark", &split])), Some(TOKEN));
         assert_eq!(token(&headers(&[])), None);
         assert_eq!(token(&headers(&["other=1"])), None);
+    }
+
+    #[test]
+    fn a_forged_cookie_before_the_real_one_does_not_hide_it() {
+        let keys = keys();
+        let signed = signed();
+        let forged = format!("{COOKIE_NAME}={}", "0".repeat(64));
+        let real = format!("{COOKIE_NAME}={signed}");
+        assert_eq!(
+            keys.token(&headers(&[&format!("{forged}; {real}")])),
+            Some(TOKEN)
+        );
+        assert_eq!(keys.token(&headers(&[&forged, &real])), Some(TOKEN));
+        assert_eq!(keys.forged(), 0);
+        assert_eq!(keys.token(&headers(&[&forged, &forged])), None);
+        assert_eq!(keys.forged(), 1);
     }
 
     #[test]

@@ -20,9 +20,9 @@ use tokio::net::TcpStream;
 
 use crate::limits::Limits;
 use crate::limits::connections::Slot;
-use crate::response::{ApiError, Body, json};
+use crate::response::{ApiError, Body, headers, json};
 use crate::router::Route;
-use crate::serve::Listeners;
+use crate::serve::{Listeners, evicted};
 
 /// How long standby-phase connections get to close once the server took over.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -81,7 +81,11 @@ fn spawn_connection(
 ) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(|request: Request<hyper::body::Incoming>| async move {
-        Ok::<_, Infallible>(answer(request.uri().path()))
+        let path = request.uri().path();
+        Ok::<_, Infallible>(headers::api_headers(
+            headers::wants_no_store(path),
+            answer(path),
+        ))
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -89,10 +93,13 @@ fn spawn_connection(
         .serve_connection(TokioIo::new(stream), service);
     let connection = connections.watch(connection);
     tokio::spawn(async move {
-        let _slot = slot;
-        if let Err(error) = connection.await {
-            tracing::debug!(%error, "standby connection ended with an error");
+        tokio::select! {
+            ended = connection => if let Err(error) = ended {
+                tracing::debug!(%error, "standby connection ended with an error");
+            },
+            () = evicted(slot.as_ref()) => {}
         }
+        drop(slot);
     });
 }
 

@@ -7,10 +7,16 @@
 //! resident memory during the login flood, the lease renewals, the honest player's p99
 //! `/api/world` latency in each phase, the password guesses one client gets against one
 //! account per minute, the registrations one client gets per minute, and what happened
-//! to a thousand silent connections.
+//! to a thousand silent connections. Then the abuse-hole runs of [`holes`]: the owner's
+//! success rate on a known device while guessers run, RSS growth under a flood of long
+//! names, an honest client's success rate under a slow-connection flood from 40
+//! addresses, one session hogging streams, and the failed-login timing gap right after a
+//! restart with a higher argon2 cost.
 
 pub mod client;
 pub mod floods;
+pub mod holes;
+pub mod holes_report;
 pub mod watch;
 
 use std::net::IpAddr;
@@ -48,6 +54,13 @@ pub struct AbuseArgs {
     /// Quiet time before and after the floods, s.
     #[arg(long, default_value_t = 3)]
     pub quiet_seconds: u64,
+    /// Only the abuse-hole runs (lockout, long names, slow flood from 40 addresses,
+    /// stream hogging, cold-start timing), not the floods before them.
+    #[arg(long)]
+    pub holes_only: bool,
+    /// The abuse-hole runs.
+    #[command(flatten)]
+    pub holes: holes_report::HolesArgs,
 }
 
 /// The honest player's address; the floods come from others.
@@ -59,7 +72,11 @@ pub fn run(abuse_args: &AbuseArgs) -> anyhow::Result<()> {
         abuse_args.concurrency > 0,
         "--concurrency must be at least 1"
     );
-    raise_own_open_file_limit(abuse_args.slow_connections + abuse_args.concurrency + 256);
+    raise_own_open_file_limit(
+        (abuse_args.slow_connections + abuse_args.concurrency)
+            .max(40 * abuse_args.holes.slow_per_address)
+            + 512,
+    );
     let binary = spacewars_harness::binary::server_binary()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -103,6 +120,11 @@ async fn abuse(binary: &Path, args: &AbuseArgs) -> anyhow::Result<()> {
     let Some(cookie) = honest.cookie else {
         bail!("the honest player could not register: {honest:?}");
     };
+    if args.holes_only {
+        holes_report::run(addr, pid, &args.holes).await?;
+        server.stop(Duration::from_secs(30)).await?;
+        return holes_report::timing(binary, args.holes.timing_rounds).await;
+    }
     let watch = Watch::new();
     let watchers = [
         tokio::spawn(watch::honest_player(watch.clone(), HONEST, addr, cookie)),
@@ -146,11 +168,14 @@ async fn abuse(binary: &Path, args: &AbuseArgs) -> anyhow::Result<()> {
     let peak_kib = status_kib(pid, "VmHWM:").unwrap_or(0);
     let load_after = spacewars_harness::machine::load_average();
     let elapsed = started.elapsed();
+    holes_report::run(addr, pid, &args.holes).await?;
     let exit = server.stop(Duration::from_secs(30)).await?;
+    holes_report::timing(binary, args.holes.timing_rounds).await?;
 
     println!(
         "server defaults: argon2 m=19456 KiB t=2 p=1, hashing threads = cores, queue 16, \
-         rate limits on (login 30/min/address, 5/min/account, register 3/min/address), \
+         rate limits on (login 30/min/address, 5/min/(account, address), 20/min/account, \
+         register 3/min/address), \
          --trust-forwarded-for; the drill took {:.0} s; server exit: {exit}; load average \
          {} before, {} after (other processes compete for the cores: latencies are noisy)",
         elapsed.as_secs_f64(),

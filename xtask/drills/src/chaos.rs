@@ -5,7 +5,7 @@
 //!
 //! With `--freeze-db`, `--outage-sigterm` or `--paused-owner` it runs the database fault
 //! drills of [`db_faults`] instead (or as well, with `--kill`/`--term`): PostgreSQL in a
-//! throwaway schema behind a freezable [`proxy`], the link frozen for `--outage-secs`, or
+//! throwaway schema behind a freezable [`spacewars_harness::proxy`], the link frozen for `--outage-secs`, or
 //! the owner paused past its lease while a second server takes over.
 //!
 //! With `--failover` it runs the [`failover`] drill: an owner and standbys on PostgreSQL
@@ -19,7 +19,6 @@ pub mod driver;
 pub mod failover;
 pub mod ledger;
 pub mod observe;
-pub mod proxy;
 pub mod restart;
 pub mod rig;
 pub mod table;
@@ -111,6 +110,15 @@ pub struct ChaosArgs {
     /// passes; they are kept anyway when it fails.
     #[arg(long)]
     pub keep_logs: bool,
+    /// Failover drill: also cycles that SIGSTOP the owner until a standby took over, then
+    /// SIGCONT it; the old owner must acknowledge nothing after its deadline.
+    #[arg(long)]
+    pub pause: bool,
+    /// Failover drill: also cycles that freeze the owner's database link (each server
+    /// reaches PostgreSQL through a proxy of its own) until a standby took over, then thaw
+    /// it; the old owner must acknowledge nothing after its deadline.
+    #[arg(long)]
+    pub partition: bool,
     /// `--lease-ttl-ms` of the failover drill's servers.
     #[arg(long, default_value_t = 2_000)]
     pub lease_ttl_ms: u64,

@@ -15,6 +15,7 @@
 //! - [`server_process`]: starting, signalling and reaping server processes.
 //! - [`binary`]: the release `game-server` binary the tools run.
 //! - [`postgres`]: throwaway schemas on a local PostgreSQL server.
+//! - [`proxy`]: a freezable TCP proxy, a database link cut off without a reset.
 //! - [`metrics`]: reading the server's `/metrics`.
 //! - `progress` (feature `progress`): progress bars of the long tool runs.
 //! - [`machine`]: this machine, for reports.
@@ -30,4 +31,5 @@ pub mod player;
 pub mod postgres;
 #[cfg(feature = "progress")]
 pub mod progress;
+pub mod proxy;
 pub mod server_process;

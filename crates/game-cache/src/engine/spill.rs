@@ -9,13 +9,28 @@ use game_persistence::{Database, StoreError};
 use super::error::ShutdownError;
 use crate::{CacheError, CachedRepo};
 
-/// Where this process spills, and the identity of the database the spill belongs to.
-#[derive(Debug, Clone)]
+/// Where this process spills, the identity of the database the spill belongs to, and the
+/// key that signs it.
+#[derive(Clone)]
 pub struct SpillTarget {
     /// The spill file.
     pub path: PathBuf,
     /// The database's identity ([`Database::identity`]).
     pub database_id: String,
+    /// The database's spill key, read at start while the database answered.
+    key: String,
+    /// Where the write-behind history stands ([`Database::write_position`]).
+    db: Database,
+}
+
+impl std::fmt::Debug for SpillTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the key.
+        f.debug_struct("SpillTarget")
+            .field("path", &self.path)
+            .field("database_id", &self.database_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Applies a spill file left by the previous process, if any, and returns where this
@@ -33,11 +48,18 @@ pub(crate) async fn replay_at_start(
             "applied the spill file left by the last shutdown"
         );
     }
-    let database_id = db.identity().await.map_err(|source| SpillError::Apply {
+    let apply = |source| SpillError::Apply {
         path: path.clone(),
         source,
-    })?;
-    Ok(SpillTarget { path, database_id })
+    };
+    let database_id = db.identity().await.map_err(apply)?;
+    let key = db.server_key(spill::SPILL_KEY_NAME).await.map_err(apply)?;
+    Ok(SpillTarget {
+        path,
+        database_id,
+        key,
+        db: db.clone(),
+    })
 }
 
 /// The cache's stop: the final flush, retried until its timeout; if the database is still
@@ -56,7 +78,15 @@ pub(crate) async fn stop_cache(
     if matches!(error, CacheError::Store(StoreError::LeaseLost)) {
         return Err(ShutdownError::LeaseLost { changes });
     }
-    match spill::write(&target.path, &target.database_id, &pending) {
+    // Taken after the final flush gave up: a batch it abandoned is in doubt here.
+    let position = target.db.write_position();
+    match spill::write(
+        &target.path,
+        &target.database_id,
+        target.key.as_bytes(),
+        &position,
+        &pending,
+    ) {
         Ok(()) => {
             tracing::error!(
                 path = %target.path.display(),

@@ -352,6 +352,16 @@ impl FanoutHub {
         ended.len()
     }
 
+    /// Ends every subscription open now, leaving the hub open (a process past its lease
+    /// deadline may not go on telling anyone what its world looks like); returns how many.
+    pub fn end_all(&self) -> usize {
+        let ended = self.all(|_| true);
+        for subscriber in &ended {
+            self.end_id(subscriber.id);
+        }
+        ended.len()
+    }
+
     /// Ends every subscription and refuses new ones (shutdown); stops the feeder.
     pub fn close_all(&self) {
         self.closed.store(true, Ordering::Release);

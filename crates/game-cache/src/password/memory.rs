@@ -7,6 +7,7 @@
 //! larger cost) and reuses them: hashing memory is exactly threads × cost.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -16,16 +17,36 @@ use rand::{Rng, SeedableRng};
 /// Salt length of new hashes, bytes.
 const SALT_LEN: usize = 16;
 
+/// Blocks held by the buffers of every thread, so the promise above can be checked.
+static HELD_BLOCKS: AtomicUsize = AtomicUsize::new(0);
+
+/// The argon2 memory every thread's buffer holds now, in KiB (a block is 1 KiB): threads
+/// that hashed × the largest cost each of them hashed at.
+pub fn held_kib() -> usize {
+    HELD_BLOCKS.load(Ordering::Relaxed) * Block::SIZE / 1024
+}
+
+/// One thread's buffer; counted in [`HELD_BLOCKS`] while it lives.
+#[derive(Default)]
+struct Buffer(Vec<Block>);
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        HELD_BLOCKS.fetch_sub(self.0.len(), Ordering::Relaxed);
+    }
+}
+
 thread_local! {
-    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+    static BLOCKS: RefCell<Buffer> = RefCell::new(Buffer::default());
     static SALTS: RefCell<Option<StdRng>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with this thread's buffer of at least `count` blocks.
 fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
     BLOCKS.with(|blocks| {
-        let mut blocks = blocks.borrow_mut();
+        let blocks = &mut blocks.borrow_mut().0;
         if blocks.len() < count {
+            HELD_BLOCKS.fetch_add(count - blocks.len(), Ordering::Relaxed);
             blocks.resize(count, Block::default());
         }
         f(&mut blocks[..count])
@@ -117,9 +138,9 @@ mod tests {
     fn a_larger_cost_grows_the_buffer_and_a_smaller_one_reuses_it() {
         let big = Params::new(512, 1, 1, None).expect("params");
         let made = hash(&big, b"pw").expect("hash");
-        assert_eq!(BLOCKS.with(|b| b.borrow().len()), 512);
+        assert_eq!(BLOCKS.with(|b| b.borrow().0.len()), 512);
         let small = hash(&light(), b"pw").expect("hash");
-        assert_eq!(BLOCKS.with(|b| b.borrow().len()), 512);
+        assert_eq!(BLOCKS.with(|b| b.borrow().0.len()), 512);
         assert!(verify(b"pw", &made) && verify(b"pw", &small));
     }
 }

@@ -8,15 +8,15 @@
 //! lookup.
 //!
 //! Login timing: an unknown name is verified against a dummy hash made with the current
-//! parameters. A wrong password against a hash made with older, cheaper parameters is
-//! answered no sooner than a verification at the current parameters takes (the rest is
-//! an async sleep, not work), so failed logins cost the same whether or not the name
-//! exists; a successful login replaces such a hash ([`PasswordHasher::needs_rehash`]).
+//! parameters, and every failed verification is answered no sooner than the floor of
+//! [`timing`] (the rest is an async sleep, not work), so failed logins take the same time
+//! whether the name exists, has an older (cheaper) hash or none; a successful login
+//! replaces an older hash ([`PasswordHasher::needs_rehash`]).
 
 pub mod memory;
 pub mod pool;
+pub mod timing;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,7 @@ use game_domain::game::PasswordHasher;
 use thiserror::Error;
 
 use memory as argon2_memory;
+use timing::CostWindow;
 
 /// The argon2id cost parameters [`Argon2Hasher::new`] takes (re-exported so embedders need
 /// no argon2 dependency of their own; `Argon2Params::default()` is the recommended cost).
@@ -113,25 +114,45 @@ struct Inner {
     /// real verification costs. Its password does not matter: a verification without a
     /// real hash always answers false.
     dummy_hash: String,
-    /// Recent duration of one verification at the configured cost, in ns (a moving
-    /// average), the floor of a failed login.
-    current_cost_ns: AtomicU64,
+    /// Recent verification times at the configured cost: the floor of a failed login.
+    costs: Mutex<CostWindow>,
 }
 
 impl Argon2Hasher {
-    /// A hasher with `params` running on `pool`; computes the dummy hash.
+    /// A hasher with `params` running on `pool`; computes the dummy hash, then times a
+    /// few verifications against it so the first failed login is already padded right.
     pub async fn new(params: Params, pool: HashPool) -> Result<Argon2Hasher, HashError> {
-        let started = Instant::now();
         let dummy_hash = hash_on(&pool, params.clone(), b"no such user".to_vec()).await?;
-        let cost = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let mut costs = CostWindow::default();
+        for _ in 0..timing::WARM_UP {
+            let hash = dummy_hash.clone();
+            let (_, took) = run(&pool, move || timed_verify(b"warm up".to_vec(), &hash))
+                .await
+                .map_err(pool_error)?;
+            costs.record(took);
+        }
         Ok(Argon2Hasher {
             inner: Arc::new(Inner {
                 params,
                 pool,
                 dummy_hash,
-                current_cost_ns: AtomicU64::new(cost),
+                costs: Mutex::new(costs),
             }),
         })
+    }
+
+    /// The soonest a failed login is answered, measured from the start of its
+    /// verification (see [`timing`]).
+    pub fn failed_login_floor(&self) -> Duration {
+        self.costs().floor()
+    }
+
+    fn costs(&self) -> std::sync::MutexGuard<'_, CostWindow> {
+        // A window of durations: any state a panic could leave is still a valid one.
+        self.inner
+            .costs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Hashes `password` (used for seeding the demo user and by registration).
@@ -158,13 +179,13 @@ impl Argon2Hasher {
             && params.t_cost() == current.t_cost()
             && params.p_cost() == current.p_cost()
     }
+}
 
-    fn record_current_cost(&self, took: Duration) {
-        let took = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        let cost = &self.inner.current_cost_ns;
-        let old = cost.load(Ordering::Relaxed);
-        cost.store(old / 4 * 3 + took / 4, Ordering::Relaxed);
-    }
+/// Verifies `password` against `hash` and says how long it took.
+fn timed_verify(password: Vec<u8>, hash: &str) -> (bool, Duration) {
+    let started = Instant::now();
+    let matches = argon2_memory::verify(&password, hash);
+    (matches, started.elapsed())
 }
 
 fn pool_error(error: PoolError) -> HashError {
@@ -200,25 +221,25 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AppError> {
+        let started = Instant::now();
         let known = hash.is_some();
         let hash = hash.unwrap_or(&self.inner.dummy_hash).to_owned();
         let current = self.is_current(&hash);
         let password = password.as_bytes().to_vec();
-        let (matches, took) = run(&self.inner.pool, move || {
-            let started = Instant::now();
-            let matches = argon2_memory::verify(&password, &hash);
-            (matches, started.elapsed())
-        })
-        .await
-        .map_err(app_error)?;
+        let (matches, took) = run(&self.inner.pool, move || timed_verify(password, &hash))
+            .await
+            .map_err(app_error)?;
         if current {
-            self.record_current_cost(took);
-        } else if !matches {
-            // An older (cheaper) hash: answer no sooner than a current one would.
-            let floor = Duration::from_nanos(self.inner.current_cost_ns.load(Ordering::Relaxed));
-            tokio::time::sleep(floor.saturating_sub(took)).await;
+            self.costs().record(took);
         }
-        Ok(known && matches)
+        let verified = known && matches;
+        if !verified {
+            // Every failure ends at the same floor: unknown names, current hashes and
+            // older, cheaper ones alike (the wait is a sleep, not work).
+            let floor = self.failed_login_floor();
+            tokio::time::sleep_until((started + floor).into()).await;
+        }
+        Ok(verified)
     }
 
     fn needs_rehash(&self, hash: &str) -> bool {
@@ -276,16 +297,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_wrong_password_on_an_older_hash_fails_as_slowly_as_an_unknown_name() {
+    async fn every_failed_login_takes_at_least_the_floor() {
         let old = hasher(light()).await.hash("pw").await.expect("hash");
         let new = hasher(Params::new(8192, 4, 1, None).expect("params")).await;
-        let started = Instant::now();
-        assert!(!new.verify("guess", None).await.expect("verify"));
-        let unknown = started.elapsed();
-        let started = Instant::now();
-        assert!(!new.verify("guess", Some(&old)).await.expect("verify"));
-        let known = started.elapsed();
-        // Unpadded, the old hash would answer some 100 times sooner.
-        assert!(known * 2 >= unknown, "{known:?} vs {unknown:?}");
+        let current = new.hash("pw").await.expect("hash");
+        // The warm-up filled the window: the floor is known before the first login.
+        assert!(new.failed_login_floor() > Duration::ZERO);
+        for hash in [None, Some(old.as_str()), Some(current.as_str())] {
+            let started = Instant::now();
+            assert!(!new.verify("guess", hash).await.expect("verify"));
+            let took = started.elapsed();
+            // The floor that call used (nothing else verifies meanwhile). Unpadded, the
+            // old hash would answer some 100 times sooner.
+            assert!(took >= new.failed_login_floor(), "{hash:?}: {took:?}");
+        }
+        // A success is not padded, and still verifies against the old hash.
+        assert!(new.verify("pw", Some(&old)).await.expect("verify"));
     }
 }

@@ -135,6 +135,7 @@ impl Repository for CachedRepo {
         let _pass = inner.enter()?;
         let mut root = LockCtx::root();
         let (world, _ctx) = inner.world.read(&mut root).await;
+        inner.check_lease()?;
         Ok(f(&world))
     }
 
@@ -151,6 +152,7 @@ impl Repository for CachedRepo {
         inner.ensure_cached(&mut root, user_id).await?;
         let (world, mut world_ctx) = inner.world.read(&mut root).await;
         let (_key, _ctx) = inner.user_locks.lock(&mut world_ctx, user_id).await;
+        inner.check_lease()?;
         let user = inner.users().get(user_id).ok_or(GameError::UserNotFound)?;
         let ship = world.get(user.ship_id).ok_or(GameError::UserNotFound)?;
         Ok(f(&user, ship))
@@ -169,6 +171,7 @@ impl Repository for CachedRepo {
         let mut root = LockCtx::root();
         let (_key, mut user_ctx) = inner.user_locks.lock(&mut root, user_id).await;
         let mut user = inner.user_locked(user_id).await?;
+        inner.check_lease()?;
         let out = f(&mut user)?;
         let changed = inner.users().differs(&user);
         if changed {
@@ -204,6 +207,7 @@ impl Repository for CachedRepo {
         inner.ensure_cached(&mut root, user_id).await?;
         let (mut world, mut world_ctx) = inner.world.write(&mut root).await;
         let (_key, mut user_ctx) = inner.user_locks.lock(&mut world_ctx, user_id).await;
+        inner.check_lease()?;
         let mut user = inner.users().get(user_id).ok_or(GameError::UserNotFound)?;
         let mut ids = objects;
         ids.push(user.ship_id);

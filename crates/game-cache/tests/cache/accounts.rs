@@ -1,12 +1,11 @@
 //! Registration through the cache: the new player's ids are answered at once, before any
 //! flush, and are the ids the flush then writes.
 
-use game_domain::accounts::{SPAWN_POINT, SessionToken};
+use game_domain::accounts::hash_token;
 use game_domain::clock::ManualClock;
-use game_domain::game::{Registered, SESSION_TTL_MS};
+use game_domain::game::Registered;
 use game_domain::space_object::{ObjectKind, SpaceObject};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use game_persistence::Store;
 
 use crate::support::{
     T0, TestStore, game, on_both_backends, quiet_config, seed_demo, start, stored_users,
@@ -20,16 +19,27 @@ async fn register_answers_the_new_ids(backend: TestStore) {
     let repo = start(backend.store(), quiet_config(), &clock).await;
     let game = game(repo.clone(), &clock, 7);
     // The game's RNG draws nothing before the token.
-    let mut mirror = StdRng::seed_from_u64(7);
 
     let bob = game.register("bob", "pw").await.expect("register bob");
     assert_eq!(
         bob,
         Registered {
-            token: SessionToken::issue(&mut mirror, 2, T0, SESSION_TTL_MS).token,
+            // The first 16 bytes of the game's RNG seeded with 7, in hex.
+            token: "bee986e8cd469905b6ade04fd2ab8aa0".to_owned(),
             user_id: 2,
             ship_id: 11,
         }
+    );
+    // Written through, valid for 24 h (docs/http-api.md).
+    let session = backend
+        .db
+        .find_session(&hash_token(&bob.token))
+        .await
+        .expect("find")
+        .expect("stored at once");
+    assert_eq!(
+        (session.user_id, session.created_ms, session.expires_ms),
+        (2, T0, T0 + 86_400_000)
     );
     let eve = game.register("eve", "pw").await.expect("register eve");
     assert_eq!((eve.user_id, eve.ship_id), (3, 12));
@@ -46,8 +56,9 @@ async fn register_answers_the_new_ids(backend: TestStore) {
     let ship = SpaceObject {
         id: 11,
         kind: ObjectKind::PlayerShip,
-        x: SPAWN_POINT.0,
-        y: SPAWN_POINT.1,
+        // The spawn point of the rules: the world's (250, 250).
+        x: 250.0,
+        y: 250.0,
         speed: 0.0,
         angle: 0.0,
         last_position_update_ms: T0,

@@ -202,6 +202,22 @@ async fn concurrent_misses_load_once(backend: TestStore) {
             .expect("find")
             .is_some()
     );
+    // bulk1, the least recently used clean one, was evicted when bulk2 came in: the index
+    // still answers bulk2 from memory, and forgot bulk1, whose lookup reads the database.
+    let round_trips = repo.stats().db_round_trips;
+    let cached = repo.find_user_by_name("bulk2").await.expect("find");
+    assert_eq!(cached.map(|u| u.id), Some(ids[2]));
+    assert_eq!(
+        repo.stats().db_round_trips,
+        round_trips,
+        "bulk2 from memory"
+    );
+    let evicted = repo.find_user_by_name("bulk1").await.expect("find");
+    assert_eq!(evicted.map(|u| u.id), Some(ids[1]));
+    assert!(
+        repo.stats().db_round_trips > round_trips,
+        "bulk1 was forgotten and read again"
+    );
     repo.flush_now().await.expect("flush");
     assert_eq!(repo.stats().dirty_users, 0);
     assert!(matches!(

@@ -50,6 +50,7 @@ pub struct FaultStore {
     fail_next: AtomicU32,
     down: AtomicBool,
     hang: AtomicBool,
+    lease_expired: AtomicBool,
     /// Every `reserve_object_ids` call.
     pub reservations: AtomicU64,
     random: Mutex<Option<RandomFaults>>,
@@ -74,6 +75,7 @@ impl FaultStore {
             fail_next: AtomicU32::new(0),
             down: AtomicBool::new(false),
             hang: AtomicBool::new(false),
+            lease_expired: AtomicBool::new(false),
             reservations: AtomicU64::new(0),
             random: Mutex::new(None),
             pause: Mutex::new(None),
@@ -98,6 +100,11 @@ impl FaultStore {
     /// without closing the connection); calls started before are unaffected.
     pub fn set_hanging(&self, hang: bool) {
         self.hang.store(hang, SeqCst);
+    }
+
+    /// While set, [`Store::lease_check`] says this process is past its lease deadline.
+    pub fn set_lease_expired(&self, expired: bool) {
+        self.lease_expired.store(expired, SeqCst);
     }
 
     /// Seeded random batch faults (see [`RandomFaults`]).
@@ -249,5 +256,12 @@ impl Store for FaultStore {
 
     fn round_trips(&self) -> u64 {
         self.inner.round_trips()
+    }
+
+    fn lease_check(&self) -> Result<(), StoreError> {
+        if self.lease_expired.load(SeqCst) {
+            return Err(StoreError::LeaseExpired);
+        }
+        self.inner.lease_check()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use game_cache::CacheConfig;
@@ -312,8 +312,11 @@ async fn shutdown_loses_nothing_acknowledged(backend: TestStore) {
     let game = game(repo.clone(), &clock, 9);
     let ids: Vec<UserId> = register_player_ids(&game, 8).await;
     let mut tasks = tokio::task::JoinSet::new();
+    // Tasks that had an operation acknowledged: shutdown starts once all have (an order of
+    // events, not a sleep a loaded machine could outlast).
+    let going = Arc::new(AtomicUsize::new(0));
     for &id in &ids {
-        let repo = repo.clone();
+        let (repo, going) = (repo.clone(), going.clone());
         tasks.spawn(async move {
             let (mut acknowledged, mut last_speed) = (0u32, None);
             loop {
@@ -324,7 +327,12 @@ async fn shutdown_loses_nothing_acknowledged(backend: TestStore) {
                     })
                     .await;
                 match added {
-                    Ok(()) => acknowledged += 1,
+                    Ok(()) => {
+                        acknowledged += 1;
+                        if acknowledged == 1 {
+                            going.fetch_add(1, SeqCst);
+                        }
+                    }
                     Err(AppError::ShuttingDown) => break,
                     Err(other) => panic!("with_user failed: {other}"),
                 }
@@ -345,7 +353,10 @@ async fn shutdown_loses_nothing_acknowledged(backend: TestStore) {
             (id, acknowledged, last_speed)
         });
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_until("every task had an operation acknowledged", || {
+        going.load(SeqCst) == ids.len()
+    })
+    .await;
     repo.shutdown().await.expect("shutdown");
     let acknowledged = tasks.join_all().await;
 
@@ -381,10 +392,11 @@ on_both_backends!(
     worker_threads = 2
 );
 
-/// A shutdown flush timeout of 3 s: attempts at 0 s, 1 s and 3 s (back-off 1 s, then 2 s).
+/// A shutdown flush timeout of 3.5 s: attempts at 0 s, 1 s and 3 s (back-off 1 s, then
+/// 2 s; the next, 4 s later, would start after the deadline).
 fn three_attempts() -> CacheConfig {
     CacheConfig {
-        shutdown_flush_timeout: Duration::from_secs(3),
+        shutdown_flush_timeout: Duration::from_millis(3_500),
         ..quiet_config()
     }
 }

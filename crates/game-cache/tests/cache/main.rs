@@ -10,5 +10,5 @@ mod eviction;
 mod faults;
 mod flush;
 mod hot_path;
+mod lease;
 mod races;
-mod snapshots;

@@ -20,7 +20,9 @@ use rand::{Rng, SeedableRng};
 pub const T0: i64 = 1_700_000_000_000;
 
 /// Runs `$case(backend)` as two tests: on SQLite, and on PostgreSQL when
-/// `SPACEWARS_TEST_PG_URL` is set (else it prints "skipped" and passes).
+/// `SPACEWARS_TEST_PG_URL` is set (else the PostgreSQL one fails under CI or
+/// `SPACEWARS_TEST_REQUIRE_ALL=1`, and elsewhere passes empty after the binary said so on
+/// stderr: `game_persistence::testing::environment`).
 macro_rules! on_both_backends {
     ($case:ident, $sqlite:ident, $pg:ident $(, $($attr:tt)+)?) => {
         #[tokio::test $(($($attr)+))?]

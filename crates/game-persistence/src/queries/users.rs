@@ -5,7 +5,7 @@ use diesel::result::{DatabaseErrorKind, Error};
 use diesel::upsert::excluded;
 use game_domain::space_object::SpaceObject;
 use game_domain::user::{User, UserId};
-use game_domain::username::username_key;
+use game_domain::username::{username_key, username_skeleton};
 
 use super::MAX_BIND_PARAMS;
 use crate::connection::{AnyConnection, on_backend};
@@ -75,12 +75,13 @@ pub(crate) fn find_with_ship(
         .transpose()
 }
 
-/// Inserts a new user with its name's key; a taken name (or key) is
-/// [`StoreError::UsernameTaken`].
+/// Inserts a new user with its name's key and skeleton; a taken name (or key, or
+/// skeleton) is [`StoreError::UsernameTaken`].
 pub(crate) fn insert(conn: &mut AnyConnection, user: &User) -> Result<(), StoreError> {
     let row = NewUserRow {
         row: UserRow::try_from(user)?,
         username_key: username_key(&user.username),
+        username_skeleton: username_skeleton(&user.username),
     };
     match diesel::insert_into(users::table).values(&row).execute(conn) {
         Ok(_) => Ok(()),
@@ -138,27 +139,43 @@ fn is_username_conflict(error: &Error) -> bool {
     }
 }
 
-/// Fills in `username_key` for rows that have none (databases from before the column),
-/// one statement per row; a row whose key another row has already keeps NULL. Returns
-/// how many rows got their key.
+/// Fills in `username_key` and `username_skeleton` for rows that have none (databases from
+/// before the columns), one statement per row, oldest first; a row whose key or skeleton
+/// another row has already keeps NULL. Returns how many keys and skeletons were filled.
 pub(crate) fn backfill_keys(conn: &mut AnyConnection) -> Result<usize, StoreError> {
-    let missing: Vec<(i64, String)> = users::table
+    let missing_keys: Vec<(i64, String)> = users::table
         .filter(users::username_key.is_null())
         .select((users::id, users::username))
         .order_by(users::id)
         .load(conn)?;
     let mut filled = 0;
-    for (id, username) in missing {
+    for (id, username) in missing_keys {
         let update = diesel::update(users::table.find(id))
             .set(users::username_key.eq(username_key(&username)))
             .execute(conn);
-        match update {
-            Ok(_) => filled += 1,
-            Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
-            Err(error) => return Err(error.into()),
-        }
+        filled += tolerate_taken(update)?;
+    }
+    let missing_skeletons: Vec<(i64, String)> = users::table
+        .filter(users::username_skeleton.is_null())
+        .select((users::id, users::username))
+        .order_by(users::id)
+        .load(conn)?;
+    for (id, username) in missing_skeletons {
+        let update = diesel::update(users::table.find(id))
+            .set(users::username_skeleton.eq(username_skeleton(&username)))
+            .execute(conn);
+        filled += tolerate_taken(update)?;
     }
     Ok(filled)
+}
+
+/// 1 for a row updated, 0 for one whose new value another row already has.
+fn tolerate_taken(update: Result<usize, Error>) -> Result<usize, StoreError> {
+    match update {
+        Ok(_) => Ok(1),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(0),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Number of users.

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -14,11 +15,18 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tempfile::TempDir;
 
+use super::environment;
 use crate::database::Database;
+use crate::deadline::Deadlines;
 
 /// The variable naming the PostgreSQL server test databases are made on, e.g.
 /// `postgres://postgres@127.0.0.1:5432/test`.
 pub const PG_URL_VAR: &str = "SPACEWARS_TEST_PG_URL";
+
+/// The call deadline of [`TestDatabase::connect`]'s handles: a minute, not the default
+/// 5 s, so a database call slowed by a loaded machine is not cut (tests of the deadline
+/// set their own with `Database::connect_with`).
+pub const TEST_CALL_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Which backend a [`TestDatabase`] is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +38,16 @@ pub enum TestBackend {
 }
 
 impl TestBackend {
+    /// True when a database of this backend can be made here. For PostgreSQL without
+    /// [`PG_URL_VAR`] this fails the test under CI or `SPACEWARS_TEST_REQUIRE_ALL=1`, and
+    /// otherwise says once on stderr that the PostgreSQL tests are skipped.
+    pub fn available(self) -> bool {
+        match self {
+            TestBackend::Sqlite => true,
+            TestBackend::Postgres => TestDatabase::postgres_available(),
+        }
+    }
+
     /// A fresh, empty database on this backend; `None` (after saying "skipped") for
     /// PostgreSQL when [`PG_URL_VAR`] is not set.
     pub fn fresh_database(self) -> Option<TestDatabase> {
@@ -84,14 +102,20 @@ impl TestDatabase {
         }
     }
 
+    /// True when [`PG_URL_VAR`] is set. When it is not, this panics under CI or
+    /// [`REQUIRE_ALL_VAR`](super::environment::REQUIRE_ALL_VAR), and otherwise says on
+    /// stderr (once per test binary) that the PostgreSQL tests are skipped.
+    #[track_caller]
+    pub fn postgres_available() -> bool {
+        environment::required_var(PG_URL_VAR, "PostgreSQL").is_some()
+    }
+
     /// A new schema on the PostgreSQL server of [`PG_URL_VAR`], which the returned URL
-    /// selects through `search_path`; `None`, after printing that the PostgreSQL part is
-    /// skipped, when the variable is not set.
+    /// selects through `search_path`; `None` when the variable is not set, after
+    /// [`TestDatabase::postgres_available`] failed the test or said it is skipped.
+    #[track_caller]
     pub fn postgres() -> Option<TestDatabase> {
-        let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
-            println!("PostgreSQL part skipped: {PG_URL_VAR} is not set");
-            return None;
-        };
+        let admin_url = environment::required_var(PG_URL_VAR, "PostgreSQL")?;
         let schema = format!(
             "test_{}_{}_{:08x}",
             std::process::id(),
@@ -122,11 +146,18 @@ impl TestDatabase {
         }
     }
 
-    /// A handle on this database; the first one runs the migrations.
+    /// A handle on this database with [`TEST_CALL_DEADLINE`]; the first one runs the
+    /// migrations.
     pub async fn connect(&self) -> Database {
-        Database::connect(&self.url).await.unwrap_or_else(|error| {
-            panic!("connect to the {} test database: {error}", self.backend())
-        })
+        let deadlines = Deadlines {
+            call: TEST_CALL_DEADLINE,
+            ..Deadlines::default()
+        };
+        Database::connect_with(&self.url, deadlines)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("connect to the {} test database: {error}", self.backend())
+            })
     }
 
     /// Runs SQL statements on a connection of their own, beside any handle under test.

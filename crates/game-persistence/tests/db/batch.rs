@@ -3,6 +3,7 @@
 use game_domain::space_object::{ObjectKind, SpaceObject};
 use game_domain::tech_tree::{ActiveResearch, ResearchType, TechTree};
 use game_domain::user::User;
+use game_persistence::testing::{TestBackend, TestDatabase};
 use game_persistence::{Batch, Store, StoreError};
 
 use crate::common::on_each_backend;
@@ -115,13 +116,81 @@ async fn a_large_batch_is_written_in_chunks() {
         };
         t.db.apply_batch(batch).await.unwrap();
         // BEGIN, users in 2 chunks (2 978 rows each at most), objects in 2 (4 680),
-        // deletions in 1, COMMIT.
-        assert_eq!(t.db.round_trips() - before, 7, "on {}", t.test_db.backend());
+        // deletions in 1, the write-behind position, COMMIT.
+        assert_eq!(t.db.round_trips() - before, 8, "on {}", t.test_db.backend());
         assert_eq!(
             (t.test_db.count("users"), t.test_db.count("space_objects")),
             (5_000, 5_990)
         );
         assert_eq!(t.db.load_user(4_321).await.unwrap(), Some(user(4_321)));
+    })
+    .await;
+}
+
+/// Records every row written to `users` and `space_objects`, in the order the database
+/// wrote them, in a table `write_log` (row triggers; `seq` counts up).
+fn log_row_writes(test_db: &TestDatabase) {
+    match test_db.backend() {
+        TestBackend::Sqlite => {
+            let mut sql =
+                "CREATE TABLE write_log (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, id BIGINT NOT NULL);"
+                    .to_owned();
+            for table in ["users", "space_objects"] {
+                for event in ["INSERT", "UPDATE"] {
+                    sql.push_str(&format!(
+                        "CREATE TRIGGER log_{table}_{event} AFTER {event} ON {table} BEGIN \
+                         INSERT INTO write_log (tbl, id) VALUES ('{table}', NEW.id); END;"
+                    ));
+                }
+            }
+            test_db.execute(&sql);
+        }
+        TestBackend::Postgres => test_db.execute(
+            "CREATE TABLE write_log (seq BIGSERIAL PRIMARY KEY, tbl TEXT NOT NULL, id BIGINT NOT NULL);
+             CREATE FUNCTION log_write() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN INSERT INTO write_log (tbl, id) VALUES (TG_TABLE_NAME, NEW.id); RETURN NULL; END $$;
+             CREATE TRIGGER log_users AFTER INSERT OR UPDATE ON users
+                 FOR EACH ROW EXECUTE FUNCTION log_write();
+             CREATE TRIGGER log_objects AFTER INSERT OR UPDATE ON space_objects
+                 FOR EACH ROW EXECUTE FUNCTION log_write();",
+        ),
+    }
+}
+
+/// docs/persistence.md, promise 2: rows are written in key order (so concurrent writers
+/// never deadlock in the database), whatever order the batch lists them in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_writes_rows_in_key_order() {
+    on_each_backend(async |t| {
+        log_row_writes(&t.test_db);
+        let inserted = Batch {
+            users: [5, 2, 9, 1].map(user).to_vec(),
+            upserted_objects: [30, 10, 20].map(object).to_vec(),
+            deleted_objects: vec![],
+        };
+        t.db.apply_batch(inserted).await.unwrap();
+        let updated = Batch {
+            users: [9, 1, 5].map(user).to_vec(),
+            upserted_objects: [20, 10].map(object).to_vec(),
+            deleted_objects: vec![],
+        };
+        t.db.apply_batch(updated).await.unwrap();
+        let backend = t.test_db.backend();
+        assert_eq!(t.test_db.count("write_log"), 12, "on {backend}");
+        // Pairs of writes to one table in one batch (the first is seq 1 to 7) whose ids
+        // are out of order: none.
+        let out_of_order = "(SELECT count(*) FROM write_log a JOIN write_log b \
+             ON a.tbl = b.tbl AND (a.seq <= 7) = (b.seq <= 7) AND a.seq < b.seq AND a.id > b.id)";
+        assert_eq!(t.test_db.scalar(out_of_order), 0, "on {backend}");
+        // Users before objects in each batch: users 1, 2, 5, 9, objects 10, 20, 30, then
+        // users 1, 5, 9, objects 10, 20 (checked as the sum of id × position).
+        let weighted = "(SELECT CAST(SUM(id * seq) AS BIGINT) FROM write_log)";
+        let expected = [1, 2, 5, 9, 10, 20, 30, 1, 5, 9, 10, 20]
+            .iter()
+            .zip(1..)
+            .map(|(id, seq)| id * seq)
+            .sum::<i64>();
+        assert_eq!(t.test_db.scalar(weighted), expected, "on {backend}");
     })
     .await;
 }

@@ -25,8 +25,15 @@ impl TestDb {
     }
 }
 
+/// A fresh SQLite database, for tests about the file system rather than the backend.
+pub async fn sqlite() -> TestDb {
+    TestDb::open(TestDatabase::sqlite()).await
+}
+
 /// Runs `test` on a fresh SQLite database, then on a fresh PostgreSQL schema if
-/// `SPACEWARS_TEST_PG_URL` is set (saying so when it is not).
+/// `SPACEWARS_TEST_PG_URL` is set (when it is not: failing under CI or
+/// `SPACEWARS_TEST_REQUIRE_ALL=1`, else saying so on stderr; see
+/// `game_persistence::testing::environment`).
 ///
 /// An async closure, not a closure returning an `async move` block: such a block would
 /// capture only the fields it uses, dropping the rest of the `TestDb` (its temporary

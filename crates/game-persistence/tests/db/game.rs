@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use game_domain::GameRng;
-use game_domain::accounts::{SessionToken, SessionView};
+use game_domain::accounts::{SessionView, hash_token};
 use game_domain::clock::{Clock, ManualClock};
 use game_domain::collect::{CollectOutcome, CollectRoll};
 use game_domain::error::GameError;
-use game_domain::game::{Game, Registered, SESSION_TTL_MS};
+use game_domain::game::{Game, Registered};
 use game_domain::geometry::WorldSize;
 use game_domain::navigate::{NavigateOutcome, NavigateRequest};
 use game_domain::seed::{demo_objects, demo_user};
@@ -19,8 +19,8 @@ use game_domain::tech_tree::{ActiveResearch, ResearchType, TechTree};
 use game_domain::user::UserStats;
 use game_domain::views::ShipStats;
 use game_persistence::{DbRepo, Store};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use game_persistence::testing::PlainHasher;
 
@@ -51,9 +51,19 @@ async fn the_use_cases_run_on_the_database() {
         clock.advance_ms(5_000);
         let now = clock.now_ms();
         let token = game.login("a", "a").await.unwrap();
+        // The first 16 bytes the game's RNG (seeded with 7) draws, in hex; the mirror draws
+        // them too, to stay in step for the collect rolls below.
+        assert_eq!(token, "bee986e8cd469905b6ade04fd2ab8aa0");
+        let _token_bytes: [u8; 16] = mirror.random();
+        // Valid for 24 h from the login (docs/http-api.md).
+        let session =
+            t.db.find_session(&hash_token(&token))
+                .await
+                .unwrap()
+                .unwrap();
         assert_eq!(
-            token,
-            SessionToken::issue(&mut mirror, DEMO, now, SESSION_TTL_MS).token
+            (session.created_ms, session.expires_ms),
+            (now, now + 86_400_000)
         );
         assert_eq!(game.authenticate(Some(&token)).await.unwrap(), DEMO);
         // The login itself wrote the update: the stored row moved, not only what a later
@@ -188,7 +198,7 @@ async fn the_use_cases_run_on_the_database() {
         assert_eq!(
             bob,
             Registered {
-                token: SessionToken::issue(&mut mirror, 2, now, SESSION_TTL_MS).token,
+                token: "0acbaee2b63111e620c40adad550348e".to_owned(),
                 user_id: 2,
                 ship_id: 12,
             }

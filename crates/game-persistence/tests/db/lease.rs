@@ -7,7 +7,7 @@ use game_domain::geometry::WorldSize;
 use game_domain::repository::Repository;
 use game_domain::space_object::{ObjectKind, SpaceObject};
 use game_persistence::testing::TestDatabase;
-use game_persistence::{Batch, Database, DbRepo, Store, StoreError};
+use game_persistence::{Batch, Database, DbRepo, Deadlines, Store, StoreError};
 
 use crate::common::{on_each_backend, storage_error};
 
@@ -60,15 +60,18 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_stops_writing() {
         let user = NewUser::register("p".into(), "h".into(), 0);
         let user = t.db.create_user(user, ship).await.unwrap();
 
-        // The first owner "crashes": its guard stops renewing.
-        drop(t.db.acquire_lease("old", SHORT).await.unwrap());
+        // The first owner "crashes": its guard stops renewing. Its lease is refused to
+        // another owner until it expires, which the test makes happen by moving the expiry
+        // into the past (waiting out a short lease would race a loaded machine).
+        drop(t.db.acquire_lease("old", LONG).await.unwrap());
         let new_db = Database::connect(t.test_db.url()).await.unwrap();
         assert!(matches!(
-            new_db.acquire_lease("new", SHORT).await,
+            new_db.acquire_lease("new", LONG).await,
             Err(StoreError::LeaseHeld { .. })
         ));
-        tokio::time::sleep(SHORT + Duration::from_millis(100)).await;
-        let new_guard = new_db.acquire_lease("new", SHORT).await.unwrap();
+        t.test_db
+            .execute("UPDATE lease SET expires_ms = 1000 WHERE owner = 'old'");
+        let new_guard = new_db.acquire_lease("new", LONG).await.unwrap();
 
         // The old process wakes up: its batch is fenced off in the database…
         let lost = t.db.apply_batch(one_object_batch()).await;
@@ -91,8 +94,7 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_stops_writing() {
         // Reads still work; the user's ship is all there is.
         assert_eq!(t.db.load_world().await.unwrap().len(), 1);
 
-        // The new owner writes, and its lease is renewed past the first TTL.
-        tokio::time::sleep(SHORT).await;
+        // The new owner writes.
         new_db.apply_batch(one_object_batch()).await.unwrap();
         assert!(!new_guard.is_lost());
         assert_eq!(t.db.load_world().await.unwrap().len(), 2);
@@ -172,4 +174,80 @@ async fn servers_starting_together_migrate_once_and_one_gets_the_lease() {
             simultaneous_start(postgres).await;
         }
     }
+}
+
+/// An owner whose renewals cannot get through (SQLite's write lock held elsewhere, as a
+/// frozen database would) passes its own deadline without losing the lease, answers
+/// `LeaseExpired` meanwhile, and is current again once a renewal is confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_that_cannot_renew_is_past_its_deadline_until_a_renewal_succeeds() {
+    let test_db = TestDatabase::sqlite();
+    let deadlines = Deadlines {
+        call: Duration::from_millis(200),
+        ..Deadlines::default()
+    };
+    let db = Database::connect_with(test_db.url(), deadlines)
+        .await
+        .unwrap();
+    let ttl = Duration::from_millis(600);
+    let before = std::time::Instant::now();
+    let guard = db.acquire_lease("owner", ttl).await.unwrap();
+    let after = std::time::Instant::now();
+    let status = guard.status();
+    // Sent between `before` and `after`: valid until then + 600 ms − 60 ms.
+    let margin = game_persistence::lease::safety_margin(ttl);
+    assert_eq!(margin, Duration::from_millis(60));
+    assert!(status.valid_until() >= before + ttl - margin);
+    assert!(status.valid_until() <= after + ttl - margin);
+    assert!(status.check().is_ok());
+    assert!(db.lease_check().is_ok());
+
+    let blocked = test_db.block_writes();
+    tokio::time::timeout(Duration::from_secs(10), status.expired())
+        .await
+        .expect("the deadline passes while renewals cannot get through");
+    assert!(matches!(status.check(), Err(StoreError::LeaseExpired)));
+    assert!(matches!(db.lease_check(), Err(StoreError::LeaseExpired)));
+    assert!(!status.is_lost(), "nobody else took it");
+
+    drop(blocked);
+    tokio::time::timeout(Duration::from_secs(10), status.current_again())
+        .await
+        .expect("a renewal gets through once the lock is gone");
+    assert!(status.check().is_ok());
+    assert!(!guard.is_lost());
+}
+
+/// The expiry is the database's: a lease whose expiry lies ahead on the database's clock
+/// is held whatever the process clocks say, and one whose expiry has passed there is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn takeover_follows_the_database_clock() {
+    on_each_backend(async |t| {
+        let db_now = match t.test_db.backend() {
+            game_persistence::testing::TestBackend::Sqlite => {
+                "CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT)"
+            }
+            game_persistence::testing::TestBackend::Postgres => {
+                "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+            }
+        };
+        drop(t.db.acquire_lease("first", LONG).await.unwrap());
+        // Written on the database's clock: within a TTL of its now.
+        let left = t
+            .test_db
+            .scalar(&format!("(SELECT expires_ms - {db_now} FROM lease)"));
+        assert!((0..=600_000).contains(&left), "{left} ms left");
+
+        let other = Database::connect(t.test_db.url()).await.unwrap();
+        t.test_db
+            .execute(&format!("UPDATE lease SET expires_ms = {db_now} + 60000"));
+        assert!(matches!(
+            other.acquire_lease("second", LONG).await,
+            Err(StoreError::LeaseHeld { .. })
+        ));
+        t.test_db
+            .execute(&format!("UPDATE lease SET expires_ms = {db_now} - 1"));
+        other.acquire_lease("second", LONG).await.unwrap();
+    })
+    .await;
 }

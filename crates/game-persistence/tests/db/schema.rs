@@ -28,12 +28,12 @@ async fn migrations_create_the_schema_once() {
             1
         );
         assert_eq!(t.test_db.count("lease"), 1);
-        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 3);
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 5);
 
         t.db.seed_if_empty(None, T0).await.unwrap();
         // Connecting again applies nothing and keeps the data.
         let again = Database::connect(t.test_db.url()).await.unwrap();
-        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 3);
+        assert_eq!(t.test_db.count("__diesel_schema_migrations"), 5);
         assert_eq!(again.load_world().await.unwrap().len(), 9);
     })
     .await;
@@ -183,6 +183,41 @@ async fn existing_users_get_their_name_key_at_the_next_start() {
         // A third start changes nothing.
         drop(Database::connect(t.test_db.url()).await.unwrap());
         assert_eq!(t.test_db.scalar(null_keys), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_look_alikes_both_keep_working_and_new_ones_are_taken() {
+    on_each_backend(async |t| {
+        // Latin a and Cyrillic а, both registered before skeletons existed (ids past those
+        // the id counter hands out).
+        t.test_db.execute(&legacy_user(50, "a"));
+        t.test_db.execute(&legacy_user(51, "\u{430}"));
+        let null_skeletons = "(SELECT count(*) FROM users WHERE username_skeleton IS NULL)";
+        assert_eq!(t.test_db.scalar(null_skeletons), 2);
+        let again = Database::connect(t.test_db.url()).await.unwrap();
+        // The older owns the skeleton; the younger keeps NULL, and both are found.
+        assert_eq!(t.test_db.scalar(null_skeletons), 1);
+        assert_eq!(
+            t.test_db
+                .scalar("(SELECT id FROM users WHERE username_skeleton = 'a')"),
+            50
+        );
+        let id = |user: Option<User>| user.map(|u| u.id);
+        assert_eq!(id(again.find_user_by_name("a").await.unwrap()), Some(50));
+        assert_eq!(
+            id(again.find_user_by_name("\u{430}").await.unwrap()),
+            Some(51)
+        );
+        // A new name that looks like them (Latin alpha ɑ) is taken.
+        let ship = again.reserve_object_ids(1).await.unwrap();
+        let look_alike = game_domain::accounts::NewUser::register("\u{251}".into(), "h".into(), T0);
+        let taken = again.create_user(look_alike, ship).await;
+        assert!(
+            matches!(taken, Err(game_persistence::StoreError::UsernameTaken)),
+            "{taken:?}"
+        );
     })
     .await;
 }

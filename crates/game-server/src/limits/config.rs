@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
 use clap::Args;
@@ -28,7 +28,8 @@ pub struct LimitsConfig {
     #[arg(long, env = "SPACEWARS_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     pub rate_limits: Switch,
 
-    /// Logins per minute from one client address (also the burst).
+    /// Logins per minute from one client address, and from one known device (also the
+    /// burst).
     #[arg(
         long,
         env = "SPACEWARS_LOGIN_PER_ADDRESS_PER_MIN",
@@ -36,8 +37,21 @@ pub struct LimitsConfig {
     )]
     pub login_per_address_per_min: u32,
 
-    /// Logins per minute for one account, whoever sends them (also the burst).
-    #[arg(long, env = "SPACEWARS_LOGIN_PER_ACCOUNT_PER_MIN", default_value_t = 5)]
+    /// Logins per minute for one account from one client address (also the burst).
+    #[arg(
+        long,
+        env = "SPACEWARS_LOGIN_PER_ACCOUNT_ADDRESS_PER_MIN",
+        default_value_t = 5
+    )]
+    pub login_per_account_address_per_min: u32,
+
+    /// Logins per minute for one account from all addresses together, its known devices
+    /// apart (also the burst).
+    #[arg(
+        long,
+        env = "SPACEWARS_LOGIN_PER_ACCOUNT_PER_MIN",
+        default_value_t = 20
+    )]
     pub login_per_account_per_min: u32,
 
     /// Registrations per minute from one client address (also the burst).
@@ -47,6 +61,11 @@ pub struct LimitsConfig {
         default_value_t = 3
     )]
     pub register_per_address_per_min: u32,
+
+    /// Keys one rate limit table holds at most; past it the least recently used key is
+    /// forgotten.
+    #[arg(long, env = "SPACEWARS_RATE_LIMIT_KEYS", default_value_t = 50_000)]
+    pub rate_limit_keys: usize,
 
     /// Take the client address from the last `X-Forwarded-For` hop (set this only behind
     /// a reverse proxy that appends it; otherwise clients could choose their address).
@@ -82,6 +101,24 @@ pub struct LimitsConfig {
     )]
     pub keep_alive_timeout_ms: u64,
 
+    /// A response or event stream whose socket accepts no byte for this many milliseconds
+    /// is closed (the client does not read).
+    #[arg(
+        long,
+        env = "SPACEWARS_WRITE_STALL_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub write_stall_timeout_ms: u64,
+
+    /// World event streams one session may have open; opening one more closes its oldest.
+    #[arg(long, env = "SPACEWARS_MAX_STREAMS_PER_SESSION", default_value_t = 2)]
+    pub max_streams_per_session: usize,
+
+    /// World event streams one player may have open over all sessions; opening one more
+    /// closes the oldest (of the session if it has one, else of the player).
+    #[arg(long, env = "SPACEWARS_MAX_STREAMS_PER_USER", default_value_t = 4)]
+    pub max_streams_per_user: usize,
+
     /// A second listener for `/healthz`, `/readyz` and `/metrics` only, outside the
     /// connection caps, so probes get through while game traffic is at its cap.
     #[arg(long, env = "SPACEWARS_OPS_LISTEN")]
@@ -114,13 +151,18 @@ impl Default for LimitsConfig {
             hash_queue: 16,
             rate_limits: Switch::On,
             login_per_address_per_min: 30,
-            login_per_account_per_min: 5,
+            login_per_account_address_per_min: 5,
+            login_per_account_per_min: 20,
             register_per_address_per_min: 3,
+            rate_limit_keys: 50_000,
             trust_forwarded_for: false,
             max_connections: 2_000,
             max_connections_per_address: 64,
             first_request_timeout_ms: 5_000,
             keep_alive_timeout_ms: 30_000,
+            write_stall_timeout_ms: 30_000,
+            max_streams_per_session: 2,
+            max_streams_per_user: 4,
             ops_listen: None,
             session_sweep_ms: 600_000,
         }
@@ -131,17 +173,28 @@ impl LimitsConfig {
     /// Checks every value.
     pub fn validate(&self) -> Result<(), LimitsError> {
         self.rates()?;
-        if self.max_connections == 0 {
-            return Err(LimitsError::ZeroCap("--max-connections"));
-        }
-        if self.max_connections_per_address == 0 {
-            return Err(LimitsError::ZeroCap("--max-connections-per-address"));
+        self.rate_limit_capacity()?;
+        for (flag, value) in [
+            ("--max-connections", self.max_connections),
+            (
+                "--max-connections-per-address",
+                self.max_connections_per_address,
+            ),
+            ("--max-streams-per-session", self.max_streams_per_session),
+            ("--max-streams-per-user", self.max_streams_per_user),
+        ] {
+            if value == 0 {
+                return Err(LimitsError::ZeroCap(flag));
+            }
         }
         if self.first_request_timeout_ms == 0 {
             return Err(LimitsError::ZeroTimeout("--first-request-timeout-ms"));
         }
         if self.keep_alive_timeout_ms == 0 {
             return Err(LimitsError::ZeroTimeout("--keep-alive-timeout-ms"));
+        }
+        if self.write_stall_timeout_ms == 0 {
+            return Err(LimitsError::ZeroTimeout("--write-stall-timeout-ms"));
         }
         if self.session_sweep_ms == 0 {
             return Err(LimitsError::ZeroTimeout("--session-sweep-ms"));
@@ -157,9 +210,9 @@ impl LimitsConfig {
         }
     }
 
-    /// The three rates per minute, in the order login per address, login per account,
-    /// register per address.
-    pub fn rates(&self) -> Result<[NonZeroU32; 3], LimitsError> {
+    /// The four rates per minute, in the order login per address, login per account and
+    /// address, login per account, register per address.
+    pub fn rates(&self) -> Result<[NonZeroU32; 4], LimitsError> {
         let rate = |value: u32, flag: &'static str| {
             NonZeroU32::new(value).ok_or(LimitsError::ZeroRate(flag))
         };
@@ -167,6 +220,10 @@ impl LimitsConfig {
             rate(
                 self.login_per_address_per_min,
                 "--login-per-address-per-min",
+            )?,
+            rate(
+                self.login_per_account_address_per_min,
+                "--login-per-account-address-per-min",
             )?,
             rate(
                 self.login_per_account_per_min,
@@ -177,6 +234,16 @@ impl LimitsConfig {
                 "--register-per-address-per-min",
             )?,
         ])
+    }
+
+    /// Keys per rate limit table.
+    pub fn rate_limit_capacity(&self) -> Result<NonZeroUsize, LimitsError> {
+        NonZeroUsize::new(self.rate_limit_keys).ok_or(LimitsError::ZeroCap("--rate-limit-keys"))
+    }
+
+    /// Time a socket may accept no byte of a response before the connection is closed.
+    pub fn write_stall_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_stall_timeout_ms)
     }
 
     /// Time for a new connection's first request head.
@@ -200,21 +267,28 @@ impl fmt::Display for LimitsConfig {
         write!(
             f,
             "hash_threads={} hash_queue={} rate_limits={:?} login_per_address_per_min={} \
-             login_per_account_per_min={} register_per_address_per_min={} \
+             login_per_account_address_per_min={} login_per_account_per_min={} \
+             register_per_address_per_min={} rate_limit_keys={} \
              trust_forwarded_for={} max_connections={} max_connections_per_address={} \
-             first_request_timeout_ms={} keep_alive_timeout_ms={} ops_listen={} \
+             first_request_timeout_ms={} keep_alive_timeout_ms={} write_stall_timeout_ms={} \
+             max_streams_per_session={} max_streams_per_user={} ops_listen={} \
              session_sweep_ms={}",
             self.hash_threads(),
             self.hash_queue,
             self.rate_limits,
             self.login_per_address_per_min,
+            self.login_per_account_address_per_min,
             self.login_per_account_per_min,
             self.register_per_address_per_min,
+            self.rate_limit_keys,
             self.trust_forwarded_for,
             self.max_connections,
             self.max_connections_per_address,
             self.first_request_timeout_ms,
             self.keep_alive_timeout_ms,
+            self.write_stall_timeout_ms,
+            self.max_streams_per_session,
+            self.max_streams_per_user,
             self.ops_listen
                 .map_or_else(|| "none".to_owned(), |addr| addr.to_string()),
             self.session_sweep_ms,
@@ -285,10 +359,20 @@ mod tests {
             (
                 limits.hash_queue,
                 limits.login_per_address_per_min,
+                limits.login_per_account_address_per_min,
                 limits.login_per_account_per_min,
                 limits.register_per_address_per_min,
+                limits.rate_limit_keys,
             ),
-            (16, 30, 5, 3)
+            (16, 30, 5, 20, 3, 50_000)
+        );
+        assert_eq!(
+            (
+                limits.write_stall_timeout_ms,
+                limits.max_streams_per_session,
+                limits.max_streams_per_user
+            ),
+            (30_000, 2, 4)
         );
         assert_eq!(
             (limits.max_connections, limits.max_connections_per_address),

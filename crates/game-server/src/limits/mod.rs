@@ -1,15 +1,22 @@
 //! Staying up under hostile load (docs/limits.md): bounded password hashing, rate limits on
-//! login and registration, connection caps and the open-file limit.
+//! login and registration, connection caps, stalled writes and the open-file limit.
 //!
 //! - [`config`]: the flags.
-//! - [`rate`]: token buckets per client address and per account.
+//! - [`rate`]: token buckets per client address, per account and per known device.
+//! - [`lru_store`]: the rate limiters' tables, bounded in keys.
 //! - [`client`]: the client address of a request (peer or trusted `X-Forwarded-For`).
-//! - [`connections`]: caps on open connections, total and per address.
+//! - [`connections`]: caps on open connections, total and per address; eviction of idle
+//!   ones near the cap.
+//! - [`busy_body`]: a response body that keeps its connection busy until it is sent.
+//! - [`stall`]: closing connections whose client reads nothing.
 
+pub mod busy_body;
 pub mod client;
 pub mod config;
 pub mod connections;
+pub mod lru_store;
 pub mod rate;
+pub mod stall;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -23,6 +30,9 @@ pub use config::{LimitsConfig, LimitsError};
 use connections::ConnectionCaps;
 use game_cache::password::HashPool;
 use rate::RateLimits;
+
+/// A connection that came in near the cap gets this fraction of the first-request timeout.
+pub const PRESSURE_FIRST_REQUEST_DIVISOR: u32 = 5;
 
 /// How often the rate limiters forget buckets that are full again.
 pub const SWEEP_PERIOD: Duration = Duration::from_secs(30);
@@ -42,6 +52,8 @@ pub struct Limits {
     pub first_request_timeout: Duration,
     /// Idle keep-alive time (and time for later request heads).
     pub keep_alive_timeout: Duration,
+    /// Time a socket may accept no byte of a response.
+    pub write_stall_timeout: Duration,
 }
 
 impl Limits {
@@ -57,6 +69,7 @@ impl Limits {
             trust_forwarded_for: config.trust_forwarded_for,
             first_request_timeout: config.first_request_timeout(),
             keep_alive_timeout: config.keep_alive_timeout(),
+            write_stall_timeout: config.write_stall_timeout(),
         })
     }
 
@@ -96,6 +109,15 @@ impl Limits {
         );
         self.rates.write_metrics(out);
         self.connections.write_metrics(out);
+    }
+
+    /// Time for the first request head of a connection admitted `under_pressure`.
+    pub fn first_request_timeout_for(&self, under_pressure: bool) -> Duration {
+        if under_pressure {
+            self.first_request_timeout / PRESSURE_FIRST_REQUEST_DIVISOR
+        } else {
+            self.first_request_timeout
+        }
     }
 
     /// Sweeps the rate limiters every [`SWEEP_PERIOD`] until the returned task is

@@ -1,44 +1,63 @@
-//! Token-bucket rate limits on login and registration (the `governor` crate): logins per
-//! client address and per account, registrations per client address.
+//! Token-bucket rate limits on login and registration (the `governor` crate), in tables of
+//! bounded size ([`super::lru_store`]).
 //!
-//! The keyed stores grow by one small entry per key seen; [`RateLimits::sweep`] (run
-//! periodically, and whenever a store passes [`MAX_KEYS`]) drops the keys whose bucket
-//! is full again, so memory stays bounded by the keys active within about a minute.
+//! A login takes a token from its client address's bucket, then either from its known
+//! device's bucket (a device that signed in to the account before, docs/limits.md) or
+//! from the strict bucket of (account, client address) and the looser account-wide one.
+//! So guessers elsewhere can slow an account's new devices, never its known ones.
+//! Registrations are counted per client address.
+//!
+//! Accounts and devices are keyed by a keyed hash (random per process) of the normalised
+//! name or the device id: every key is a few bytes whatever the client sent, and the
+//! names themselves are never kept. [`RateLimits::sweep`] (run periodically) forgets the
+//! buckets that are full again.
 
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::metrics::Exposition;
 
 use super::config::{LimitsConfig, LimitsError};
+use super::lru_store::LruStateStore;
 
-/// Keys one store may hold before a check sweeps it at once.
-pub const MAX_KEYS: usize = 100_000;
+type Keyed<K> = RateLimiter<K, LruStateStore<K>, DefaultClock>;
 
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
+/// An account as the limiters know it: a keyed hash of its name's uniqueness key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AccountKey(u64);
+
+/// A known device as the limiters know it: a keyed hash of its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeviceKey(u64);
 
 /// Which limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     /// Logins from one client address.
     LoginAddress,
-    /// Logins for one account.
+    /// Logins for one account from one client address.
+    LoginAccountAddress,
+    /// Logins for one account from anywhere but its known devices.
     LoginAccount,
+    /// Logins from one known device.
+    LoginDevice,
     /// Registrations from one client address.
     RegisterAddress,
 }
 
 impl Limit {
-    const ALL: [Limit; 3] = [
+    const ALL: [Limit; 5] = [
         Limit::LoginAddress,
+        Limit::LoginAccountAddress,
         Limit::LoginAccount,
+        Limit::LoginDevice,
         Limit::RegisterAddress,
     ];
 
@@ -46,7 +65,9 @@ impl Limit {
     pub fn label(self) -> &'static str {
         match self {
             Limit::LoginAddress => "login_address",
+            Limit::LoginAccountAddress => "login_account_address",
             Limit::LoginAccount => "login_account",
+            Limit::LoginDevice => "login_device",
             Limit::RegisterAddress => "register_address",
         }
     }
@@ -67,15 +88,29 @@ impl fmt::Display for RateLimited {
     }
 }
 
-/// The three limits, or none when `--rate-limits off`.
+/// One login as the limiters count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginAttempt {
+    /// The client address.
+    pub address: IpAddr,
+    /// The account it is for.
+    pub account: AccountKey,
+    /// The device, if it signed in to this account before.
+    pub device: Option<DeviceKey>,
+}
+
+/// The limits, or none when `--rate-limits off`.
 pub struct RateLimits {
     limiters: Option<Limiters>,
-    refused: [AtomicU64; 3],
+    keys: RandomState,
+    refused: [AtomicU64; 5],
 }
 
 struct Limiters {
     login_address: Keyed<IpAddr>,
-    login_account: Keyed<String>,
+    login_account_address: Keyed<(AccountKey, IpAddr)>,
+    login_account: Keyed<AccountKey>,
+    login_device: Keyed<DeviceKey>,
     register_address: Keyed<IpAddr>,
     clock: DefaultClock,
 }
@@ -88,35 +123,64 @@ impl fmt::Debug for RateLimits {
     }
 }
 
+fn keyed<K: Hash + Eq + Clone>(per_min: std::num::NonZeroU32, capacity: NonZeroUsize) -> Keyed<K> {
+    RateLimiter::new(
+        Quota::per_minute(per_min),
+        LruStateStore::new(capacity),
+        DefaultClock::default(),
+    )
+}
+
 impl RateLimits {
     /// The limits `config` asks for.
     pub fn new(config: &LimitsConfig) -> Result<RateLimits, LimitsError> {
-        let [login_address, login_account, register_address] = config.rates()?;
+        let [address, account_address, account, register] = config.rates()?;
+        let capacity = config.rate_limit_capacity()?;
         let limiters = (config.rate_limits == crate::config::Switch::On).then(|| Limiters {
-            login_address: RateLimiter::keyed(Quota::per_minute(login_address)),
-            login_account: RateLimiter::keyed(Quota::per_minute(login_account)),
-            register_address: RateLimiter::keyed(Quota::per_minute(register_address)),
+            login_address: keyed(address, capacity),
+            login_account_address: keyed(account_address, capacity),
+            login_account: keyed(account, capacity),
+            // A known device is its owner's: it gets the per-address rate wherever it is.
+            login_device: keyed(address, capacity),
+            register_address: keyed(register, capacity),
             clock: DefaultClock::default(),
         });
         Ok(RateLimits {
             limiters,
+            keys: RandomState::new(),
             refused: Default::default(),
         })
     }
 
-    /// Takes a login token from the address's bucket.
-    pub fn check_login_address(&self, address: IpAddr) -> Result<(), RateLimited> {
-        self.check(Limit::LoginAddress, |l| &l.login_address, address)
+    /// The limiters' key for the account whose name has uniqueness key `name_key`.
+    pub fn account(&self, name_key: &str) -> AccountKey {
+        AccountKey(self.keys.hash_one(name_key))
     }
 
-    /// Takes a login token from the account's bucket (`account` is the name's
-    /// uniqueness key).
-    pub fn check_login_account(&self, account: &str) -> Result<(), RateLimited> {
-        self.check(
-            Limit::LoginAccount,
-            |l| &l.login_account,
-            account.to_owned(),
-        )
+    /// The limiters' key for the device with id `device`.
+    pub fn device(&self, device: u128) -> DeviceKey {
+        DeviceKey(self.keys.hash_one(device))
+    }
+
+    /// Takes a token from each bucket `attempt` counts against (see the module docs).
+    pub fn check_login(&self, attempt: LoginAttempt) -> Result<(), RateLimited> {
+        let LoginAttempt {
+            address,
+            account,
+            device,
+        } = attempt;
+        self.check(Limit::LoginAddress, |l| &l.login_address, address)?;
+        match device {
+            Some(device) => self.check(Limit::LoginDevice, |l| &l.login_device, device),
+            None => {
+                self.check(
+                    Limit::LoginAccountAddress,
+                    |l| &l.login_account_address,
+                    (account, address),
+                )?;
+                self.check(Limit::LoginAccount, |l| &l.login_account, account)
+            }
+        }
     }
 
     /// Takes a registration token from the address's bucket.
@@ -133,12 +197,7 @@ impl RateLimits {
         let Some(limiters) = &self.limiters else {
             return Ok(());
         };
-        let limiter = pick(limiters);
-        let outcome = limiter.check_key(&key);
-        if limiter.len() > MAX_KEYS {
-            limiter.retain_recent();
-        }
-        outcome.map_err(|not_until| {
+        pick(limiters).check_key(&key).map_err(|not_until| {
             self.refused[limit as usize].fetch_add(1, Ordering::Relaxed);
             RateLimited {
                 limit,
@@ -147,21 +206,25 @@ impl RateLimits {
         })
     }
 
-    /// Forgets keys whose bucket is full again and returns the memory.
+    /// Forgets keys whose bucket is full again.
     pub fn sweep(&self) {
-        if let Some(limiters) = &self.limiters {
-            sweep(&limiters.login_address);
-            sweep(&limiters.login_account);
-            sweep(&limiters.register_address);
+        if let Some(l) = &self.limiters {
+            l.login_address.retain_recent();
+            l.login_account_address.retain_recent();
+            l.login_account.retain_recent();
+            l.login_device.retain_recent();
+            l.register_address.retain_recent();
         }
     }
 
-    /// Keys held now, per limit (0 when off).
-    pub fn keys(&self) -> [usize; 3] {
-        self.limiters.as_ref().map_or([0; 3], |l| {
+    /// Keys held now, per limit in the order of [`Limit`] (0 when off).
+    pub fn keys(&self) -> [usize; 5] {
+        self.limiters.as_ref().map_or([0; 5], |l| {
             [
                 l.login_address.len(),
+                l.login_account_address.len(),
                 l.login_account.len(),
+                l.login_device.len(),
                 l.register_address.len(),
             ]
         })
@@ -182,72 +245,12 @@ impl RateLimits {
         );
         out.gauges(
             "spacewars_rate_limit_keys",
-            "Addresses or accounts the rate limiters remember now, by limit.",
+            "Keys (addresses, accounts, devices) the rate limiters remember now, by limit.",
             "limit",
             Limit::ALL.map(Limit::label).into_iter().zip(self.keys()),
         );
     }
 }
 
-fn sweep<K: Hash + Eq + Clone>(limiter: &Keyed<K>) {
-    limiter.retain_recent();
-    limiter.shrink_to_fit();
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limits(per_min: u32) -> RateLimits {
-        RateLimits::new(&LimitsConfig {
-            login_per_address_per_min: per_min,
-            login_per_account_per_min: per_min,
-            register_per_address_per_min: per_min,
-            ..LimitsConfig::default()
-        })
-        .expect("limits")
-    }
-
-    #[test]
-    fn a_burst_then_refusals_with_the_time_to_wait() {
-        let limits = limits(2);
-        let ip: IpAddr = [10, 0, 0, 1].into();
-        assert_eq!(limits.check_register(ip), Ok(()));
-        assert_eq!(limits.check_register(ip), Ok(()));
-        let refused = limits.check_register(ip).expect_err("third is refused");
-        assert_eq!(refused.limit, Limit::RegisterAddress);
-        // One token every 30 s.
-        assert!(refused.retry_after > Duration::from_secs(29), "{refused:?}");
-        assert!(
-            refused.retry_after <= Duration::from_secs(30),
-            "{refused:?}"
-        );
-        assert_eq!(limits.check_register([10, 0, 0, 2].into()), Ok(()));
-        assert_eq!(limits.check_login_address(ip), Ok(()));
-        assert_eq!(limits.refused(Limit::RegisterAddress), 1);
-        assert_eq!(limits.keys(), [1, 0, 2]);
-    }
-
-    #[test]
-    fn sweeping_forgets_only_buckets_that_are_full_again() {
-        let limits = limits(60);
-        limits.check_login_account("a").expect("first");
-        limits.sweep();
-        // A token was taken less than a second ago: "a" is remembered.
-        assert_eq!(limits.keys(), [0, 1, 0]);
-    }
-
-    #[test]
-    fn off_lets_everything_through() {
-        let limits = RateLimits::new(&LimitsConfig {
-            rate_limits: crate::config::Switch::Off,
-            register_per_address_per_min: 1,
-            ..LimitsConfig::default()
-        })
-        .expect("limits");
-        for _ in 0..10 {
-            assert_eq!(limits.check_register([10, 0, 0, 1].into()), Ok(()));
-        }
-        assert_eq!(limits.keys(), [0, 0, 0]);
-    }
-}
+mod tests;

@@ -27,6 +27,29 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// 503 when this process is past its own lease deadline without a confirmed renewal
+    /// (it was paused, or is cut off from the database): another process may own the
+    /// game by now, so it answers nothing from its state until a renewal succeeds.
+    pub fn lease_expired() -> ApiError {
+        ApiError {
+            retry_after_s: Some(1),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "lease_expired",
+                "This server cannot confirm it still owns the database; retry shortly",
+            )
+        }
+    }
+
+    /// The answer of a process whose [`game_persistence::LeaseStatus::check`] failed:
+    /// `lease_lost` once the lease is lost, `lease_expired` while past its deadline.
+    pub fn lease_refused(error: &game_persistence::StoreError) -> ApiError {
+        match error {
+            game_persistence::StoreError::LeaseLost => ApiError::lease_lost(),
+            _ => ApiError::lease_expired(),
+        }
+    }
+
     /// 503 from a standby: another process owns the database and serves the game; this
     /// one takes over when that one stops. Retry shortly (a load balancer routes by
     /// `/readyz`, which answers the same).
@@ -43,7 +66,7 @@ impl ApiError {
 }
 
 /// The answer to a storage failure: `lease_lost` when this process lost the database,
-/// `outcome_unknown` when a call was cut at its deadline, else `storage_unavailable`.
+/// `lease_expired` when it is past its lease deadline, `outcome_unknown` when a call was cut at its deadline, else `storage_unavailable`.
 pub(super) fn failure(source: &(dyn std::error::Error + Send + Sync + 'static)) -> ApiError {
     use game_persistence::StoreError;
     match source.downcast_ref::<StoreError>() {
@@ -51,6 +74,7 @@ pub(super) fn failure(source: &(dyn std::error::Error + Send + Sync + 'static)) 
             tracing::error!("write refused: the database lease was lost");
             ApiError::lease_lost()
         }
+        Some(StoreError::LeaseExpired) => ApiError::lease_expired(),
         Some(StoreError::Timeout { .. }) => {
             tracing::warn!(error = %source, "database call cut at its deadline");
             ApiError::outcome_unknown()

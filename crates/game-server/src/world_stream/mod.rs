@@ -18,12 +18,14 @@
 //! - [`body`]: the response body fed by a subscription's queue.
 //! - [`open`]: opening one stream (authentication, registration, the opening event).
 //! - [`metrics`]: the hub's figures in `/metrics`.
+//! - [`quota`]: streams per session and per player; the oldest closes past the cap.
 
 pub mod body;
 pub mod config;
 pub mod event;
 pub mod metrics;
 pub mod open;
+pub mod quota;
 
 pub use body::EventBody;
 pub use config::{SyncConfig, SyncConfigError};

@@ -10,6 +10,7 @@ use hyper::{Response, StatusCode};
 
 use super::body::EventBody;
 use super::event;
+use super::quota::Capped;
 use crate::app::App;
 use crate::backend::Backend;
 use crate::response::bodies::{Delta, FullWorld};
@@ -122,7 +123,15 @@ pub async fn open<R: Backend>(
             0
         }
     };
-    let body = EventBody::new(opening.into(), known, subscription.events);
+    // Counted against the session's and the player's caps from here (closing their oldest
+    // stream if need be); the body ends when its place is taken back.
+    let ticket = app
+        .stream_quota
+        .open(&hash_token(token.unwrap_or_default()), session.user_id);
+    let body = Capped::new(
+        EventBody::new(opening.into(), known, subscription.events),
+        ticket,
+    );
     let mut response = Response::new(Either::Right(body));
     let headers = response.headers_mut();
     headers.insert(

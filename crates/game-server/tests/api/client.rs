@@ -68,6 +68,14 @@ impl Connection {
         }
     }
 
+    /// A connection to `addr` from the local address `source` (any of 127.0.0.0/8 on
+    /// loopback), so the server sees another client address.
+    pub async fn open_from(addr: SocketAddr, source: std::net::IpAddr) -> Connection {
+        Connection {
+            inner: http_client::Connection::from_source(source, addr, REQUEST_TIMEOUT),
+        }
+    }
+
     /// Sends one request as it is and reads the whole answer; `Err` if the connection
     /// failed. Panics if the answer is not one the OpenAPI document describes
     /// ([`openapi`]).
@@ -187,6 +195,13 @@ impl Client {
         )
         .await
     }
+}
+
+/// A TCP connection to `addr` from the local address `source`.
+pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> tokio::net::TcpStream {
+    http_client::connect_from(source, addr)
+        .await
+        .expect("connect from the source address")
 }
 
 /// The session token a `Set-Cookie` sets, or `None` if it clears the cookie.

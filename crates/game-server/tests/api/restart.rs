@@ -2,7 +2,7 @@
 //! state intact; a second process on the same database is refused naming the owner.
 
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use game_domain::geometry::WorldSize;
 use game_server::RepoKind;
@@ -12,7 +12,10 @@ use spacewars_harness::server_process::{ServerProcess, flag_value};
 use crate::client::Client;
 use crate::harness::{Setup, each_setup};
 
-each_setup!(binary_restarts_with_state_intact_after_sigterm);
+each_setup!(
+    binary_restarts_with_state_intact_after_sigterm,
+    accounts_survive_a_sigkill,
+);
 
 /// A running `game-server` process (the harness's process runner).
 struct Process {
@@ -54,13 +57,28 @@ fn command(url: &str, repo: RepoKind) -> Command {
 impl Process {
     /// Starts the binary and waits for its "listening" line.
     async fn start(url: &str, repo: RepoKind) -> Process {
+        Process::start_with(url, repo, &[]).await
+    }
+
+    /// Starts the binary with `extra` flags and waits for its "listening" line.
+    async fn start_with(url: &str, repo: RepoKind, extra: &[&str]) -> Process {
         let mut command = tokio::process::Command::from(command(url, repo));
-        command.kill_on_drop(true);
+        command.args(extra).kill_on_drop(true);
         let inner =
             ServerProcess::spawn_listening(command, "game-server".into(), Duration::from_secs(60))
                 .await
                 .unwrap_or_else(|e| panic!("{e:#}"));
         Process { inner }
+    }
+
+    /// Sends SIGKILL (a crash: no final flush, the lease left to expire) and waits for
+    /// the exit.
+    async fn kill(mut self) {
+        self.inner.signal("KILL").expect("kill -KILL");
+        self.inner
+            .wait_exit(Duration::from_secs(30))
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
 
     fn client(&self, session: Option<String>) -> Client {
@@ -120,9 +138,10 @@ async fn collect_something(client: &mut Client) -> i64 {
 }
 
 async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
-    let Some(db) = setup.db.fresh_database() else {
-        return;
-    };
+    let db = setup
+        .db
+        .fresh_database()
+        .expect("each setup checks `available` first");
     let first = Process::start(db.url(), setup.repo).await;
     let mut newcomer = first.client(None);
     newcomer.register("newcomer").await;
@@ -229,4 +248,50 @@ async fn binary_restarts_with_state_intact_after_sigterm(setup: Setup) {
 
     let (status, log) = second.terminate().await;
     assert_eq!(status.code(), Some(0), "exit status; output:\n{log}");
+}
+
+/// docs/persistence.md, promise 1: account operations are written through, so a player
+/// who registered exists after a crash and a logged-out session never comes back, though
+/// nothing was ever written behind (a persist interval of an hour).
+async fn accounts_survive_a_sigkill(setup: Setup) {
+    let db = setup
+        .db
+        .fresh_database()
+        .expect("each setup checks `available` first");
+    let crash_prone = ["--persist-interval-ms", "3600000", "--lease-ttl-ms", "300"];
+    let first = Process::start_with(db.url(), setup.repo, &crash_prone).await;
+    let mut newcomer = first.client(None);
+    newcomer.register("newcomer").await;
+    let mut other = first.client(None);
+    assert_eq!(other.login("a", "a").await.status, 200);
+    let logged_out = other.session.clone();
+    assert_eq!(other.post("/api/logout", "").await.status, 200);
+    first.kill().await;
+
+    // The crashed process's lease expires (300 ms after its last renewal); until then a
+    // new process would refuse to start.
+    let expiry = "(SELECT COALESCE(MAX(expires_ms), 0) FROM lease)";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while unix_ms() <= db.scalar(expiry) {
+        assert!(Instant::now() < deadline, "the lease never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = Process::start(db.url(), setup.repo).await;
+    let mut newcomer = second.client(newcomer.session);
+    assert_eq!(
+        newcomer.get("/api/session").await.json()["username"],
+        json!("newcomer")
+    );
+    let mut other = second.client(logged_out);
+    assert_eq!(other.get("/api/world").await.status, 401);
+    let (status, log) = second.terminate().await;
+    assert_eq!(status.code(), Some(0), "exit status; output:\n{log}");
+}
+
+/// Now as Unix milliseconds, as the lease's expiry is stored.
+fn unix_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    i64::try_from(since_epoch.as_millis()).expect("ms")
 }

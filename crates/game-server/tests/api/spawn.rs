@@ -23,16 +23,13 @@ async fn ship_position(client: &mut Client) -> (f64, f64) {
 }
 
 async fn spread_spawn_places_ships_by_user_id(setup: Setup) {
-    let Some(server) = setup
+    let server = setup
         .start_with(|config| {
             config.spawn = SpawnKind::Spread;
             config.world_width = 1_000.0;
             config.world_height = 800.0;
         })
-        .await
-    else {
-        return;
-    };
+        .await;
     let mut demo = server.demo().await;
     assert_eq!(ship_position(&mut demo).await, (250.0, 250.0));
     // The demo player is user 1; the next are 2 and 3. In base 2, 2 is 10 (mirrored 0.01,

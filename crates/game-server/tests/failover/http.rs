@@ -72,3 +72,39 @@ pub async fn wait_ready(addr: SocketAddr, since: Instant, limit: Duration) -> Du
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// One kept-alive connection (the harness's, which reconnects when the server closed it),
+/// as a client that keeps talking to the process it reached first.
+pub struct KeptAlive {
+    conn: Connection,
+}
+
+impl KeptAlive {
+    /// Not connected yet: the first request connects.
+    pub fn new(addr: SocketAddr, session: &str) -> KeptAlive {
+        let mut conn = Connection::new(addr, Duration::from_secs(5));
+        conn.set_cookie(Some(format!("{SESSION_COOKIE}={session}")));
+        KeptAlive { conn }
+    }
+
+    /// POSTs `body`; status 0 when the exchange failed.
+    pub async fn post(&mut self, path: &str, body: &Value) -> Reply {
+        let body = body.to_string();
+        match self
+            .conn
+            .request(Method::POST, path, Some(body.as_bytes()))
+            .await
+        {
+            Ok(reply) => Reply {
+                status: reply.status.as_u16(),
+                session: None,
+                json: reply.json().unwrap_or(Value::Null),
+            },
+            Err(_) => Reply {
+                status: 0,
+                session: None,
+                json: Value::Null,
+            },
+        }
+    }
+}

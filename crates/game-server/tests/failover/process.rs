@@ -33,16 +33,33 @@ impl ServerProcess {
     /// `persist_ms` and `extra` flags; returns once it listens (an owner listens after
     /// loading the world, a standby at once).
     pub async fn start(db: &TestDatabase, persist_ms: u64, extra: &[&str]) -> ServerProcess {
+        ServerProcess::start_on(db.url(), persist_ms, extra, &[]).await
+    }
+
+    /// Like [`ServerProcess::start`], on the database at `url` (through a proxy, say), with
+    /// `env` added to its environment; `extra` may set its own `--lease-ttl-ms` and
+    /// `--shutdown-flush-timeout-ms`.
+    pub async fn start_on(
+        url: &str,
+        persist_ms: u64,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         let persist = persist_ms.to_string();
         let ttl = LEASE_TTL_MS.to_string();
         let mut command = Command::new(env!("CARGO_BIN_EXE_game-server"));
         command
-            .args(["--listen", "127.0.0.1:0", "--database-url", db.url()])
+            .args(["--listen", "127.0.0.1:0", "--database-url", url])
             .args(["--argon2-memory-kib", "256", "--argon2-iterations", "1"])
             .args(["--rate-limits", "off", "--log-level", "info"])
-            .args(["--persist-interval-ms", &persist, "--lease-ttl-ms", &ttl])
-            .args(["--shutdown-flush-timeout-ms", "2000"])
-            .args(extra);
+            .args(["--persist-interval-ms", &persist]);
+        if !extra.contains(&"--lease-ttl-ms") {
+            command.args(["--lease-ttl-ms", &ttl]);
+        }
+        if !extra.contains(&"--shutdown-flush-timeout-ms") {
+            command.args(["--shutdown-flush-timeout-ms", "2000"]);
+        }
+        command.args(extra).envs(env.iter().copied());
         let process =
             Process::spawn_listening(command, "game-server".into(), Duration::from_secs(30))
                 .await

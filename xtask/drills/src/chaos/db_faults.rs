@@ -1,6 +1,6 @@
 //! The database fault drills of `drills chaos` (`--freeze-db`, `--outage-sigterm`,
 //! `--paused-owner`): the release server on a throwaway PostgreSQL schema reached through
-//! a freezable [`crate::chaos::proxy::Proxy`]. Each prints its figures and returns its
+//! a freezable [`spacewars_harness::proxy::Proxy`]. Each prints its figures and returns its
 //! violations (empty when every promise held).
 
 use std::path::Path;

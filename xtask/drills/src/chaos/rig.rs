@@ -16,13 +16,13 @@ use crate::chaos::check::{self, Carried, Rules};
 use crate::chaos::driver;
 use crate::chaos::ledger::PlayerLedger;
 use crate::chaos::observe::observe;
-use crate::chaos::proxy::Proxy;
 use crate::chaos::restart::lease_held;
 use crate::chaos::{ChaosArgs, DEMO_OBJECTS};
 use game_server::RepoKind;
 use spacewars_harness::http_client::Connection;
 use spacewars_harness::player::Player;
 use spacewars_harness::postgres::Schema;
+use spacewars_harness::proxy::Proxy;
 use spacewars_harness::server_process::flag_value;
 use spacewars_harness::server_process::{GameServerConfig, ServerProcess, free_local_addr};
 

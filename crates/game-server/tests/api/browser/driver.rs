@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, ClientBuilder, Locator};
+use game_persistence::testing::environment;
 use game_server::RepoKind;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -40,13 +41,11 @@ pub enum Window {
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium for test `name` against `base`
-    /// (`http://127.0.0.1:port`); `None` (after saying "skipped") when
-    /// `SPACEWARS_TEST_CHROMEDRIVER` is not set.
+    /// (`http://127.0.0.1:port`); `None` when `SPACEWARS_TEST_CHROMEDRIVER` is not set,
+    /// after failing the test (under CI or `SPACEWARS_TEST_REQUIRE_ALL=1`) or saying on
+    /// stderr that the browser tests are skipped (`game_persistence::testing::environment`).
     pub async fn start(name: &'static str, base: String, window: Window) -> Option<Browser> {
-        let Ok(chromedriver) = std::env::var("SPACEWARS_TEST_CHROMEDRIVER") else {
-            eprintln!("skipped {name}: SPACEWARS_TEST_CHROMEDRIVER is not set (no browser)");
-            return None;
-        };
+        let chromedriver = environment::required_var("SPACEWARS_TEST_CHROMEDRIVER", "browser")?;
         let chromium = std::env::var("SPACEWARS_TEST_CHROMIUM")
             .unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
         let port = free_port();
@@ -282,7 +281,7 @@ pub async fn start(name: &'static str, window: Window) -> Option<(TestServer, Br
         db: TestBackend::Sqlite,
         repo: RepoKind::Cached,
     };
-    let server = setup.start().await?;
+    let server = setup.start().await;
     let browser = Browser::start(name, format!("http://{}", server.addr), window).await?;
     browser.open("/").await;
     browser

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::driver::{Browser, Window};
 
 /// A name of 30 characters (the limit is 32): long enough to crowd the header.
-const LONG_NAME: &str = "Commander of the Outer Rim 007";
+const LONG_NAME: &str = "Commander_of_the_Outer_Rim_007";
 
 /// `[scrollWidth, innerWidth]`: equal when nothing sticks out sideways.
 async fn widths(browser: &Browser) -> Value {

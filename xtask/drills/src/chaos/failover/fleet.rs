@@ -28,6 +28,9 @@ pub struct Slot {
 /// The servers of the drill.
 pub struct Fleet {
     config: GameServerConfig,
+    /// Each slot's database URL when it differs from the config's (through a proxy of
+    /// its own, for the partition cycles).
+    urls: Vec<String>,
     extra: Vec<String>,
     dir: PathBuf,
     /// One per server.
@@ -54,10 +57,16 @@ impl Fleet {
             .collect::<anyhow::Result<_>>()?;
         Ok(Fleet {
             config,
+            urls: Vec::new(),
             extra,
             dir: dir.to_owned(),
             slots,
         })
+    }
+
+    /// From now on slot `i` starts on `urls[i]` instead of the config's database URL.
+    pub fn set_database_urls(&mut self, urls: Vec<String>) {
+        self.urls = urls;
     }
 
     /// Every slot's address, in slot order.
@@ -77,9 +86,13 @@ impl Fleet {
         let log = self.log(index);
         let started = Instant::now();
         loop {
-            let mut command = Command::new(&self.config.binary);
+            let mut config = self.config.clone();
+            if let Some(url) = self.urls.get(index) {
+                config.database_url = url.clone();
+            }
+            let mut command = Command::new(&config.binary);
             command
-                .args(self.config.args(addr))
+                .args(config.args(addr))
                 .arg("--standby")
                 .args(&self.extra);
             let name = format!("game-server {index}");

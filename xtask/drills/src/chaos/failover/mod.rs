@@ -12,6 +12,8 @@
 //! end the players play once more, every process stops cleanly, and a fresh server checks
 //! the last acknowledgements against the database.
 
+pub mod cut;
+pub mod cut_cycle;
 pub mod fleet;
 pub mod haproxy;
 pub mod last;
@@ -30,6 +32,7 @@ use rand::{Rng, SeedableRng};
 use crate::chaos::check::{self, Carried, Rules};
 use crate::chaos::observe::observe;
 use crate::chaos::{ChaosArgs, DEMO_OBJECTS, EXIT_TIMEOUT, Signal};
+use cut_cycle::CycleKind;
 use fleet::Fleet;
 use game_server::{RepoKind, Switch};
 use report::Kind;
@@ -37,6 +40,7 @@ use spacewars_harness::api::Answer;
 use spacewars_harness::player::{self, Player};
 use spacewars_harness::postgres::Schema;
 use spacewars_harness::progress::Progress;
+use spacewars_harness::proxy::{Proxy, upstream_of, url_through};
 use spacewars_harness::server_process::flag_value;
 use spacewars_harness::server_process::{GameServerConfig, free_local_addr};
 use takeover::Plan;
@@ -45,7 +49,7 @@ use watch::Watcher;
 /// What a flush may add to the loss window of a crash: a lost collect may have been
 /// acknowledged one persist interval plus this long before SIGKILL (the flush that was
 /// in progress, docs/persistence.md, promise 6).
-const FLUSH_ALLOWANCE: Duration = Duration::from_millis(250);
+pub(crate) const FLUSH_ALLOWANCE: Duration = Duration::from_millis(250);
 
 /// How long the first owner may take to become ready.
 const FIRST_START: Duration = Duration::from_secs(60);
@@ -80,6 +84,20 @@ pub async fn run(
         dir.path().display().to_string(),
     ];
     let mut fleet = Fleet::new(config.clone(), extra, dir.path(), usize::from(args.servers))?;
+    // For the partition cycles every server reaches the database through a proxy of its
+    // own, so that only the owner's link is frozen.
+    let mut links = Vec::new();
+    if args.partition {
+        let upstream = upstream_of(&schema.url()).await?;
+        for _ in 0..fleet.slots.len() {
+            links.push(Proxy::start(upstream).await?);
+        }
+        let urls = links
+            .iter()
+            .map(|link| url_through(&schema.url(), link.addr()))
+            .collect::<anyhow::Result<_>>()?;
+        fleet.set_database_urls(urls);
+    }
     fleet.start(0).await?;
     fleet.process(0)?.wait_ready("/readyz", FIRST_START).await?;
     for index in 1..fleet.slots.len() {
@@ -100,7 +118,10 @@ pub async fn run(
         args.players,
         dir.path().display()
     );
-    let result = cycles(args, seed, deadline, &mut fleet, listen, &watcher, &config).await;
+    let result = cycles(
+        args, seed, deadline, &mut fleet, listen, &watcher, &config, &links,
+    )
+    .await;
     let seen = watcher.stop().await;
     let proxy_exit = proxy.stop(EXIT_TIMEOUT).await;
     let mut violations = match result {
@@ -143,6 +164,7 @@ pub async fn run(
 
 /// The setup after the servers are up, the cycles, and the final check. Returns the
 /// broken promises.
+#[allow(clippy::too_many_arguments)] // the drill's parts, each used once
 async fn cycles(
     args: &ChaosArgs,
     seed: u64,
@@ -151,23 +173,30 @@ async fn cycles(
     proxy: std::net::SocketAddr,
     watcher: &Watcher,
     config: &GameServerConfig,
+    links: &[Proxy],
 ) -> anyhow::Result<Vec<String>> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x0fa1_10e5);
     let players = player::register_many(proxy, "failover", args.players).await?;
     let created_s = created(proxy, &players).await?;
-    let expected_objects = DEMO_OBJECTS + players.len() + usize::from(args.demo_user == Switch::On);
+    let kinds = cut_cycle::kinds(args);
+    let cuts = kinds.iter().any(|kind| matches!(kind, CycleKind::Cut(_)));
+    // The pause and partition cycles' sampler steers a ship of its own.
+    let sampler = match cuts {
+        true => Some(player::register(proxy, "failover-sampler").await?),
+        false => None,
+    };
+    let expected_objects = DEMO_OBJECTS
+        + players.len()
+        + usize::from(sampler.is_some())
+        + usize::from(args.demo_user == Switch::On);
     let (observed, mut violations) = observe(proxy, &players, &created_s).await?;
     let mut carried = Carried {
         credited: observed.durable.clone(),
         credited_objects: Default::default(),
         objects: observed.objects.clone(),
     };
-    let signals = match (args.kill, args.term) {
-        (true, false) => vec![Signal::Kill],
-        (false, true) => vec![Signal::Term],
-        _ => vec![Signal::Kill, Signal::Term],
-    };
     let (mut kills, mut terms) = (Kind::default(), Kind::default());
+    let mut cut_totals = cut_cycle::Totals::default();
     let give_up = Duration::from_millis(args.lease_ttl_ms) + Duration::from_secs(60);
     let progress = Progress::bar(u64::from(args.cycles), "failover cycles");
     for cycle in 1..=args.cycles {
@@ -185,8 +214,42 @@ async fn cycles(
             .sole_ready(Duration::from_secs(30))
             .await
             .context("no single server is ready")?;
+        let signal = match kinds[(cycle as usize - 1) % kinds.len()] {
+            CycleKind::Signal(signal) => signal,
+            CycleKind::Cut(cut) => {
+                let sampler = sampler.as_ref().context("no sampler")?;
+                let cycle_at = cut_cycle::Cycle {
+                    number: cycle,
+                    of: args.cycles,
+                    owner,
+                    run_for: Duration::from_millis(
+                        rng.random_range(args.min_run_ms..=args.max_run_ms),
+                    ),
+                    seed: seed.wrapping_add(u64::from(cycle) * 1_000),
+                    give_up,
+                };
+                let context = cut_cycle::Context {
+                    args,
+                    haproxy: proxy,
+                    watcher,
+                    links,
+                    players: &players,
+                    sampler,
+                    created_s: &created_s,
+                    expected_objects,
+                    progress: &progress,
+                };
+                let (next, cycle_violations) =
+                    cut_cycle::run(&context, fleet, &cycle_at, cut, &carried, &mut cut_totals)
+                        .await?;
+                carried = next;
+                violations.extend(cycle_violations);
+                progress.inc();
+                continue;
+            }
+        };
         let plan = Plan {
-            signal: signals[(cycle as usize - 1) % signals.len()],
+            signal,
             run_for: Duration::from_millis(rng.random_range(args.min_run_ms..=args.max_run_ms)),
             seed: seed.wrapping_add(u64::from(cycle) * 1_000),
             pause_ms: args.min_pause_ms..=args.max_pause_ms,
@@ -259,6 +322,7 @@ async fn cycles(
     if !terms.unavailable.is_empty() {
         println!("{}", terms.line(Signal::Term, "none may be lost"));
     }
+    cut_totals.print(args);
     if violations.is_empty() {
         let owner = watcher
             .sole_ready(Duration::from_secs(30))

@@ -59,6 +59,49 @@ impl Kind {
     }
 }
 
+/// Totals of the pause or partition cycles (docs/persistence.md, One owner).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CutKind {
+    /// The takeovers' figures, as for a signal.
+    pub takeovers: Kind,
+    /// Sampler writes the old owner acknowledged after the cut (before its deadline).
+    pub acked_after_cut: usize,
+    /// Sampler writes the old owner acknowledged after its latest possible deadline.
+    pub acked_after_deadline: usize,
+    /// 50 ms moments sampled.
+    pub moments: usize,
+    /// Of which two processes acknowledged a write in.
+    pub double: usize,
+}
+
+impl CutKind {
+    /// One summary line for the cycles of `name` (`pause`, `partition`).
+    pub fn line(&self, name: &str, bound: &str) -> String {
+        let takeovers = &self.takeovers;
+        let oldest = takeovers.oldest_lost.map_or_else(String::new, |d| {
+            format!(", the oldest acknowledged {d:.2?} before the cut")
+        });
+        format!(
+            "SUMMARY failover {name}: {} takeovers, unavailable p50 {} / max {}; {} acknowledged \
+             collects, {} lost{oldest} ({bound}); {} unanswered ({} applied); writes the old \
+             owner acknowledged after the cut {}, after its deadline {} (target 0); moments \
+             with two processes acknowledging {} of {} sampled every 50 ms, fresh and kept-alive \
+             connections (target 0)",
+            takeovers.unavailable.len(),
+            seconds(percentile(&takeovers.unavailable, 50)),
+            seconds(takeovers.unavailable.iter().max().copied()),
+            takeovers.acks,
+            takeovers.lost,
+            takeovers.unknowns,
+            takeovers.unknowns_applied,
+            self.acked_after_cut,
+            self.acked_after_deadline,
+            self.double,
+            self.moments,
+        )
+    }
+}
+
 /// The nearest-rank `p`th percentile (None when empty).
 pub fn percentile(values: &[Duration], p: usize) -> Option<Duration> {
     let mut sorted = values.to_vec();

@@ -1,4 +1,5 @@
-//! A freezable TCP proxy on loopback, for the database fault drills.
+//! A freezable TCP proxy on loopback, for the database fault drills and the tests of a
+//! server cut off from its database.
 //!
 //! It listens on `127.0.0.1:0` and forwards every connection to an upstream address on
 //! loopback (PostgreSQL at `127.0.0.1:5432` in the drills). [`Proxy::freeze`] stops
@@ -160,6 +161,39 @@ async fn wait_thawed(frozen: &mut watch::Receiver<bool>) -> Result<(), watch::er
     frozen.wait_for(|frozen| !*frozen).await.map(|_| ())
 }
 
+/// The PostgreSQL `url` with its host and port replaced by `addr` (a proxy's).
+pub fn url_through(url: &str, addr: SocketAddr) -> anyhow::Result<String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .with_context(|| format!("{url:?} has no scheme"))?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    Ok(match authority.rsplit_once('@') {
+        Some((user, _)) => format!("{scheme}://{user}@{addr}{path}"),
+        None => format!("{scheme}://{addr}{path}"),
+    })
+}
+
+/// The loopback address the PostgreSQL `url` points at (port 5432 unless it names one).
+pub async fn upstream_of(url: &str) -> anyhow::Result<SocketAddr> {
+    let rest = url
+        .split_once("://")
+        .with_context(|| format!("{url:?} has no scheme"))?
+        .1;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host_port = rest[..end].rsplit('@').next().unwrap_or_default();
+    let host_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    tokio::net::lookup_host(&host_port)
+        .await
+        .with_context(|| format!("resolving {host_port}"))?
+        .find(|addr| addr.ip().is_loopback())
+        .with_context(|| format!("{host_port} is not on loopback"))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -226,6 +260,19 @@ mod tests {
         let echoed = read_exactly(&mut client, 4, Duration::from_secs(5)).await;
         assert_eq!(echoed.as_deref(), Some(&b"late"[..]));
         assert_eq!(proxy.accepted(), 1);
+    }
+
+    #[test]
+    fn a_url_is_pointed_at_the_proxy_with_its_user_path_and_options() {
+        let addr: SocketAddr = "127.0.0.1:6000".parse().expect("addr");
+        assert_eq!(
+            url_through("postgres://postgres@127.0.0.1:5432/test?options=x", addr).expect("url"),
+            "postgres://postgres@127.0.0.1:6000/test?options=x"
+        );
+        assert_eq!(
+            url_through("postgresql://localhost/db", addr).expect("url"),
+            "postgresql://127.0.0.1:6000/db"
+        );
     }
 
     #[tokio::test]

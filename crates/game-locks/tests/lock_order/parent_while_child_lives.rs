@@ -1,0 +1,14 @@
+//! Going back to the parent context while the child context is alive.
+use game_locks::{LockCtx, OrderedMutex, OrderedRwLock, Store, World};
+
+async fn f(world: &OrderedRwLock<World, u32>, store: &OrderedMutex<Store, u32>) {
+    let mut root = LockCtx::root();
+    let (w, mut child) = world.write(&mut root).await;
+    drop(w);
+    let (_s1, _c1) = store.lock(&mut root).await; // `root` is borrowed by `child`
+    let (_s2, _c2) = store.lock(&mut child).await;
+}
+
+fn main() {
+    drop(f);
+}

@@ -1,0 +1,12 @@
+//! The world twice: a reader re-entering a fair RwLock deadlocks behind a queued writer.
+use game_locks::{LockCtx, OrderedRwLock, World};
+
+async fn f(world: &OrderedRwLock<World, u32>) {
+    let mut root = LockCtx::root();
+    let (_w1, mut ctx) = world.read(&mut root).await;
+    let (_w2, _ctx) = world.read(&mut ctx).await; // World is not after World
+}
+
+fn main() {
+    drop(f);
+}

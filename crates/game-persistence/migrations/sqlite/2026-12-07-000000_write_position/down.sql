@@ -1,0 +1,2 @@
+ALTER TABLE lease DROP COLUMN flush_id;
+ALTER TABLE lease DROP COLUMN flush_seq;

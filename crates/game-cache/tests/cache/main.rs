@@ -5,10 +5,12 @@ mod fault_store;
 mod support;
 
 mod accounts;
+mod cuts;
 mod equivalence;
 mod eviction;
 mod faults;
 mod flush;
+mod flush_faults;
 mod hot_path;
 mod lease;
 mod races;

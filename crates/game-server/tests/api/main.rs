@@ -7,6 +7,7 @@
 //! elsewhere passes empty after the binary said so on stderr (docs/test-strength.md).
 
 mod abuse;
+mod actions;
 mod browser;
 mod caches;
 mod client;
@@ -19,6 +20,7 @@ mod errors;
 mod events;
 mod faults;
 mod harness;
+mod hostile_requests;
 mod interest;
 mod lease;
 mod lifecycle;

@@ -17,12 +17,12 @@ use crate::process::{LEASE_TTL_MS, ServerProcess, database};
 use crate::takeover::{course, navigate, register};
 
 /// The course the newest player ship has in the database, as `speed × 1000 + angle`.
-const SAVED: &str = "(SELECT CAST(speed AS BIGINT) * 1000 + CAST(angle AS BIGINT) FROM \
+pub const SAVED: &str = "(SELECT CAST(speed AS BIGINT) * 1000 + CAST(angle AS BIGINT) FROM \
                      space_objects WHERE id = (SELECT MAX(id) FROM space_objects \
                      WHERE kind = 'player_ship'))";
 
 /// Polls until `SAVED` is `expected` (a flush wrote it).
-async fn wait_saved(db: &game_persistence::testing::TestDatabase, expected: i64) {
+pub async fn wait_saved(db: &game_persistence::testing::TestDatabase, expected: i64) {
     let since = Instant::now();
     while db.scalar(SAVED) != expected {
         assert!(
@@ -37,18 +37,28 @@ fn code(reply: &Reply) -> &str {
     reply.json["code"].as_str().unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paused_owner_answers_every_write_queued_during_the_pause_503() {
-    let Some(db) = database() else { return };
-    // The owner never flushes on its own; the standby, once owner, every 200 ms.
-    let mut owner = ServerProcess::start(&db, 60_000, &[]).await;
-    let standby = ServerProcess::start(&db, 200, &["--standby"]).await;
+/// An owner (never flushing on its own) and a standby (flushing every 200 ms once owner);
+/// a player registered at the owner sets the course 9 / 90, held only in the owner's
+/// memory; then the owner is paused (SIGSTOP) until the standby serves (polled up to 30 s,
+/// a bound on hanging, not a figure). Returns the paused owner, the new owner and the
+/// player's session.
+pub async fn pause_owner_until_standby_serves(
+    db: &game_persistence::testing::TestDatabase,
+) -> (ServerProcess, ServerProcess, String) {
+    let owner = ServerProcess::start(db, 60_000, &[]).await;
+    let standby = ServerProcess::start(db, 200, &["--standby"]).await;
     let session = register(owner.addr, "pilot").await;
     navigate(owner.addr, &session, 9, 90).await;
-
     let paused = Instant::now();
     owner.signal("STOP");
     wait_ready(standby.addr, paused, Duration::from_secs(30)).await;
+    (owner, standby, session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_owner_answers_every_write_queued_during_the_pause_503() {
+    let Some(db) = database() else { return };
+    let (mut owner, standby, session) = pause_owner_until_standby_serves(&db).await;
     navigate(standby.addr, &session, 2, 20).await;
     wait_saved(&db, 2_020).await;
 

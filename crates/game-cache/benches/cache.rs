@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use game_cache::{CacheConfig, CachedRepo};
-use game_domain::Repository;
 use game_domain::accounts::NewUser;
 use game_domain::clock::{Clock, ManualClock};
+use game_domain::repository::Repository;
 use game_domain::user::UserId;
 use game_persistence::{Database, Store};
 use tempfile::TempDir;
@@ -101,7 +101,7 @@ fn units_of_work(c: &mut Criterion) {
                         .with_user_and_world(user, Vec::new(), move |u, world| {
                             let ship = world
                                 .get_mut(u.ship_id)
-                                .ok_or(game_domain::GameError::UserNotFound)?;
+                                .ok_or(game_domain::error::GameError::UserNotFound)?;
                             ship.angle = turn;
                             Ok(())
                         }),

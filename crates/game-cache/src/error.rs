@@ -1,9 +1,9 @@
 //! Errors of the cache's own operations (start, flush, shutdown).
 //!
-//! Units of work answer [`game_domain::AppError`] like any repository; a store failure on a
+//! Units of work answer [`game_domain::error::AppError`] like any repository; a store failure on a
 //! cache miss becomes `AppError::Storage`. [`CacheError`] is for the operator-facing calls.
 
-use game_domain::AppError;
+use game_domain::error::AppError;
 use game_persistence::StoreError;
 use thiserror::Error;
 

@@ -14,7 +14,7 @@
 //!   an area around a ship, by cell, each object's JSON made once per batch.
 //! - [`password`]: the production password hasher, argon2id on a bounded pool of threads.
 //! - [`CachedRepo`]: the repository handle (`start`, `flush_now`, `shutdown`, `stats`), and
-//!   its [`game_domain::Repository`] implementation.
+//!   its [`game_domain::repository::Repository`] implementation.
 //! - [`CacheConfig`]: persist interval, caps, id block size, back-off; validated.
 //! - [`CacheStats`]: counters for metrics; [`FlushReport`]: what a flush wrote.
 //! - [`CacheError`]: failures of start, flush and shutdown (a store failure keeps the

@@ -8,10 +8,10 @@ use std::time::Duration;
 use game_cache::engine::{Backing, Engine, EngineError, EngineOptions, EngineParts};
 use game_cache::{CacheConfig, CachedRepo};
 use game_domain::clock::{ManualClock, SystemClock};
+use game_domain::error::{AppError, GameError};
 use game_domain::game::SESSION_TTL_MS;
 use game_domain::navigate::NavigateRequest;
 use game_domain::seed::{DEMO_PASSWORD, DEMO_USERNAME};
-use game_domain::{AppError, GameError};
 use game_persistence::testing::{PlainHasher, TestDatabase};
 
 fn parts() -> EngineParts {

@@ -1,6 +1,6 @@
 //! Spacewars game rules: pure types, formulas and use cases, with no I/O.
 //!
-//! Time and randomness are injected ([`clock::Clock`], a seedable [`GameRng`]), so every
+//! Time and randomness are injected ([`clock::Clock`], a seedable [`rng::GameRng`]), so every
 //! rule has exact tests. Storage is behind [`repository::Repository`], which the
 //! write-behind cache and the plain database store both implement.
 //!
@@ -43,8 +43,5 @@ pub mod views;
 pub mod world;
 pub mod world_history;
 
-pub use error::{AppError, GameError};
-/// The `rand_core` this crate's generators implement, for [`GameRng::from_rng`].
+/// The `rand_core` this crate's generators implement, for [`rng::GameRng::from_rng`].
 pub use rand::rand_core;
-pub use repository::Repository;
-pub use rng::GameRng;

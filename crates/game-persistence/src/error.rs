@@ -1,6 +1,6 @@
 //! Storage errors.
 
-use game_domain::AppError;
+use game_domain::error::AppError;
 use thiserror::Error;
 
 /// Why a storage operation failed.
@@ -89,7 +89,7 @@ pub enum StoreError {
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> AppError {
         match error {
-            StoreError::UsernameTaken => game_domain::GameError::UsernameTaken.into(),
+            StoreError::UsernameTaken => game_domain::error::GameError::UsernameTaken.into(),
             other => AppError::storage(other),
         }
     }

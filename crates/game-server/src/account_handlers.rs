@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use game_cache::password::{Reservation, with_deadline};
+use game_domain::error::{AppError, GameError};
 use game_domain::username::{login_name, new_username, username_key};
-use game_domain::{AppError, GameError};
 use hyper::Response;
 use hyper::body::Incoming;
 use hyper::header;

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use game_cache::CachedRepo;
 use game_cache::engine::Backing;
-use game_domain::Repository;
+use game_domain::repository::Repository;
 use game_locks::LevelStats;
 use game_persistence::{DbRepo, Store};
 use tokio::sync::watch;

@@ -2,10 +2,10 @@
 //! [`game_domain::game::Game`], answer JSON. Rules and their errors live in the domain.
 
 use game_domain::accounts::hash_token;
+use game_domain::error::{AppError, GameError};
 use game_domain::space_object::ObjectId;
 use game_domain::tech_tree::ResearchType;
 use game_domain::user::UserId;
-use game_domain::{AppError, GameError};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Request, Response};

@@ -323,7 +323,7 @@ mod tests {
         );
     }
 
-    use game_domain::AppError;
+    use game_domain::error::AppError;
 
     #[test]
     fn errors_render_as_json_with_code() {
@@ -337,7 +337,7 @@ mod tests {
         let busy = ApiError::from(AppError::Busy).into_response();
         assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
-        let game: ApiError = AppError::from(game_domain::GameError::ObjectTooFar).into();
+        let game: ApiError = AppError::from(game_domain::error::GameError::ObjectTooFar).into();
         assert_eq!(
             (game.status, game.code, game.message.as_str()),
             (

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use game_domain::Repository;
 use game_domain::clock::Clock;
 use game_domain::geometry::WorldSize;
+use game_domain::repository::Repository;
 use game_persistence::{Database, DbRepo};
 
 use super::error::{EngineError, ShutdownError};

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use game_domain::AppError;
+use game_domain::error::AppError;
 use game_persistence::StoreError;
 use game_persistence::spill::SpillError;
 use thiserror::Error;

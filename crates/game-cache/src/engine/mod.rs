@@ -34,9 +34,9 @@ mod sweep;
 
 use std::sync::Arc;
 
-use game_domain::GameRng;
 use game_domain::clock::Clock;
 use game_domain::game::{Game, PasswordHasher};
+use game_domain::rng::GameRng;
 use game_domain::seed;
 use game_persistence::{Database, LeaseGuard, LeaseStatus, StoreError};
 use tokio::task::JoinHandle;

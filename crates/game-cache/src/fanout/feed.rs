@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use game_domain::Repository;
 use game_domain::game::Game;
 use game_domain::interest::SpatialGrid;
+use game_domain::repository::Repository;
 use game_domain::views::WorldSync;
 use game_domain::world::WorldSnapshot;
 use tokio::sync::watch;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use argon2::Params;
 use argon2::password_hash::phc::PasswordHash;
 use async_trait::async_trait;
-use game_domain::AppError;
+use game_domain::error::AppError;
 use game_domain::game::PasswordHasher;
 use thiserror::Error;
 

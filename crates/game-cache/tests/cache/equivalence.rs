@@ -11,13 +11,14 @@ use std::fmt::Debug;
 
 use game_cache::CacheConfig;
 use game_domain::clock::ManualClock;
+use game_domain::error::{AppError, GameError};
 use game_domain::game::Game;
 use game_domain::geometry::WorldSize;
 use game_domain::navigate::NavigateRequest;
+use game_domain::repository::Repository;
 use game_domain::tech_tree::ResearchType;
 use game_domain::user::UserId;
 use game_domain::views::WorldView;
-use game_domain::{AppError, GameError, Repository};
 use game_persistence::{DbRepo, Store};
 use proptest::prelude::*;
 

@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use game_cache::CacheConfig;
 use game_domain::clock::ManualClock;
+use game_domain::error::AppError;
+use game_domain::repository::Repository;
 use game_domain::space_object::{ObjectKind, SpaceObject};
 use game_domain::tech_tree::TechTree;
 use game_domain::user::{User, UserId};
-use game_domain::{AppError, Repository};
 use game_persistence::{Batch, Store};
 
 use crate::support::{T0, TestStore, on_both_backends, quiet_config, start, stored_users};
@@ -222,7 +223,7 @@ async fn concurrent_misses_load_once(backend: TestStore) {
     assert_eq!(repo.stats().dirty_users, 0);
     assert!(matches!(
         repo.with_user(FIRST_USER + 99, |_| Ok(())).await,
-        Err(AppError::Game(game_domain::GameError::UserNotFound))
+        Err(AppError::Game(game_domain::error::GameError::UserNotFound))
     ));
     repo.shutdown().await.expect("shutdown");
 }

@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
 use game_cache::{CacheConfig, CacheError};
-use game_domain::Repository;
 use game_domain::clock::ManualClock;
+use game_domain::repository::Repository;
 use game_persistence::{Store, StoreError, WithDeadline};
 
 use crate::hot_path::wait_until;

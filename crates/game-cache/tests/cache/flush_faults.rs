@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use game_cache::CacheConfig;
 use game_domain::clock::ManualClock;
+use game_domain::error::AppError;
 use game_domain::error::GameError;
+use game_domain::repository::Repository;
 use game_domain::user::UserId;
-use game_domain::{AppError, Repository};
 
 use crate::flush::{settle, steer, wait_until};
 use crate::support::{

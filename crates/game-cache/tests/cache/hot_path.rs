@@ -2,9 +2,9 @@
 
 use std::sync::atomic::Ordering::SeqCst;
 
-use game_domain::AppError;
 use game_domain::accounts::SessionView;
 use game_domain::clock::ManualClock;
+use game_domain::error::AppError;
 use game_domain::navigate::NavigateRequest;
 use game_domain::tech_tree::ResearchType;
 use game_persistence::Store;

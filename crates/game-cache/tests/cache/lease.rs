@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use game_cache::{CacheConfig, CacheError};
 use game_domain::clock::ManualClock;
+use game_domain::error::AppError;
 use game_domain::navigate::NavigateRequest;
-use game_domain::{AppError, Repository};
+use game_domain::repository::Repository;
 use game_persistence::StoreError;
 
 use crate::support::{

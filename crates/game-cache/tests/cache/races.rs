@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use game_domain::AppError;
 use game_domain::clock::ManualClock;
+use game_domain::error::AppError;
 use game_domain::error::GameError;
 use game_domain::navigate::NavigateRequest;
 use game_domain::tech_tree::ResearchType;

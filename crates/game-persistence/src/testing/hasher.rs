@@ -1,7 +1,7 @@
 //! [`PlainHasher`]: password "hashing" for tests only.
 
 use async_trait::async_trait;
-use game_domain::AppError;
+use game_domain::error::AppError;
 use game_domain::game::PasswordHasher;
 
 /// For tests only: "hashes" a password to `plain$<password>`, so test suites get a

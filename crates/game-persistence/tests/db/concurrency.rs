@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use game_domain::GameRng;
 use game_domain::accounts::NewUser;
 use game_domain::clock::ManualClock;
 use game_domain::error::GameError;
 use game_domain::game::Game;
 use game_domain::geometry::WorldSize;
 use game_domain::repository::Repository;
+use game_domain::rng::GameRng;
 use game_domain::space_object::{ObjectKind, SpaceObject};
 use game_persistence::{Batch, DbRepo, Store};
 

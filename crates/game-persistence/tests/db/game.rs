@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use game_domain::GameRng;
 use game_domain::accounts::{SessionView, hash_token};
 use game_domain::clock::{Clock, ManualClock};
 use game_domain::collect::{CollectOutcome, CollectRoll};
@@ -13,6 +12,7 @@ use game_domain::error::GameError;
 use game_domain::game::{Game, Registered};
 use game_domain::geometry::WorldSize;
 use game_domain::navigate::{NavigateOutcome, NavigateRequest};
+use game_domain::rng::GameRng;
 use game_domain::seed::{demo_objects, demo_user};
 use game_domain::space_object::{ObjectKind, SpaceObject};
 use game_domain::tech_tree::{ActiveResearch, ResearchType, TechTree};

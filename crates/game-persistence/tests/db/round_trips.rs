@@ -122,7 +122,9 @@ async fn repository_units_of_work_cost_a_known_number_of_statements() {
         // A collection: BEGIN, lock user, lock ship + object, UPDATE user, DELETE object,
         // UPDATE + SELECT counter, INSERT spawn, COMMIT.
         let collect = |u: &mut game_domain::user::User, w: &mut game_domain::world::WorldTx| {
-            let object = w.remove(8).ok_or(game_domain::GameError::ObjectNotFound)?;
+            let object = w
+                .remove(8)
+                .ok_or(game_domain::error::GameError::ObjectNotFound)?;
             u.iron += 10.0;
             w.spawn(game_domain::space_object::ObjectState {
                 kind: object.kind,
@@ -143,7 +145,7 @@ async fn repository_units_of_work_cost_a_known_number_of_statements() {
         );
         // A failed rule: BEGIN, two locking SELECTs, ROLLBACK; nothing written.
         let refuse = |_: &mut game_domain::user::User, _: &mut game_domain::world::WorldTx| {
-            Err::<(), _>(game_domain::GameError::ObjectTooFar)
+            Err::<(), _>(game_domain::error::GameError::ObjectTooFar)
         };
         assert_eq!(
             trips!(

@@ -1,7 +1,7 @@
 //! How a use case's failure is answered: a broken rule with its status and the domain's
 //! stable code and message, a storage failure with one of the 503s, and the rest.
 
-use game_domain::{AppError, GameError};
+use game_domain::error::{AppError, GameError};
 use hyper::StatusCode;
 
 use super::{ApiError, storage};

@@ -6,23 +6,23 @@
 //! [`StoreError::BackendDisabled`]. At least one must be on. `testing` adds the test
 //! support module (and both backends).
 //!
-//! Public:
-//! - [`database`] — [`Database`], the cloneable handle: connect (migrations applied),
-//!   seeding, the lease. It implements [`Store`].
-//! - [`store`] — the [`Store`] trait the write-behind cache writes through, and [`Batch`].
-//! - [`repo`] — [`DbRepo`], the game's `Repository` directly on the database.
-//! - [`lease`] — [`LeaseGuard`], proof that this process owns the database, and
-//!   [`LeaseStatus`], whether it may still answer.
-//! - [`position`] — [`WritePosition`], where the write-behind history stands (what a
-//!   spill file continues from).
-//! - [`spill`] — spill files: what a final flush could not write, applied at the next
-//!   start.
-//! - [`deadline`] — [`Deadlines`] (per call, connect) and [`WithDeadline`], the same
-//!   deadline around any other [`Store`].
-//! - [`error`] — [`StoreError`], keeping the diesel, pool, migration or task error it
-//!   wraps as its source.
-//! - `testing` (feature `testing`, for test suites only) — `TestDatabase`, a fresh
-//!   database per test on either backend, and `PlainHasher`.
+//! The API is flat: every item is at the crate root, except the two sub-APIs with a job of
+//! their own (`spill`, `testing`).
+//! - [`Database`]: the cloneable handle: connect (migrations applied), seeding, the lease.
+//!   It implements [`Store`].
+//! - [`Store`]: the trait the write-behind cache writes through, and [`Batch`], one cut.
+//! - [`DbRepo`]: the game's `Repository` directly on the database.
+//! - [`LeaseGuard`]: proof that this process owns the database; [`LeaseStatus`]: whether
+//!   it may still answer; [`safety_margin`]: how early a lease counts as lost.
+//! - [`WritePosition`]: where the write-behind history stands (what a spill file continues
+//!   from).
+//! - [`Deadlines`] (per call, connect) and [`WithDeadline`], the same deadline around any
+//!   other [`Store`].
+//! - [`StoreError`]: keeps the diesel, pool, migration or task error it wraps as its
+//!   source.
+//! - [`spill`]: spill files: what a final flush could not write, applied at the next start.
+//! - `testing` (feature `testing`, for test suites only): `TestDatabase`, a fresh database
+//!   per test on either backend, and `PlainHasher`.
 //!
 //! Inside:
 //! - `connection`: backend choice from the URL, the two-backend connection, the pool,
@@ -35,32 +35,32 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("game-persistence needs a backend: enable its `sqlite` or `postgres` feature");
 
-pub mod database;
-pub mod deadline;
-pub mod error;
-pub mod lease;
-pub mod position;
-pub mod repo;
 pub mod spill;
-pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 mod accounts;
 mod batch;
 mod connection;
+mod database;
+mod deadline;
+mod error;
+mod lease;
 mod migrations;
+mod position;
 mod queries;
+mod repo;
 mod rows;
 mod schema;
 mod seed;
+mod store;
 mod store_impl;
 mod transaction;
 
 pub use database::Database;
 pub use deadline::{Deadlines, WithDeadline};
 pub use error::StoreError;
-pub use lease::{LeaseGuard, LeaseStatus};
+pub use lease::{LeaseGuard, LeaseStatus, safety_margin};
 pub use position::WritePosition;
 pub use repo::DbRepo;
 pub use store::{Batch, Store};

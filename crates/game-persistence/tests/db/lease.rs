@@ -195,7 +195,7 @@ async fn an_owner_that_cannot_renew_is_past_its_deadline_until_a_renewal_succeed
     let after = std::time::Instant::now();
     let status = guard.status();
     // Sent between `before` and `after`: valid until then + 600 ms − 60 ms.
-    let margin = game_persistence::lease::safety_margin(ttl);
+    let margin = game_persistence::safety_margin(ttl);
     assert_eq!(margin, Duration::from_millis(60));
     assert!(status.valid_until() >= before + ttl - margin);
     assert!(status.valid_until() <= after + ttl - margin);

@@ -6,10 +6,10 @@
 //! [`game_persistence::Store`] every persist interval, one transaction per flush, from a
 //! consistent cut, and clears only what did not change since the cut.
 //!
-//! - [`engine`]: the entry point for embedders, [`Engine`]: open the database, take the
-//!   lease, seed, start the repository and the session sweep; run until the work ends,
-//!   SIGTERM/SIGINT or a lost lease ([`Engine::run_until`]); shut down (drain, final
-//!   flush, release). docs/embedding.md is the guide.
+//! - [`engine`]: the entry point for embedders, [`engine::Engine`]: open the database,
+//!   take the lease, seed, start the repository and the session sweep; run until the work
+//!   ends, SIGTERM/SIGINT or a lost lease ([`engine::Engine::run_until`]); shut down
+//!   (drain, final flush, release). docs/embedding.md is the guide.
 //! - [`fanout`]: the world's changes fanned out to subscribers of the whole world or of
 //!   an area around a ship, by cell, each object's JSON made once per batch.
 //! - [`password`]: the production password hasher, argon2id on a bounded pool of threads.
@@ -52,7 +52,6 @@ mod stats;
 mod users;
 
 pub use config::{CacheConfig, MIN_PERSIST_INTERVAL};
-pub use engine::{Engine, EngineError, EngineOptions, EngineParts, LeaseOptions, ShutdownError};
 pub use error::CacheError;
 pub use repo::{CachedRepo, FlushReport};
 pub use shutdown::DEFAULT_SHUTDOWN_FLUSH_TIMEOUT;

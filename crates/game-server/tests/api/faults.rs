@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use game_cache::ShutdownError;
+use game_cache::engine::ShutdownError;
 use game_server::{Config, RepoKind, ServerError};
 use serde_json::json;
 

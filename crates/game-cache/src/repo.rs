@@ -31,15 +31,10 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use game_domain::accounts::{NewUser, Session};
 use game_domain::clock::Clock;
 use game_domain::error::{AppError, GameError};
-use game_domain::geometry::WorldSize;
-use game_domain::repository::Repository;
-use game_domain::space_object::{ObjectId, SpaceObject};
 use game_domain::user::{User, UserId};
-use game_domain::world::{World, WorldTx};
+use game_domain::world::World;
 use game_locks::{
     LockCtx, MutexRegistry, OrderedMutex, OrderedRwLock, Store as StoreLevel, Unlocked,
     User as UserLevel, World as WorldLevel,
@@ -47,14 +42,13 @@ use game_locks::{
 use game_persistence::{Store, StoreError};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::config::CacheConfig;
 use crate::dirty::DirtyState;
 use crate::error::CacheError;
 use crate::gate::{Gate, Pass};
-use crate::id_supply::{IdSupply, Reserved};
+use crate::id_supply::IdSupply;
 use crate::sessions::SessionCache;
 use crate::stats::{CacheStats, Counters};
 use crate::users::UserTable;

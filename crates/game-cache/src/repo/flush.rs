@@ -1,7 +1,17 @@
 //! The write-behind flush: one consistent cut written without game locks, and the
 //! background task that flushes every persist interval (with back-off after failures).
 
-use super::*;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::Duration;
+
+use game_locks::LockCtx;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::{FlushReport, Inner};
+use crate::error::CacheError;
+use crate::stats::Counters;
 
 impl Inner {
     /// One flush: a consistent cut under the store-level lock, the write without any game

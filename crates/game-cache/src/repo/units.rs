@@ -1,7 +1,20 @@
 //! The units of work: `CachedRepo` as the game's `Repository`, each operation taking the
 //! ordered locks it needs over memory and marking what it changed dirty as it commits.
 
-use super::*;
+use async_trait::async_trait;
+use game_domain::accounts::{NewUser, Session};
+use game_domain::error::{AppError, GameError};
+use game_domain::geometry::WorldSize;
+use game_domain::repository::Repository;
+use game_domain::space_object::{ObjectId, SpaceObject};
+use game_domain::user::{User, UserId};
+use game_domain::world::{World, WorldTx};
+use game_locks::LockCtx;
+
+use super::{CachedRepo, lock};
+use crate::error::CacheError;
+use crate::id_supply::Reserved;
+use crate::stats::Counters;
 
 #[async_trait]
 impl Repository for CachedRepo {

@@ -9,6 +9,9 @@ use crate::error::CacheError;
 /// The shortest accepted persist interval (docs/persistence.md, Write-behind).
 pub const MIN_PERSIST_INTERVAL: Duration = Duration::from_millis(100);
 
+/// The default of [`CacheConfig::shutdown_flush_timeout`]: five minutes.
+pub const DEFAULT_SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// How the cache behaves: flush cadence, memory bounds, id reservation and retry back-off.
 ///
 /// Every value is checked by [`CacheConfig::validate`] (called by
@@ -55,7 +58,7 @@ impl Default for CacheConfig {
             id_block_size: 1_000,
             max_backoff: Duration::from_secs(30),
             world_log_capacity: 65_536,
-            shutdown_flush_timeout: crate::shutdown::DEFAULT_SHUTDOWN_FLUSH_TIMEOUT,
+            shutdown_flush_timeout: DEFAULT_SHUTDOWN_FLUSH_TIMEOUT,
         }
     }
 }

@@ -51,10 +51,9 @@ mod shutdown;
 mod stats;
 mod users;
 
-pub use config::{CacheConfig, MIN_PERSIST_INTERVAL};
+pub use config::{CacheConfig, DEFAULT_SHUTDOWN_FLUSH_TIMEOUT, MIN_PERSIST_INTERVAL};
 pub use error::CacheError;
 pub use repo::{CachedRepo, FlushReport};
-pub use shutdown::DEFAULT_SHUTDOWN_FLUSH_TIMEOUT;
 pub use stats::CacheStats;
 
 /// docs/embedding.md, compiled by `cargo test --doc` so that its program keeps building.

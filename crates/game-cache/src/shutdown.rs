@@ -3,8 +3,6 @@
 //! flush could not write stays in memory, and [`CachedRepo::pending_batch`] hands it out
 //! (for the spill file).
 
-use std::time::Duration;
-
 use game_locks::LockCtx;
 use game_persistence::{Batch, StoreError};
 use tokio::time::Instant;
@@ -99,6 +97,3 @@ impl CachedRepo {
         dirty.cut().batch
     }
 }
-
-/// The default of [`crate::CacheConfig::shutdown_flush_timeout`]: five minutes.
-pub const DEFAULT_SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(300);

@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn usernames_are_one_to_32_printable_characters() {
-        use crate::username::UsernameProblem;
+        use crate::error::UsernameProblem;
         assert!(validate_username("a").is_ok());
         assert!(validate_username(&"é".repeat(32)).is_ok());
         assert_eq!(

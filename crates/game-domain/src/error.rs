@@ -2,8 +2,6 @@
 
 use thiserror::Error;
 
-use crate::username::UsernameProblem;
-
 /// A broken game rule or bad input: the player's fault, never the server's.
 ///
 /// Each variant has a stable snake_case [`code`](GameError::code) and a human message (its
@@ -110,6 +108,54 @@ impl AppError {
     /// Wraps any storage error.
     pub fn storage(error: impl std::error::Error + Send + Sync + 'static) -> AppError {
         AppError::Storage(Box::new(error))
+    }
+}
+
+/// Why a username is refused by the rules of [`crate::username`]; each has a stable error
+/// code. It lives here, not in `username`, so that the errors depend on nothing and the
+/// rules depend on the errors, one way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsernameProblem {
+    /// The name is empty.
+    Empty,
+    /// More than [`MAX_USERNAME_CHARS`](crate::username::MAX_USERNAME_CHARS) characters.
+    TooLong,
+    /// Only whitespace.
+    Blank,
+    /// Whitespace at the start or the end.
+    EdgeWhitespace,
+    /// A control (Cc) or format (Cf) character somewhere.
+    ForbiddenCharacter,
+    /// Not an identifier by RFC 8265 (a space, a symbol, a compatibility character, a
+    /// blank-looking letter, mixed directions): new names only.
+    NotIdentifier,
+}
+
+impl UsernameProblem {
+    /// The stable snake_case code of the 400 answer.
+    pub fn code(self) -> &'static str {
+        match self {
+            UsernameProblem::Empty => "username_empty",
+            UsernameProblem::TooLong => "username_too_long",
+            UsernameProblem::Blank => "username_blank",
+            UsernameProblem::EdgeWhitespace => "username_edge_whitespace",
+            UsernameProblem::ForbiddenCharacter => "username_forbidden_character",
+            UsernameProblem::NotIdentifier => "username_not_identifier",
+        }
+    }
+
+    /// The human message (after "Invalid username: ").
+    pub fn message(self) -> &'static str {
+        match self {
+            UsernameProblem::Empty => "must not be empty",
+            UsernameProblem::TooLong => "at most 32 characters",
+            UsernameProblem::Blank => "must not be only whitespace",
+            UsernameProblem::EdgeWhitespace => "must not start or end with whitespace",
+            UsernameProblem::ForbiddenCharacter => "no control or invisible formatting characters",
+            UsernameProblem::NotIdentifier => {
+                "letters, digits and ASCII punctuation only (no spaces, symbols or look-alike forms)"
+            }
+        }
     }
 }
 

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use diesel::r2d2::Pool;
 use game_domain::accounts::NewUser;
 
+use crate::claim::HeldLease;
 use crate::connection::{self, AnyConnection, Manager, Target};
 use crate::deadline::{self, Deadlines};
 use crate::error::StoreError;
-use crate::lease::{HeldLease, LeaseGuard};
 use crate::position::{Positions, WritePosition};
 use crate::{migrations, seed, transaction};
 
@@ -126,23 +126,6 @@ impl Database {
     pub async fn delete_dead_sessions(&self, now_ms: i64) -> Result<usize, StoreError> {
         self.write(move |conn| crate::queries::sessions::delete_dead(conn, now_ms))
             .await
-    }
-
-    /// Takes the one-owner lease for `ttl` (docs/persistence.md, One owner), renewed in
-    /// the background every `ttl / 3` while the returned guard lives.
-    ///
-    /// Fails with [`StoreError::LeaseHeld`] while another owner's lease is unexpired;
-    /// takes over an expired one. Expiry is written and compared on the database's clock,
-    /// so the processes' wall clocks do not matter. From now on this handle's writes fail
-    /// with [`StoreError::LeaseLost`] once the lease is lost, and write-behind batches
-    /// verify it in their transaction; [`crate::LeaseStatus::check`] says whether this
-    /// process is still within its own deadline.
-    pub async fn acquire_lease(
-        &self,
-        owner: &str,
-        ttl: Duration,
-    ) -> Result<LeaseGuard, StoreError> {
-        LeaseGuard::acquire(self.clone(), owner, ttl).await
     }
 
     /// Remembers the lease this process now holds, and the write-behind position the

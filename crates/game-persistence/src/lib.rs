@@ -31,6 +31,7 @@
 //! - `transaction`: write transactions (`BEGIN IMMEDIATE` on SQLite).
 //! - `queries`: statements per table; `accounts`, `seed`, `batch`: the multi-statement
 //!   writes; `store_impl`: [`Store`] for [`Database`].
+//! - `claim`: this process's claim on the lease, shared by `database` and `lease`.
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("game-persistence needs a backend: enable its `sqlite` or `postgres` feature");
@@ -41,6 +42,7 @@ pub mod testing;
 
 mod accounts;
 mod batch;
+mod claim;
 mod connection;
 mod database;
 mod deadline;
@@ -57,10 +59,11 @@ mod store;
 mod store_impl;
 mod transaction;
 
+pub use claim::safety_margin;
 pub use database::Database;
 pub use deadline::{Deadlines, WithDeadline};
 pub use error::StoreError;
-pub use lease::{LeaseGuard, LeaseStatus, safety_margin};
+pub use lease::{LeaseGuard, LeaseStatus};
 pub use position::WritePosition;
 pub use repo::DbRepo;
 pub use store::{Batch, Store};

@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::limits::config::{LimitsConfig, LimitsError};
 use crate::storage::{StorageConfig, StorageConfigError};
+use crate::switch::Switch;
 use crate::world_stream::config::{SyncConfig, SyncConfigError};
 
 /// Shortest accepted persist interval (docs/persistence.md, Write-behind): the cache's own
@@ -137,15 +138,6 @@ impl From<SpawnKind> for Spawn {
             SpawnKind::Spread => Spawn::Spread,
         }
     }
-}
-
-/// An on/off switch for a flag that takes a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Switch {
-    /// Enabled.
-    On,
-    /// Disabled.
-    Off,
 }
 
 /// A configuration value out of range.

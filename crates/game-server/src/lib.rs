@@ -63,15 +63,17 @@ mod session;
 mod shutdown;
 mod standby;
 mod storage;
+mod switch;
 mod web;
 mod world_body;
 mod world_stream;
 
 pub use app::Dependencies;
-pub use config::{Config, ConfigError, MIN_PERSIST_INTERVAL_MS, RepoKind, SpawnKind, Switch};
+pub use config::{Config, ConfigError, MIN_PERSIST_INTERVAL_MS, RepoKind, SpawnKind};
 pub use error::ServerError;
 pub use limits::{LimitsConfig, LimitsError};
 pub use server::{Server, run};
 pub use shutdown::signal;
 pub use storage::{StorageConfig, StorageConfigError};
+pub use switch::Switch;
 pub use world_stream::{SyncConfig, SyncConfigError};

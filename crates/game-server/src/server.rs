@@ -19,13 +19,14 @@ use tokio::net::TcpListener;
 
 use crate::app::{App, Dependencies};
 use crate::backend::Backend;
-use crate::config::{Config, ConfigError, RepoKind, Switch};
+use crate::config::{Config, ConfigError, RepoKind};
 use crate::error::ServerError;
 use crate::known_device::KnownDevices;
 use crate::limits::{Limits, raise_open_file_limit};
 use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
 use crate::standby::stand_by;
+use crate::switch::Switch;
 
 /// A server whose start-up is complete (or, for a standby, whose listener is open).
 pub struct Server {

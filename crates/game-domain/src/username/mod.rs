@@ -25,58 +25,12 @@ use precis_profiles::UsernameCaseMapped;
 use precis_profiles::precis_core::profile::Profile;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::error::GameError;
+use crate::error::{GameError, UsernameProblem};
 
 pub use format::is_format;
 
 /// Longest accepted username, in characters (Unicode scalar values, after NFC).
 pub const MAX_USERNAME_CHARS: usize = 32;
-
-/// Why a username is refused; each has a stable error code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UsernameProblem {
-    /// The name is empty.
-    Empty,
-    /// More than [`MAX_USERNAME_CHARS`] characters.
-    TooLong,
-    /// Only whitespace.
-    Blank,
-    /// Whitespace at the start or the end.
-    EdgeWhitespace,
-    /// A control (Cc) or format (Cf) character somewhere.
-    ForbiddenCharacter,
-    /// Not an identifier by RFC 8265 (a space, a symbol, a compatibility character, a
-    /// blank-looking letter, mixed directions): new names only.
-    NotIdentifier,
-}
-
-impl UsernameProblem {
-    /// The stable snake_case code of the 400 answer.
-    pub fn code(self) -> &'static str {
-        match self {
-            UsernameProblem::Empty => "username_empty",
-            UsernameProblem::TooLong => "username_too_long",
-            UsernameProblem::Blank => "username_blank",
-            UsernameProblem::EdgeWhitespace => "username_edge_whitespace",
-            UsernameProblem::ForbiddenCharacter => "username_forbidden_character",
-            UsernameProblem::NotIdentifier => "username_not_identifier",
-        }
-    }
-
-    /// The human message (after "Invalid username: ").
-    pub fn message(self) -> &'static str {
-        match self {
-            UsernameProblem::Empty => "must not be empty",
-            UsernameProblem::TooLong => "at most 32 characters",
-            UsernameProblem::Blank => "must not be only whitespace",
-            UsernameProblem::EdgeWhitespace => "must not start or end with whitespace",
-            UsernameProblem::ForbiddenCharacter => "no control or invisible formatting characters",
-            UsernameProblem::NotIdentifier => {
-                "letters, digits and ASCII punctuation only (no spaces, symbols or look-alike forms)"
-            }
-        }
-    }
-}
 
 /// The name a registration stores: the width-mapped NFC form of `raw`, if it passes the
 /// base rules and is an RFC 8265 identifier; else why not.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use thiserror::Error;
 
-use crate::config::Switch;
+use crate::switch::Switch;
 
 /// Limits under hostile load; every flag also reads `SPACEWARS_<FLAG>`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]

@@ -136,7 +136,7 @@ impl RateLimits {
     pub fn new(config: &LimitsConfig) -> Result<RateLimits, LimitsError> {
         let [address, account_address, account, register] = config.rates()?;
         let capacity = config.rate_limit_capacity()?;
-        let limiters = (config.rate_limits == crate::config::Switch::On).then(|| Limiters {
+        let limiters = (config.rate_limits == crate::switch::Switch::On).then(|| Limiters {
             login_address: keyed(address, capacity),
             login_account_address: keyed(account_address, capacity),
             login_account: keyed(account, capacity),

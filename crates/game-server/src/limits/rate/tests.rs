@@ -119,7 +119,7 @@ fn sweeping_forgets_only_buckets_that_are_full_again() {
 #[test]
 fn off_lets_everything_through() {
     let limits = RateLimits::new(&LimitsConfig {
-        rate_limits: crate::config::Switch::Off,
+        rate_limits: crate::switch::Switch::Off,
         register_per_address_per_min: 1,
         ..LimitsConfig::default()
     })

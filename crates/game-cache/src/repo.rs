@@ -8,9 +8,9 @@
 //!
 //! | lock | kind | taken by |
 //! | --- | --- | --- |
-//! | `world` | `OrderedRwLock<World, World>` | read: `view_world`, `read_player`; write: `with_user_and_world`, `create_user` (to add the ship) |
-//! | `user_locks` | `MutexRegistry<User, UserId>` | every unit of work on a user, and a cache miss while it loads that user |
-//! | `dirty` | `OrderedMutex<Store, DirtyState>` | a unit of work for the instant it commits (memory + marks together), the flush for the instant it cuts or clears |
+//! | `world` | `OrderedRwLock<WorldLevel, World>` | read: `view_world`, `read_player`; write: `with_user_and_world`, `create_user` (to add the ship) |
+//! | `user_locks` | `MutexRegistry<UserLevel, UserId>` | every unit of work on a user, and a cache miss while it loads that user |
+//! | `dirty` | `OrderedMutex<StoreLevel, DirtyState>` | a unit of work for the instant it commits (memory + marks together), the flush for the instant it cuts or clears |
 //!
 //! The types make any other order a compile error. Besides these there are plain data
 //! tables (`users`, `sessions`, `ids`) behind `std::sync::Mutex`es that are held for a few
@@ -36,8 +36,8 @@ use game_domain::error::{AppError, GameError};
 use game_domain::user::{User, UserId};
 use game_domain::world::World;
 use game_locks::{
-    LockCtx, MutexRegistry, OrderedMutex, OrderedRwLock, Store as StoreLevel, Unlocked,
-    User as UserLevel, World as WorldLevel,
+    LockCtx, MutexRegistry, OrderedMutex, OrderedRwLock, StoreLevel, Unlocked, UserLevel,
+    WorldLevel,
 };
 use game_persistence::{Store, StoreError};
 use tokio::sync::{Notify, watch};

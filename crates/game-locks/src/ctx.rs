@@ -22,41 +22,41 @@ use crate::levels::{LockLevel, Unlocked};
 /// User, then world (out of order):
 ///
 /// ```compile_fail,E0277
-/// use game_locks::{LockCtx, MutexRegistry, OrderedRwLock, User, World};
-/// async fn f(world: &OrderedRwLock<World, u32>, users: &MutexRegistry<User, u64>) {
+/// use game_locks::{LockCtx, MutexRegistry, OrderedRwLock, UserLevel, WorldLevel};
+/// async fn f(world: &OrderedRwLock<WorldLevel, u32>, users: &MutexRegistry<UserLevel, u64>) {
 ///     let mut root = LockCtx::root();
 ///     let (_user, mut ctx) = users.lock(&mut root, 7).await;
-///     let (_world, _ctx) = world.read(&mut ctx).await; // World is not after User
+///     let (_world, _ctx) = world.read(&mut ctx).await; // WorldLevel is not after UserLevel
 /// }
 /// ```
 ///
 /// The world twice (a reader re-entering a fair RwLock deadlocks behind a queued writer):
 ///
 /// ```compile_fail,E0277
-/// use game_locks::{LockCtx, OrderedRwLock, World};
-/// async fn f(world: &OrderedRwLock<World, u32>) {
+/// use game_locks::{LockCtx, OrderedRwLock, WorldLevel};
+/// async fn f(world: &OrderedRwLock<WorldLevel, u32>) {
 ///     let mut root = LockCtx::root();
 ///     let (_w1, mut ctx) = world.read(&mut root).await;
-///     let (_w2, _ctx) = world.read(&mut ctx).await; // World is not after World
+///     let (_w2, _ctx) = world.read(&mut ctx).await; // WorldLevel is not after WorldLevel
 /// }
 /// ```
 ///
 /// A user twice (the original server's deadlock: holding a user, asking for it again):
 ///
 /// ```compile_fail,E0277
-/// use game_locks::{LockCtx, MutexRegistry, User};
-/// async fn f(users: &MutexRegistry<User, u64>) {
+/// use game_locks::{LockCtx, MutexRegistry, UserLevel};
+/// async fn f(users: &MutexRegistry<UserLevel, u64>) {
 ///     let mut root = LockCtx::root();
 ///     let (_u1, mut ctx) = users.lock(&mut root, 7).await;
-///     let (_u2, _ctx) = users.lock(&mut ctx, 7).await; // User is not after User
+///     let (_u2, _ctx) = users.lock(&mut ctx, 7).await; // UserLevel is not after UserLevel
 /// }
 /// ```
 ///
 /// Going back to the parent context while a guard taken from it is alive:
 ///
 /// ```compile_fail,E0499
-/// use game_locks::{LockCtx, MutexRegistry, User};
-/// async fn f(users: &MutexRegistry<User, u64>) {
+/// use game_locks::{LockCtx, MutexRegistry, UserLevel};
+/// async fn f(users: &MutexRegistry<UserLevel, u64>) {
 ///     let mut root = LockCtx::root();
 ///     let (u1, child) = users.lock(&mut root, 7).await;
 ///     drop(child);
@@ -68,8 +68,8 @@ use crate::levels::{LockLevel, Unlocked};
 /// Going back to the parent context while the child context is alive:
 ///
 /// ```compile_fail,E0499
-/// use game_locks::{LockCtx, OrderedMutex, OrderedRwLock, Store, World};
-/// async fn f(world: &OrderedRwLock<World, u32>, store: &OrderedMutex<Store, u32>) {
+/// use game_locks::{LockCtx, OrderedMutex, OrderedRwLock, StoreLevel, WorldLevel};
+/// async fn f(world: &OrderedRwLock<WorldLevel, u32>, store: &OrderedMutex<StoreLevel, u32>) {
 ///     let mut root = LockCtx::root();
 ///     let (w, mut child) = world.write(&mut root).await;
 ///     drop(w);

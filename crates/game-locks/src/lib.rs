@@ -5,7 +5,7 @@
 //!
 //! | item | what it is |
 //! | --- | --- |
-//! | [`Unlocked`] → [`World`] → [`User`] → [`Store`] | the levels, in lock order |
+//! | [`Unlocked`] → [`WorldLevel`] → [`UserLevel`] → [`StoreLevel`] | the levels, in lock order |
 //! | [`LockCtx::root()`] | the level-[`Unlocked`] context: once per task/request, at its entry point |
 //! | [`OrderedRwLock<L, T>`] | `read`/`write` (+ `_until(deadline)`) → `(guard, LockCtx<L>)`; fair to writers |
 //! | [`OrderedMutex<L, T>`] | `lock` (+ `lock_until`) → `(guard, LockCtx<L>)` |
@@ -21,11 +21,11 @@
 //! # Intended use: world, then one user
 //!
 //! ```
-//! use game_locks::{LockCtx, MutexRegistry, OrderedRwLock, User, World};
+//! use game_locks::{LockCtx, MutexRegistry, OrderedRwLock, UserLevel, WorldLevel};
 //!
 //! struct Game {
-//!     world: OrderedRwLock<World, Vec<String>>,
-//!     users: MutexRegistry<User, u64>,
+//!     world: OrderedRwLock<WorldLevel, Vec<String>>,
+//!     users: MutexRegistry<UserLevel, u64>,
 //! }
 //!
 //! // A request handler: the entry point mints the root, everything below borrows it.
@@ -58,10 +58,10 @@
 //! any caller that already holds that level (or a later one) no longer compiles.
 //!
 //! ```
-//! use game_locks::{LockBefore, LockCtx, LockLevel, MutexRegistry, User};
+//! use game_locks::{LockBefore, LockCtx, LockLevel, MutexRegistry, UserLevel};
 //!
-//! async fn bump<P: LockBefore<User>>(
-//!     users: &MutexRegistry<User, u64>,
+//! async fn bump<P: LockBefore<UserLevel>>(
+//!     users: &MutexRegistry<UserLevel, u64>,
 //!     ctx: &mut LockCtx<'_, P>,
 //!     id: u64,
 //! ) -> u64 {
@@ -70,7 +70,7 @@
 //! }
 //! # let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
 //! # rt.block_on(async {
-//! let users = MutexRegistry::<User, u64>::new();
+//! let users = MutexRegistry::<UserLevel, u64>::new();
 //! let mut root = LockCtx::root();
 //! assert_eq!(bump(&users, &mut root, 41).await, 42);
 //! # });
@@ -100,7 +100,7 @@ mod stats; // LevelStats and the atomics behind it
 
 pub use ctx::LockCtx;
 pub use error::{LockTimeout, LockTwoError};
-pub use levels::{LockAfter, LockBefore, LockLevel, Store, Unlocked, User, World};
+pub use levels::{LockAfter, LockBefore, LockLevel, StoreLevel, Unlocked, UserLevel, WorldLevel};
 pub use mutex::{OrderedMutex, OrderedMutexGuard};
 pub use registry::{KeyGuard, MutexRegistry};
 pub use rwlock::{OrderedRwLock, ReadGuard, WriteGuard};

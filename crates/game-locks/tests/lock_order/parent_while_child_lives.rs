@@ -1,7 +1,7 @@
 //! Going back to the parent context while the child context is alive.
-use game_locks::{LockCtx, OrderedMutex, OrderedRwLock, Store, World};
+use game_locks::{LockCtx, OrderedMutex, OrderedRwLock, StoreLevel, WorldLevel};
 
-async fn f(world: &OrderedRwLock<World, u32>, store: &OrderedMutex<Store, u32>) {
+async fn f(world: &OrderedRwLock<WorldLevel, u32>, store: &OrderedMutex<StoreLevel, u32>) {
     let mut root = LockCtx::root();
     let (w, mut child) = world.write(&mut root).await;
     drop(w);

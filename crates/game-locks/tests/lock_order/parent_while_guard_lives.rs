@@ -1,7 +1,7 @@
 //! Going back to the parent context while a guard taken from it is alive.
-use game_locks::{LockCtx, MutexRegistry, User};
+use game_locks::{LockCtx, MutexRegistry, UserLevel};
 
-async fn f(users: &MutexRegistry<User, u64>) {
+async fn f(users: &MutexRegistry<UserLevel, u64>) {
     let mut root = LockCtx::root();
     let (u1, child) = users.lock(&mut root, 7).await;
     drop(child);

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use game_locks::{
-    LockCtx, LockTimeout, LockTwoError, MutexRegistry, OrderedMutex, OrderedRwLock, Store, User,
-    World,
+    LockCtx, LockTimeout, LockTwoError, MutexRegistry, OrderedMutex, OrderedRwLock, StoreLevel,
+    UserLevel, WorldLevel,
 };
 use tokio::time::{Instant, sleep};
 
@@ -14,7 +14,7 @@ const SOON: Duration = Duration::from_millis(50);
 
 #[tokio::test(start_paused = true)]
 async fn rwlock_deadlines_time_out_with_the_level() {
-    let world = OrderedRwLock::<World, u32>::new(0);
+    let world = OrderedRwLock::<WorldLevel, u32>::new(0);
     let mut holder = LockCtx::root();
     let (_held, _ctx) = world.write(&mut holder).await;
 
@@ -40,7 +40,7 @@ async fn rwlock_deadlines_time_out_with_the_level() {
 
 #[tokio::test(start_paused = true)]
 async fn mutex_deadline_times_out_then_succeeds_when_freed_in_time() {
-    let store = Arc::new(OrderedMutex::<Store, u32>::new(0));
+    let store = Arc::new(OrderedMutex::<StoreLevel, u32>::new(0));
     // Another task holds the store for 60 ms.
     let holder = {
         let store = store.clone();
@@ -67,7 +67,7 @@ async fn mutex_deadline_times_out_then_succeeds_when_freed_in_time() {
 
 #[tokio::test(start_paused = true)]
 async fn registry_deadlines_do_not_leak_entries() {
-    let users = MutexRegistry::<User, u64>::new();
+    let users = MutexRegistry::<UserLevel, u64>::new();
     let mut holder = LockCtx::root();
     let (held, _ctx) = users.lock(&mut holder, 2).await;
 

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
-use game_locks::{LockCtx, MutexRegistry, OrderedMutex, OrderedRwLock, Store, User, World};
+use game_locks::{
+    LockCtx, MutexRegistry, OrderedMutex, OrderedRwLock, StoreLevel, UserLevel, WorldLevel,
+};
 use tokio::task::{JoinSet, yield_now};
 use tokio::time::timeout;
 
@@ -26,7 +28,7 @@ async fn join_all(mut set: JoinSet<()>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mutex_increments_are_exact() {
-    let counter = Arc::new(OrderedMutex::<Store, u64>::new(0));
+    let counter = Arc::new(OrderedMutex::<StoreLevel, u64>::new(0));
     let mut set = JoinSet::new();
     for _ in 0..TASKS {
         let counter = counter.clone();
@@ -56,7 +58,7 @@ async fn mutex_increments_are_exact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rwlock_writes_are_exact() {
-    let counter = Arc::new(OrderedRwLock::<World, u64>::new(0));
+    let counter = Arc::new(OrderedRwLock::<WorldLevel, u64>::new(0));
     let mut set = JoinSet::new();
     for _ in 0..TASKS {
         let counter = counter.clone();
@@ -82,7 +84,7 @@ async fn rwlock_writes_are_exact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn registry_increments_per_key_are_exact() {
     const KEYS: u64 = 5;
-    let users = Arc::new(MutexRegistry::<User, u64>::new());
+    let users = Arc::new(MutexRegistry::<UserLevel, u64>::new());
     let counts = Arc::new(StdMutex::new(HashMap::<u64, u64>::new()));
     let mut set = JoinSet::new();
     for task in 0..TASKS {

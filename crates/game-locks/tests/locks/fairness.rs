@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
-use game_locks::{LockCtx, OrderedRwLock, World};
+use game_locks::{LockCtx, OrderedRwLock, WorldLevel};
 use tokio::sync::Barrier;
 use tokio::time::timeout;
 
@@ -14,7 +14,7 @@ use crate::support::{HANG, poll_once, until};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn readers_hold_the_lock_together() {
     const READERS: usize = 16;
-    let world = Arc::new(OrderedRwLock::<World, u32>::new(7));
+    let world = Arc::new(OrderedRwLock::<WorldLevel, u32>::new(7));
     let barrier = Arc::new(Barrier::new(READERS + 1));
     let mut tasks = Vec::new();
     for _ in 0..READERS {
@@ -43,7 +43,7 @@ async fn readers_hold_the_lock_together() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn queued_writer_goes_before_later_readers() {
     const LATE_READERS: u64 = 5;
-    let world = Arc::new(OrderedRwLock::<World, u32>::new(0));
+    let world = Arc::new(OrderedRwLock::<WorldLevel, u32>::new(0));
     let log = Arc::new(StdMutex::new(Vec::<String>::new()));
     let record = |log: &StdMutex<Vec<String>>, event: String| {
         log.lock()

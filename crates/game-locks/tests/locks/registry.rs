@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use game_locks::{LockCtx, LockTwoError, MutexRegistry, User};
+use game_locks::{LockCtx, LockTwoError, MutexRegistry, UserLevel};
 use tokio::task::{JoinSet, yield_now};
 use tokio::time::timeout;
 
@@ -21,7 +21,7 @@ async fn join_all(mut set: JoinSet<()>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn registry_is_empty_again_when_work_ends() {
-    let users = Arc::new(MutexRegistry::<User, u64>::new());
+    let users = Arc::new(MutexRegistry::<UserLevel, u64>::new());
     let peak = Arc::new(AtomicUsize::new(0));
     let mut set = JoinSet::new();
     for task in 0..64_u64 {
@@ -52,7 +52,7 @@ async fn registry_is_empty_again_when_work_ends() {
 /// argument-order locking this deadlocks within a few iterations.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn lock_two_in_opposite_orders_never_deadlocks() {
-    let users = Arc::new(MutexRegistry::<User, u64>::new());
+    let users = Arc::new(MutexRegistry::<UserLevel, u64>::new());
     let mut set = JoinSet::new();
     for task in 0..64_u64 {
         let users = users.clone();
@@ -82,7 +82,7 @@ async fn lock_two_in_opposite_orders_never_deadlocks() {
 /// Same key twice is refused and locks nothing (so it cannot self-deadlock).
 #[tokio::test]
 async fn lock_two_same_key_is_an_error() {
-    let users = MutexRegistry::<User, u64>::new();
+    let users = MutexRegistry::<UserLevel, u64>::new();
     let mut root = LockCtx::root();
     let refused = users.lock_two(&mut root, 9, 9).await.err();
     assert_eq!(refused, Some(LockTwoError::SameKey { level: "User" }));

@@ -3,12 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use game_locks::{LevelStats, LockCtx, OrderedMutex, Store};
+use game_locks::{LevelStats, LockCtx, OrderedMutex, StoreLevel};
 use tokio::task::yield_now;
 use tokio::time::{Instant, advance};
 
 /// Spawns a task that locks `store`, then holds the lock for `hold`.
-fn contender(store: &Arc<OrderedMutex<Store, u32>>, hold: Duration) -> tokio::task::JoinHandle<()> {
+fn contender(
+    store: &Arc<OrderedMutex<StoreLevel, u32>>,
+    hold: Duration,
+) -> tokio::task::JoinHandle<()> {
     let store = store.clone();
     tokio::spawn(async move {
         let mut root = LockCtx::root();
@@ -20,7 +23,7 @@ fn contender(store: &Arc<OrderedMutex<Store, u32>>, hold: Duration) -> tokio::ta
 #[tokio::test(start_paused = true)]
 async fn counters_are_exact() {
     let ms = Duration::from_millis;
-    let store = Arc::new(OrderedMutex::<Store, u32>::new(0));
+    let store = Arc::new(OrderedMutex::<StoreLevel, u32>::new(0));
     let mut root = LockCtx::root();
 
     // 1. Uncontended: counted, not contended.

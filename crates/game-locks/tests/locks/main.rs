@@ -4,6 +4,7 @@
 mod deadline;
 mod exclusion;
 mod fairness;
+mod observability;
 mod registry;
 mod send;
 mod stats;

@@ -6,7 +6,8 @@
 //! that the behaviour tests let through.
 
 use game_locks::{
-    LevelStats, LockCtx, MutexRegistry, OrderedMutex, OrderedRwLock, Store, User, World,
+    LevelStats, LockCtx, MutexRegistry, OrderedMutex, OrderedRwLock, StoreLevel, UserLevel,
+    WorldLevel,
 };
 use tokio::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ fn held_once(level: &'static str) -> LevelStats {
 
 #[tokio::test(start_paused = true)]
 async fn uncontended_reads_writes_and_keys_do_not_count_as_contended() {
-    let world = OrderedRwLock::<World, u32>::new(0);
+    let world = OrderedRwLock::<WorldLevel, u32>::new(0);
     let mut root = LockCtx::root();
     {
         let (_read, _ctx) = world.read(&mut root).await;
@@ -39,14 +40,14 @@ async fn uncontended_reads_writes_and_keys_do_not_count_as_contended() {
         );
     }
 
-    let users = MutexRegistry::<User, u64>::new();
+    let users = MutexRegistry::<UserLevel, u64>::new();
     let (_user, _ctx) = users.lock(&mut root, 7).await;
     assert_eq!(users.stats(), held_once("User"));
 }
 
 #[tokio::test(start_paused = true)]
 async fn lock_two_until_returns_guards_in_argument_order() {
-    let users = MutexRegistry::<User, u64>::new();
+    let users = MutexRegistry::<UserLevel, u64>::new();
     let mut root = LockCtx::root();
     let deadline = Instant::now() + Duration::from_secs(1);
     {
@@ -65,7 +66,7 @@ async fn lock_two_until_returns_guards_in_argument_order() {
 
 #[tokio::test(start_paused = true)]
 async fn registry_is_not_empty_while_a_key_is_held() {
-    let users = MutexRegistry::<User, u64>::new();
+    let users = MutexRegistry::<UserLevel, u64>::new();
     assert!(users.is_empty());
     let mut root = LockCtx::root();
     {
@@ -86,7 +87,7 @@ async fn debug_output_names_the_level_and_the_value() {
     assert_eq!(format!("{root:?}"), "LockCtx(\"Unlocked\")");
     assert_eq!(root.level(), "Unlocked");
 
-    let world = OrderedRwLock::<World, u32>::new(5);
+    let world = OrderedRwLock::<WorldLevel, u32>::new(5);
     {
         let (read, ctx) = world.read(&mut root).await;
         assert_eq!(format!("{read:?}"), "ReadGuard(\"World\", 5)");
@@ -104,7 +105,7 @@ async fn debug_output_names_the_level_and_the_value() {
          waiters: 0 }, .. }"
     );
 
-    let store = OrderedMutex::<Store, &str>::new("cargo");
+    let store = OrderedMutex::<StoreLevel, &str>::new("cargo");
     {
         let (guard, _ctx) = store.lock(&mut root).await;
         assert_eq!(
@@ -117,7 +118,7 @@ async fn debug_output_names_the_level_and_the_value() {
         format!("OrderedMutex {{ stats: LevelStats {{ level: \"Store\", {ONE_RELEASED} }}, .. }}")
     );
 
-    let users = MutexRegistry::<User, u64>::new();
+    let users = MutexRegistry::<UserLevel, u64>::new();
     {
         let (guard, _ctx) = users.lock(&mut root, 42).await;
         assert_eq!(format!("{guard:?}"), "KeyGuard(\"User\", 42)");

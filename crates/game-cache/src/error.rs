@@ -1,9 +1,9 @@
 //! Errors of the cache's own operations (start, flush, shutdown).
 //!
 //! Units of work answer [`game_domain::error::AppError`] like any repository; a store failure on a
-//! cache miss becomes `AppError::Storage`. [`CacheError`] is for the operator-facing calls.
+//! cache miss becomes `AppError::Storage` with the store's kind. [`CacheError`] is for the operator-facing calls.
 
-use game_domain::error::AppError;
+use game_domain::error::{AppError, StorageKind};
 use game_persistence::StoreError;
 use thiserror::Error;
 
@@ -29,11 +29,22 @@ pub enum CacheError {
     Store(#[from] StoreError),
 }
 
+impl CacheError {
+    /// What kind of storage failure this is (the store's own kind for a store failure).
+    pub fn kind(&self) -> StorageKind {
+        match self {
+            CacheError::InvalidConfig { .. } => StorageKind::Invalid,
+            CacheError::NoObjectIds => StorageKind::Unavailable,
+            CacheError::Store(store) => store.kind(),
+        }
+    }
+}
+
 impl From<CacheError> for AppError {
     fn from(error: CacheError) -> AppError {
         match error {
             CacheError::Store(store) => store.into(),
-            other => AppError::storage(other),
+            other => AppError::storage(other.kind(), other),
         }
     }
 }

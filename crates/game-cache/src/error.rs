@@ -48,3 +48,29 @@ impl From<CacheError> for AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(error: CacheError) -> StorageKind {
+        match AppError::from(error) {
+            AppError::Storage { kind, .. } => kind,
+            other => panic!("expected a storage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_cache_error_keeps_its_kind_through_app_error() {
+        let invalid = CacheError::InvalidConfig {
+            field: "max_cached_users",
+            reason: "must be at least 1".to_owned(),
+        };
+        assert_eq!(invalid.kind(), StorageKind::Invalid);
+        assert_eq!(kind_of(invalid), StorageKind::Invalid);
+        assert_eq!(kind_of(CacheError::NoObjectIds), StorageKind::Unavailable);
+        let lost = CacheError::Store(StoreError::LeaseLost);
+        assert_eq!(lost.kind(), StorageKind::LeaseLost);
+        assert_eq!(kind_of(lost), StorageKind::LeaseLost);
+    }
+}

@@ -122,4 +122,17 @@ mod tests {
             assert_eq!(answer(kind).1, "storage_unavailable", "{kind:?}");
         }
     }
+
+    #[test]
+    fn a_refused_lease_check_says_lost_or_expired() {
+        use game_persistence::StoreError;
+        assert_eq!(
+            ApiError::lease_refused(&StoreError::LeaseLost).code,
+            "lease_lost"
+        );
+        assert_eq!(
+            ApiError::lease_refused(&StoreError::LeaseExpired).code,
+            "lease_expired"
+        );
+    }
 }

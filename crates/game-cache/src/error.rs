@@ -1,9 +1,9 @@
 //! Errors of the cache's own operations (start, flush, shutdown).
 //!
 //! Units of work answer [`game_domain::error::AppError`] like any repository; a store failure on a
-//! cache miss becomes `AppError::Storage`. [`CacheError`] is for the operator-facing calls.
+//! cache miss becomes `AppError::Storage` with the store's kind. [`CacheError`] is for the operator-facing calls.
 
-use game_domain::error::AppError;
+use game_domain::error::{AppError, StorageKind};
 use game_persistence::StoreError;
 use thiserror::Error;
 
@@ -29,11 +29,48 @@ pub enum CacheError {
     Store(#[from] StoreError),
 }
 
+impl CacheError {
+    /// What kind of storage failure this is (the store's own kind for a store failure).
+    pub fn kind(&self) -> StorageKind {
+        match self {
+            CacheError::InvalidConfig { .. } => StorageKind::Invalid,
+            CacheError::NoObjectIds => StorageKind::Unavailable,
+            CacheError::Store(store) => store.kind(),
+        }
+    }
+}
+
 impl From<CacheError> for AppError {
     fn from(error: CacheError) -> AppError {
         match error {
             CacheError::Store(store) => store.into(),
-            other => AppError::storage(other),
+            other => AppError::storage(other.kind(), other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(error: CacheError) -> StorageKind {
+        match AppError::from(error) {
+            AppError::Storage { kind, .. } => kind,
+            other => panic!("expected a storage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_cache_error_keeps_its_kind_through_app_error() {
+        let invalid = CacheError::InvalidConfig {
+            field: "max_cached_users",
+            reason: "must be at least 1".to_owned(),
+        };
+        assert_eq!(invalid.kind(), StorageKind::Invalid);
+        assert_eq!(kind_of(invalid), StorageKind::Invalid);
+        assert_eq!(kind_of(CacheError::NoObjectIds), StorageKind::Unavailable);
+        let lost = CacheError::Store(StoreError::LeaseLost);
+        assert_eq!(lost.kind(), StorageKind::LeaseLost);
+        assert_eq!(kind_of(lost), StorageKind::LeaseLost);
     }
 }

@@ -1,4 +1,8 @@
-//! game-cache: the write-behind repository `CachedRepo` (docs/persistence.md).
+//! game-cache: the game's state in memory, written behind to the database, and the engine
+//! that runs it. Start with [`engine::Engine`] (guide: docs/embedding.md): it opens the
+//! database, takes the lease, starts the cache and hands out the
+//! [`game_domain::game::Game`] to play; underneath is the write-behind repository
+//! [`CachedRepo`] (its promises: docs/persistence.md).
 //!
 //! The world is loaded at start, users on demand; units of work run over memory behind
 //! the ordered locks of `game-locks` (world → user → store) and mark what they changed

@@ -1,4 +1,5 @@
-//! Errors: broken game rules ([`GameError`]) and failures of a use case ([`AppError`]).
+//! Errors: broken game rules ([`GameError`]) and failures of a use case ([`AppError`]),
+//! storage failures classified by [`StorageKind`].
 
 use thiserror::Error;
 
@@ -92,9 +93,17 @@ pub enum AppError {
     /// A game rule was broken; answered to the player.
     #[error(transparent)]
     Game(#[from] GameError),
-    /// The storage failed (database down, lease lost, …); the player may retry.
-    #[error("storage unavailable: {0}")]
-    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The storage failed (database down, lease lost, …); the player may retry. The layer
+    /// that knows the failure names its [`StorageKind`], so no layer above has to downcast
+    /// `source` to decide how to answer; `source` keeps the original error for the log.
+    #[error("storage unavailable: {source}")]
+    Storage {
+        /// What kind of failure it is: decides the answer (docs/contributing.md, Errors).
+        kind: StorageKind,
+        /// The storage layer's own error, with its chain.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The repository is shutting down and accepts no more work.
     #[error("shutting down")]
     ShuttingDown,
@@ -105,10 +114,42 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// Wraps any storage error.
-    pub fn storage(error: impl std::error::Error + Send + Sync + 'static) -> AppError {
-        AppError::Storage(Box::new(error))
+    /// Wraps a storage layer's error of the given kind.
+    pub fn storage(
+        kind: StorageKind,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> AppError {
+        AppError::Storage {
+            kind,
+            source: Box::new(error),
+        }
     }
+}
+
+/// What kind of storage failure an [`AppError::Storage`] is: what a caller may conclude and
+/// do, whatever the storage behind the repository. The storage layer classifies its own
+/// errors (game-persistence's `StoreError::kind`); front ends match on this, never on the
+/// storage's error types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    /// The storage could not do it (unreachable, no free connection, a failed statement or
+    /// task): nothing was written; retrying later may succeed.
+    Unavailable,
+    /// A call was abandoned at its deadline: a write may or may not have taken effect.
+    OutcomeUnknown,
+    /// This process no longer owns the storage (its lease was taken over or released): it
+    /// writes nothing more and should stop; another process serves the game.
+    LeaseLost,
+    /// This process is past its own ownership deadline without a confirmed renewal: another
+    /// process may own the storage by now; retrying shortly may succeed.
+    LeaseExpired,
+    /// The storage refused a change that conflicts with what it holds (a name taken, the
+    /// storage owned by another process).
+    Conflict,
+    /// The storage cannot be used as configured or holds data that does not fit (a bad
+    /// URL, a backend left out of the build, failed migrations, an unreadable row):
+    /// retrying does not help; an operator must look.
+    Invalid,
 }
 
 /// Why a username is refused by the rules of [`crate::username`]; each has a stable error

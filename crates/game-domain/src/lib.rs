@@ -1,4 +1,7 @@
-//! Spacewars game rules: pure types, formulas and use cases, with no I/O.
+//! Spacewars game rules: pure types, formulas and use cases, with no I/O. Start with
+//! [`game::Game`], the use cases (register, log in, follow the world, collect, navigate,
+//! research), written once against the storage boundary [`repository::Repository`]; its
+//! errors are in [`error`].
 //!
 //! Time and randomness are injected ([`clock::Clock`], a seedable [`rng::GameRng`]), so every
 //! rule has exact tests. Storage is behind [`repository::Repository`], which the

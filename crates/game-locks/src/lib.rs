@@ -1,5 +1,7 @@
 //! Ordered async locks: lock levels are types, so taking locks out of order, or the same
-//! level twice, does not compile.
+//! level twice, does not compile. Start with [`LockCtx::root`], the lock-free context a
+//! task starts from, and a lock at a level ([`OrderedRwLock`], [`OrderedMutex`],
+//! [`MutexRegistry`]); "Intended use" below shows both.
 //!
 //! # API at a glance
 //!

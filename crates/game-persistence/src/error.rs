@@ -1,6 +1,6 @@
 //! Storage errors.
 
-use game_domain::error::AppError;
+use game_domain::error::{AppError, StorageKind};
 use thiserror::Error;
 
 /// Why a storage operation failed.
@@ -86,11 +86,36 @@ pub enum StoreError {
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl StoreError {
+    /// What kind of failure this is, for callers that decide on it (the server's 503s)
+    /// without looking inside. Every variant is named, so a new one cannot get a kind by
+    /// accident.
+    pub fn kind(&self) -> StorageKind {
+        match self {
+            StoreError::LeaseLost => StorageKind::LeaseLost,
+            StoreError::LeaseExpired => StorageKind::LeaseExpired,
+            StoreError::Timeout { .. } => StorageKind::OutcomeUnknown,
+            StoreError::UsernameTaken | StoreError::LeaseHeld { .. } => StorageKind::Conflict,
+            StoreError::InvalidUrl { .. }
+            | StoreError::BackendDisabled { .. }
+            | StoreError::Migration(_)
+            | StoreError::InvalidData(_) => StorageKind::Invalid,
+            // A failed statement is not told apart further: the constraint the game relies
+            // on (usernames) has its own variant, and anything else is a database problem.
+            StoreError::Database(_)
+            | StoreError::Connect(_)
+            | StoreError::Pool(_)
+            | StoreError::Task(_)
+            | StoreError::Other(_) => StorageKind::Unavailable,
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> AppError {
         match error {
             StoreError::UsernameTaken => game_domain::error::GameError::UsernameTaken.into(),
-            other => AppError::storage(other),
+            other => AppError::storage(other.kind(), other),
         }
     }
 }
@@ -116,5 +141,60 @@ mod tests {
             other.source().map(ToString::to_string).as_deref(),
             Some("injected")
         );
+    }
+
+    #[test]
+    fn each_error_names_its_kind_and_keeps_itself_as_the_source() {
+        let kinds = [
+            (StoreError::LeaseLost, StorageKind::LeaseLost),
+            (StoreError::LeaseExpired, StorageKind::LeaseExpired),
+            (
+                StoreError::Timeout {
+                    after: std::time::Duration::from_millis(5),
+                },
+                StorageKind::OutcomeUnknown,
+            ),
+            (StoreError::UsernameTaken, StorageKind::Conflict),
+            (
+                StoreError::LeaseHeld {
+                    owner: "a".to_owned(),
+                    expires_ms: 1,
+                },
+                StorageKind::Conflict,
+            ),
+            (
+                StoreError::InvalidData("x".to_owned()),
+                StorageKind::Invalid,
+            ),
+            (
+                StoreError::BackendDisabled {
+                    backend: "PostgreSQL",
+                    feature: "postgres",
+                },
+                StorageKind::Invalid,
+            ),
+            (
+                StoreError::from(diesel::result::Error::NotFound),
+                StorageKind::Unavailable,
+            ),
+            (StoreError::Other("x".into()), StorageKind::Unavailable),
+        ];
+        for (error, kind) in kinds {
+            assert_eq!(error.kind(), kind, "{error}");
+        }
+        match AppError::from(StoreError::LeaseLost) {
+            AppError::Storage { kind, source } => {
+                assert_eq!(kind, StorageKind::LeaseLost);
+                assert!(matches!(
+                    source.downcast_ref::<StoreError>(),
+                    Some(StoreError::LeaseLost)
+                ));
+            }
+            other => panic!("expected a storage error, got {other:?}"),
+        }
+        assert!(matches!(
+            AppError::from(StoreError::UsernameTaken),
+            AppError::Game(game_domain::error::GameError::UsernameTaken)
+        ));
     }
 }

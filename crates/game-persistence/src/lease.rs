@@ -7,8 +7,9 @@
 //!   when the database says the lease expired, whatever the hosts' wall clocks say;
 //! - the **owner's monotonic clock** decides whether it may still answer: it is *current*
 //!   until the instant it sent its last confirmed renewal, plus the TTL, minus
-//!   [`safety_margin`](crate::safety_margin). That instant comes before the database's expiry of the same
-//!   renewal, so past it another process may own the database, and before it none can.
+//!   [`safety_margin`](crate::safety_margin). That instant comes before the database's
+//!   expiry of the same renewal, so past it another process may own the database, and
+//!   before it none can.
 //!   A paused or cut-off owner thus stops answering before a standby can take over.
 
 use std::sync::Arc;
@@ -146,7 +147,7 @@ impl LeaseStatus {
 
     /// The instant this process stops answering unless a renewal is confirmed before
     /// (the instant its last confirmed renewal was sent, plus the TTL, minus
-    /// [`safety_margin`]).
+    /// [`safety_margin`](crate::safety_margin)).
     pub fn valid_until(&self) -> Instant {
         self.held.valid_until()
     }

@@ -1,4 +1,7 @@
 //! Spacewars storage on diesel: SQLite (embedded default) and PostgreSQL, one code path.
+//! Start with [`Database::connect`] (migrations applied), then [`DbRepo`] to play straight
+//! on the database, or hand the [`Database`] to game-cache as its [`Store`]; every
+//! failure is a [`StoreError`] that names its kind ([`StoreError::kind`]).
 //!
 //! Features: `sqlite` and `postgres` (both default) choose the backends compiled in; a
 //! SQLite-only build (`default-features = false, features = ["sqlite"]`) compiles neither

@@ -1,5 +1,7 @@
 //! The Spacewars HTTP server (docs/http-api.md): configuration, wiring, routes, sessions,
-//! metrics, graceful shutdown and the embedded web client, on hyper 1.
+//! metrics, graceful shutdown and the embedded web client, on hyper 1. Start with
+//! [`Config`] and [`run`], which is all the binary does (`main.rs`), or [`Server::bind`]
+//! with injected [`Dependencies`] in tests.
 //!
 //! The public surface is what a deployment or an embedding needs, nothing more:
 //!

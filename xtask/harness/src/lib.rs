@@ -1,9 +1,8 @@
 //! The harness of Spacewars' tools and integration tests: what the load generator
 //! (`spacewars-load`), the drills (`spacewars-drills`) and game-server's own integration
-//! tests share to drive a real server over real TCP.
-//!
-//! Start with [`server_process::ServerProcess`] (a `game-server` child on 127.0.0.1, ready
-//! when `/readyz` says so) and [`api::Api`] (the game's endpoints over one
+//! tests share to drive a real server over real TCP. Start with
+//! [`server_process::ServerProcess`] (a `game-server` child on 127.0.0.1, ready when
+//! `/readyz` says so) and [`api::Api`] (the game's endpoints over one
 //! [`http_client::Connection`], the one HTTP client of the API).
 //!
 //! - [`http_client`]: one HTTP/1.1 keep-alive connection; transport errors that say whether

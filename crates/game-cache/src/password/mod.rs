@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use argon2::Params;
 use argon2::password_hash::phc::PasswordHash;
 use async_trait::async_trait;
-use game_domain::error::AppError;
+use game_domain::error::{AppError, StorageKind};
 use game_domain::game::PasswordHasher;
 use thiserror::Error;
 
@@ -203,7 +203,9 @@ async fn hash_on(pool: &HashPool, params: Params, password: Vec<u8>) -> Result<S
 fn app_error(error: PoolError) -> AppError {
     match error {
         PoolError::Busy | PoolError::Expired => AppError::Busy,
-        PoolError::Gone => AppError::storage(pool_error(error)),
+        // The pool's threads are gone (shutting down): hashing is unavailable, as a
+        // storage outage would be.
+        PoolError::Gone => AppError::storage(StorageKind::Unavailable, pool_error(error)),
     }
 }
 
@@ -217,7 +219,7 @@ impl PasswordHasher for Argon2Hasher {
         })
         .await
         .map_err(app_error)?;
-        hashed.map_err(AppError::storage)
+        hashed.map_err(|error| AppError::storage(StorageKind::Unavailable, error))
     }
 
     async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AppError> {

@@ -19,7 +19,7 @@ use crate::support::{
 /// The storage error behind a use case's failure.
 fn store_error<T: std::fmt::Debug>(result: Result<T, AppError>) -> StoreError {
     match result {
-        Err(AppError::Storage(source)) => match source.downcast::<StoreError>() {
+        Err(AppError::Storage { source, .. }) => match source.downcast::<StoreError>() {
             Ok(error) => *error,
             Err(other) => panic!("expected a StoreError, got {other:?}"),
         },

@@ -56,7 +56,7 @@ pub fn game_error<T: Debug>(result: Result<T, AppError>) -> GameError {
 /// The storage error behind a use case's failure; panics on anything else.
 pub fn storage_error<T: Debug>(result: Result<T, AppError>) -> StoreError {
     match result {
-        Err(AppError::Storage(source)) => match source.downcast::<StoreError>() {
+        Err(AppError::Storage { source, .. }) => match source.downcast::<StoreError>() {
             Ok(error) => *error,
             Err(other) => panic!("expected a StoreError, got {other:?}"),
         },

@@ -10,7 +10,7 @@ impl From<AppError> for ApiError {
     fn from(error: AppError) -> ApiError {
         match error {
             AppError::Game(game) => ApiError::new(status(&game), game.code(), game.to_string()),
-            AppError::Storage(source) => storage::failure(source.as_ref()),
+            AppError::Storage { kind, source } => storage::failure(kind, source.as_ref()),
             AppError::ShuttingDown => ApiError::shutting_down(),
             AppError::Busy => ApiError::busy(),
         }

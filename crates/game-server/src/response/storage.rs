@@ -1,5 +1,6 @@
 //! The answers to storage failures: which 503 a failure of the database gets.
 
+use game_domain::error::StorageKind;
 use hyper::StatusCode;
 
 use super::ApiError;
@@ -44,8 +45,8 @@ impl ApiError {
     /// The answer of a process whose [`game_persistence::LeaseStatus::check`] failed:
     /// `lease_lost` once the lease is lost, `lease_expired` while past its deadline.
     pub fn lease_refused(error: &game_persistence::StoreError) -> ApiError {
-        match error {
-            game_persistence::StoreError::LeaseLost => ApiError::lease_lost(),
+        match error.kind() {
+            StorageKind::LeaseLost => ApiError::lease_lost(),
             _ => ApiError::lease_expired(),
         }
     }
@@ -65,23 +66,73 @@ impl ApiError {
     }
 }
 
-/// The answer to a storage failure: `lease_lost` when this process lost the database,
-/// `lease_expired` when it is past its lease deadline, `outcome_unknown` when a call was cut at its deadline, else `storage_unavailable`.
-pub(super) fn failure(source: &(dyn std::error::Error + Send + Sync + 'static)) -> ApiError {
-    use game_persistence::StoreError;
-    match source.downcast_ref::<StoreError>() {
-        Some(StoreError::LeaseLost) => {
+/// The answer to a storage failure, by its kind: `lease_lost` when this process lost the
+/// database, `lease_expired` when it is past its lease deadline, `outcome_unknown` when a
+/// call was cut at its deadline, else `storage_unavailable`. `source` is only logged.
+pub(super) fn failure(
+    kind: StorageKind,
+    source: &(dyn std::error::Error + Send + Sync + 'static),
+) -> ApiError {
+    match kind {
+        StorageKind::LeaseLost => {
             tracing::error!("write refused: the database lease was lost");
             ApiError::lease_lost()
         }
-        Some(StoreError::LeaseExpired) => ApiError::lease_expired(),
-        Some(StoreError::Timeout { .. }) => {
+        StorageKind::LeaseExpired => ApiError::lease_expired(),
+        StorageKind::OutcomeUnknown => {
             tracing::warn!(error = %source, "database call cut at its deadline");
             ApiError::outcome_unknown()
         }
-        _ => {
-            tracing::warn!(error = %source, "storage failure answered with 503");
+        StorageKind::Unavailable | StorageKind::Conflict | StorageKind::Invalid => {
+            tracing::warn!(error = %source, ?kind, "storage failure answered with 503");
             ApiError::storage_unavailable()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(kind: StorageKind) -> (StatusCode, &'static str, Option<u64>) {
+        let api = failure(kind, &std::io::Error::other("injected"));
+        (api.status, api.code, api.retry_after_s)
+    }
+
+    #[test]
+    fn each_kind_gets_its_503() {
+        let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+        assert_eq!(
+            answer(StorageKind::LeaseLost),
+            (unavailable, "lease_lost", None)
+        );
+        assert_eq!(
+            answer(StorageKind::LeaseExpired),
+            (unavailable, "lease_expired", Some(1))
+        );
+        assert_eq!(
+            answer(StorageKind::OutcomeUnknown),
+            (unavailable, "outcome_unknown", None)
+        );
+        for kind in [
+            StorageKind::Unavailable,
+            StorageKind::Conflict,
+            StorageKind::Invalid,
+        ] {
+            assert_eq!(answer(kind).1, "storage_unavailable", "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_lease_check_says_lost_or_expired() {
+        use game_persistence::StoreError;
+        assert_eq!(
+            ApiError::lease_refused(&StoreError::LeaseLost).code,
+            "lease_lost"
+        );
+        assert_eq!(
+            ApiError::lease_refused(&StoreError::LeaseExpired).code,
+            "lease_expired"
+        );
     }
 }

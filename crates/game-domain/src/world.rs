@@ -27,9 +27,9 @@ pub struct World {
 /// An immutable copy of the world's objects at one version (cheap: structure is shared).
 #[derive(Debug, Clone)]
 pub struct WorldSnapshot {
-    size: WorldSize,
-    version: Version,
-    objects: OrdMap<ObjectId, SpaceObject>,
+    pub(crate) size: WorldSize,
+    pub(crate) version: Version,
+    pub(crate) objects: OrdMap<ObjectId, SpaceObject>,
 }
 
 impl WorldSnapshot {

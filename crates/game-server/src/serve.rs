@@ -249,6 +249,14 @@ async fn dispatch<R: Backend>(
     request: Request<hyper::body::Incoming>,
     in_flight: InFlight,
 ) -> Response<Body> {
+    if app.edge && !crate::relay::config::edge_serves(request.uri().path()) {
+        return ApiError::new(
+            hyper::StatusCode::MISDIRECTED_REQUEST,
+            "edge_only_streams",
+            "This edge server only serves /api/world/events; send other requests to the owner",
+        )
+        .into_response();
+    }
     if let Some(asset) = web::find(request.uri().path()) {
         return web::respond(asset, request.method(), request.headers());
     }

@@ -79,6 +79,7 @@ fn received(queue: &mut mpsc::Receiver<Event>) -> Vec<String> {
                 )
             }
             Event::Heartbeat => "heartbeat".to_owned(),
+            Event::Ended(reason) => format!("ended {reason}"),
         });
     }
     out

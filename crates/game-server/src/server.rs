@@ -50,7 +50,7 @@ enum Running {
     Db(Started<DbRepo>),
     /// `--edge`: no engine, the owner's world through NATS.
     #[cfg(feature = "nats")]
-    Edge(crate::relay::edge::Edge),
+    Edge(Box<crate::relay::edge::Edge>),
 }
 
 /// An engine and the handlers' state around its game.
@@ -207,7 +207,7 @@ impl Setup {
                 self.hasher.clone(),
             )
             .await?;
-            Ok(Running::Edge(edge))
+            Ok(Running::Edge(Box::new(edge)))
         }
         #[cfg(not(feature = "nats"))]
         Err(ConfigError::from(crate::RelayConfigError::NotBuilt).into())

@@ -20,6 +20,10 @@ use tokio::sync::watch;
 use crate::backend::Backend;
 use crate::metrics::Exposition;
 
+/// How long a player's stream waits for its ship to reach the replica (a ship created
+/// moments ago is published with the next batch).
+const SHIP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What an edge refuses: it writes nothing, and it has no world while its link is down.
 #[derive(Debug, thiserror::Error)]
 pub enum EdgeRefusal {
@@ -128,9 +132,20 @@ impl Repository for EdgeRepo {
             .db
             .read_player(user_id, |u, s| (u.clone(), s.id))
             .await?;
-        let world = self.world()?;
-        let ship = world.get(ship_id).ok_or(GameError::UserNotFound)?;
-        Ok(f(&user, ship))
+        // A ship created within the last batch may not have reached the replica yet:
+        // wait for a few batches before calling it missing.
+        let mut versions = self.versions.subscribe();
+        let deadline = tokio::time::Instant::now() + SHIP_WAIT;
+        loop {
+            let world = self.world()?;
+            if let Some(ship) = world.get(ship_id) {
+                return Ok(f(&user, ship));
+            }
+            let next = tokio::time::timeout_at(deadline, versions.changed()).await;
+            if !matches!(next, Ok(Ok(()))) {
+                return Err(GameError::UserNotFound.into());
+            }
+        }
     }
 
     async fn with_user<T, F>(&self, _user_id: UserId, _f: F) -> Result<T, AppError>

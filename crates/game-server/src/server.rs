@@ -15,7 +15,6 @@ use game_cache::engine::{Backing, Engine, EngineOptions, EngineParts};
 use game_cache::password::{Argon2Hasher, HashPool};
 use game_cache::{CacheConfig, CachedRepo};
 use game_persistence::DbRepo;
-use tokio::net::TcpListener;
 
 use crate::app::{App, Dependencies};
 use crate::backend::Backend;
@@ -23,7 +22,7 @@ use crate::config::{Config, ConfigError, RepoKind, Switch};
 use crate::error::ServerError;
 use crate::known_device::KnownDevices;
 use crate::limits::{Limits, raise_open_file_limit};
-use crate::serve::{Listeners, serve};
+use crate::serve::{Listeners, bind_listeners, serve};
 use crate::session::SessionKeys;
 use crate::standby::stand_by;
 
@@ -249,6 +248,7 @@ impl Setup {
                 return Err(error);
             }
         };
+        #[cfg_attr(not(feature = "nats"), allow(unused_mut))]
         let mut app = App::new(
             engine.game().clone(),
             engine.lease().clone(),
@@ -378,28 +378,6 @@ async fn end_streams_when_expired<R: Backend>(app: Arc<App<R>>) {
         }
         tracing::info!("lease renewal confirmed again: serving");
     }
-}
-
-async fn bind_listeners(config: &Config) -> Result<Listeners, ServerError> {
-    let game = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServerError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let ops = match config.limits.ops_listen {
-        Some(addr) => {
-            let ops = TcpListener::bind(addr)
-                .await
-                .map_err(|source| ServerError::Bind { addr, source })?;
-            if let Ok(ops_addr) = ops.local_addr() {
-                tracing::info!(%ops_addr, "operations endpoints listening");
-            }
-            Some(ops)
-        }
-        None => None,
-    };
-    Ok(Listeners { game, ops })
 }
 
 /// Starts the server from `config` and serves until `shutdown` resolves.

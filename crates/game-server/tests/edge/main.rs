@@ -8,3 +8,4 @@
 mod http;
 mod nats;
 mod relay;
+mod takeover;

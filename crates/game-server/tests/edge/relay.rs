@@ -11,7 +11,15 @@ use tokio::process::Command;
 use crate::http::{Stream, events, request, wait_status, world_of};
 use crate::nats::{OwnNats, shared, unique_world};
 
-async fn start(db: &TestDatabase, nats: &str, world: &str, edge: bool) -> ServerProcess {
+/// Starts the binary on `db` as an owner (or, with `edge`, an edge) relaying `world`
+/// through `nats`, with `extra` flags; returns once it listens.
+pub async fn start(
+    db: &TestDatabase,
+    nats: &str,
+    world: &str,
+    edge: bool,
+    extra: &[&str],
+) -> ServerProcess {
     let mut command = Command::new(env!("CARGO_BIN_EXE_game-server"));
     command
         .args(["--listen", "127.0.0.1:0", "--database-url", db.url()])
@@ -21,6 +29,7 @@ async fn start(db: &TestDatabase, nats: &str, world: &str, edge: bool) -> Server
     if edge {
         command.arg("--edge");
     }
+    command.args(extra);
     let name = if edge { "edge" } else { "owner" };
     ServerProcess::spawn_listening(command, name.into(), Duration::from_secs(30))
         .await
@@ -28,21 +37,21 @@ async fn start(db: &TestDatabase, nats: &str, world: &str, edge: bool) -> Server
 }
 
 /// Registers `name` on the owner; its session cookie.
-async fn register(owner: SocketAddr, name: &str) -> String {
+pub async fn register(owner: SocketAddr, name: &str) -> String {
     let body = format!(r#"{{"username":"{name}","password":"correct horse battery"}}"#);
     let (status, cookie, text) = request(owner, "POST", "/api/register", None, &body).await;
     assert_eq!(status, 200, "{text}");
     cookie.expect("a session cookie")
 }
 
-async fn navigate(owner: SocketAddr, cookie: &str, angle: f64, speed: f64) {
+pub async fn navigate(owner: SocketAddr, cookie: &str, angle: f64, speed: f64) {
     let body = format!(r#"{{"angle":{angle},"speed":{speed}}}"#);
     let (status, _, text) = request(owner, "POST", "/api/navigate", Some(cookie), &body).await;
     assert_eq!(status, 200, "{text}");
 }
 
 /// The player's ship id (`GET /api/session`).
-async fn ship_of(owner: SocketAddr, cookie: &str) -> u64 {
+pub async fn ship_of(owner: SocketAddr, cookie: &str) -> u64 {
     let (_, _, session) = request(owner, "GET", "/api/session", Some(cookie), "").await;
     let session: serde_json::Value = serde_json::from_str(&session).expect("session JSON");
     session
@@ -66,7 +75,7 @@ fn courses(world: &std::collections::BTreeMap<u64, serde_json::Value>) -> Vec<Co
 }
 
 /// The ship of the player in a stream's world: (speed, angle).
-fn course(
+pub fn course(
     world: &std::collections::BTreeMap<u64, serde_json::Value>,
     ship: u64,
 ) -> Option<(f64, f64)> {
@@ -82,9 +91,9 @@ async fn an_edges_streams_show_the_owners_world_and_end_on_logout() {
     let Some(nats) = shared() else { return };
     let db = TestDatabase::sqlite();
     let world = unique_world("same");
-    let owner = start(&db, &nats, &world, false).await;
+    let owner = start(&db, &nats, &world, false, &[]).await;
     wait_status(owner.addr(), "/readyz", 200).await;
-    let edge = start(&db, &nats, &world, true).await;
+    let edge = start(&db, &nats, &world, true, &[]).await;
     wait_status(edge.addr(), "/readyz", 200).await;
     let cookie = register(owner.addr(), "edgepilot").await;
     let ship = ship_of(owner.addr(), &cookie).await;
@@ -157,9 +166,9 @@ async fn killing_nats_ends_edge_streams_with_relay_lost_until_it_returns() {
     };
     let db = TestDatabase::sqlite();
     let world = unique_world("kill");
-    let owner = start(&db, &nats.url(), &world, false).await;
+    let owner = start(&db, &nats.url(), &world, false, &[]).await;
     wait_status(owner.addr(), "/readyz", 200).await;
-    let edge = start(&db, &nats.url(), &world, true).await;
+    let edge = start(&db, &nats.url(), &world, true, &[]).await;
     wait_status(edge.addr(), "/readyz", 200).await;
     let cookie = register(owner.addr(), "killpilot").await;
     let stream = Stream::open(edge.addr(), "/api/world/events?area=world", &cookie).await;

@@ -58,6 +58,17 @@ pub struct SnapshotPart {
     pub cells: Vec<(CellId, Version)>,
 }
 
+/// The owner's beacon: its epoch and the last batch it published, at its start and every
+/// few seconds, so that an edge notices a new owner, or a lost last batch, even while
+/// nothing changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Beacon {
+    /// The owner's epoch.
+    pub epoch: u64,
+    /// The version of the last batch it published.
+    pub version: Version,
+}
+
 /// A change to the sessions that the edges must act on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -102,6 +113,11 @@ impl Subjects {
     /// Snapshot requests.
     pub fn snapshot(&self) -> String {
         format!("{}.snapshot", self.prefix)
+    }
+
+    /// The owner's beacon.
+    pub fn owner(&self) -> String {
+        format!("{}.owner", self.prefix)
     }
 
     /// Session revocations.

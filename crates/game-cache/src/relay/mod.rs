@@ -12,7 +12,9 @@
 //! - An **edge** ([`Replica`]) rebuilds the world from a snapshot's parts and moves it
 //!   forward one whole batch at a time; a message from another epoch, a batch that does
 //!   not start where the replica is, or a cell whose chain skips a message, tells it to
-//!   fetch a snapshot again ([`Step::Resync`]).
+//!   fetch a snapshot again ([`Step::Resync`]). The owner's [`Beacon`] (its epoch and last
+//!   batch, at its start and every few seconds) shows a new owner, or a lost last batch,
+//!   while nothing changes.
 //!
 //! - [`message`]: the wire format (JSON) and the subjects.
 //! - [`publisher`]: the owner's side.
@@ -22,7 +24,7 @@ pub mod message;
 pub mod publisher;
 pub mod replica;
 
-pub use message::{CellMessage, SessionNotice, SnapshotPart, SnapshotRequest, Subjects};
+pub use message::{Beacon, CellMessage, SessionNotice, SnapshotPart, SnapshotRequest, Subjects};
 pub use publisher::Publisher;
 pub use replica::{Applied, Replica, ReplicaError, Resync, Step};
 

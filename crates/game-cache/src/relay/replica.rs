@@ -8,7 +8,7 @@ use game_domain::space_object::{ObjectId, SpaceObject};
 use game_domain::world::WorldSnapshot;
 use game_domain::world_history::{Delta, Version};
 
-use super::message::{CellMessage, SnapshotPart};
+use super::message::{Beacon, CellMessage, SnapshotPart};
 
 /// Why a snapshot's parts do not make one snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +38,14 @@ pub enum Resync {
         at: Version,
         /// Where the message's batch starts.
         since: Version,
+    },
+    /// The owner's beacon named a batch the replica still had not applied at the next
+    /// beacon: its last messages were lost.
+    Behind {
+        /// The replica's version.
+        at: Version,
+        /// The version the earlier beacon named.
+        announced: Version,
     },
     /// A cell whose previous message is not the one the replica applied last.
     Cell {
@@ -94,6 +102,8 @@ pub struct Replica {
     world: WorldSnapshot,
     cells: BTreeMap<CellId, Version>,
     pending: Option<Pending>,
+    /// The version the last beacon named, if the replica was behind it then.
+    announced: Option<Version>,
 }
 
 impl Replica {
@@ -117,6 +127,7 @@ impl Replica {
             world: WorldSnapshot::replica(size, version, objects),
             cells,
             pending: None,
+            announced: None,
         })
     }
 
@@ -128,6 +139,27 @@ impl Replica {
     /// The world as of the last batch applied.
     pub fn world(&self) -> &WorldSnapshot {
         &self.world
+    }
+
+    /// Takes the owner's beacon: another epoch, or a batch announced by the previous
+    /// beacon and still not applied, means the replica must fetch a snapshot. (A beacon
+    /// may overtake its batch's messages on the way in; one beacon period later they are
+    /// in.)
+    pub fn beacon(&mut self, beacon: Beacon) -> Option<Resync> {
+        if beacon.epoch != self.epoch {
+            return Some(Resync::Epoch {
+                ours: self.epoch,
+                theirs: beacon.epoch,
+            });
+        }
+        let at = self.world.version();
+        if let Some(announced) = self.announced.take()
+            && announced > at
+        {
+            return Some(Resync::Behind { at, announced });
+        }
+        self.announced = (beacon.version > at).then_some(beacon.version);
+        None
     }
 
     /// Takes one message (every cell's messages must be given, in the order the owner

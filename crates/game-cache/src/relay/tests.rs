@@ -290,6 +290,86 @@ fn a_batch_interrupted_by_the_next_one_asks_for_a_snapshot() {
 }
 
 #[test]
+fn the_beacon_shows_a_new_owner_or_a_lost_last_batch_while_nothing_changes() {
+    let (mut publisher, mut replica) = owner_and_edge();
+    assert_eq!(
+        replica.beacon(Beacon {
+            epoch: 77,
+            version: 5
+        }),
+        None
+    );
+    // Batch 6 is lost; the next beacon names it, and one later it is still missing.
+    let lost = publisher.next(
+        world(
+            6,
+            &[
+                rock(1, 20.0, 10.0),
+                rock(2, 300.0, 10.0),
+                rock(3, 300.0, 300.0),
+            ],
+        ),
+        2_000,
+    );
+    assert_eq!(lost.len(), 1);
+    assert_eq!(
+        replica.beacon(Beacon {
+            epoch: 77,
+            version: 6
+        }),
+        None
+    );
+    assert_eq!(
+        replica.beacon(Beacon {
+            epoch: 77,
+            version: 6
+        }),
+        Some(Resync::Behind {
+            at: 5,
+            announced: 6
+        })
+    );
+    // A beacon that overtook its batch: the batch arrives before the next beacon.
+    let mut fresh = Replica::from_parts(publisher.snapshot(10)).expect("a whole snapshot");
+    let next = publisher.next(
+        world(
+            7,
+            &[
+                rock(1, 30.0, 10.0),
+                rock(2, 300.0, 10.0),
+                rock(3, 300.0, 300.0),
+            ],
+        ),
+        3_000,
+    );
+    assert_eq!(
+        fresh.beacon(Beacon {
+            epoch: 77,
+            version: 7
+        }),
+        None
+    );
+    assert!(matches!(fresh.receive(next[0].clone()), Step::Applied(_)));
+    assert_eq!(
+        fresh.beacon(Beacon {
+            epoch: 77,
+            version: 7
+        }),
+        None
+    );
+    assert_eq!(
+        fresh.beacon(Beacon {
+            epoch: 78,
+            version: 1
+        }),
+        Some(Resync::Epoch {
+            ours: 77,
+            theirs: 78
+        })
+    );
+}
+
+#[test]
 fn nothing_changed_publishes_nothing() {
     let (mut publisher, _) = owner_and_edge();
     let same = world(
@@ -311,6 +391,7 @@ fn the_subjects_name_the_world_and_the_cell() {
     assert_eq!(subjects.all_cells(), "spacewars.alpha-1.cell.>");
     assert_eq!(subjects.snapshot(), "spacewars.alpha-1.snapshot");
     assert_eq!(subjects.sessions(), "spacewars.alpha-1.sessions");
+    assert_eq!(subjects.owner(), "spacewars.alpha-1.owner");
     for bad in ["", "a.b", "a*", "a>", "a b"] {
         assert_eq!(Subjects::new(bad), None, "{bad:?}");
     }

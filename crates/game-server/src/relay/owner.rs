@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use game_cache::fanout::BATCH_WINDOW;
-use game_cache::relay::{Publisher, SessionNotice, SnapshotRequest};
+use game_cache::relay::{Beacon, Publisher, SessionNotice, SnapshotRequest};
 use game_domain::game::Game;
 use rand::{RngCore, SeedableRng};
 use tokio::sync::{mpsc, watch};
@@ -18,6 +18,11 @@ use crate::backend::Backend;
 /// How many logouts may wait to be announced; past it one is dropped (and logged): its
 /// streams on the edges then end at the session's expiry.
 pub const NOTICE_QUEUE: usize = 1_024;
+
+/// How often the owner's beacon goes out (and once at its start): the longest an edge
+/// may follow a replaced owner, or miss a lost last batch, while nothing changes (twice
+/// this for the latter).
+pub const BEACON: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Publishes `game`'s world on NATS until the process stops (module docs); `notices`
 /// carries the hashes of revoked sessions.
@@ -56,8 +61,19 @@ pub async fn publish<R: Backend>(
         config.relay_snapshot_part,
     ));
     tracing::info!(epoch, world = %config.world, "relay: publishing the world on NATS");
+    let mut beacons = tokio::time::interval(BEACON);
+    beacons.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = beacons.tick() => {
+                let version = publisher.lock().unwrap_or_else(PoisonError::into_inner).version();
+                if let Ok(json) = serde_json::to_vec(&Beacon { epoch, version })
+                    && let Err(error) = client.publish(subjects.owner(), Bytes::from(json)).await
+                {
+                    tracing::warn!(%error, "relay: the beacon failed");
+                }
+                continue;
+            }
             changed = versions.changed() => if changed.is_err() { return Ok(()) },
             notice = notices.recv() => {
                 let Some(token_hash) = notice else { return Ok(()) };

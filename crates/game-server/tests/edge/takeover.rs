@@ -47,6 +47,14 @@ async fn a_takeover_keeps_the_edges_streams_open_and_correct() {
         .await
         .expect("the owner stops");
     wait_status(standby.addr(), "/readyz", 200).await;
+    // Nothing changed yet: the new owner's beacon alone brings its world to the edge.
+    for stream in &streams {
+        stream
+            .wait_for("the new owner's snapshot", |t| {
+                t.matches("event: snapshot").count() == 2
+            })
+            .await;
+    }
     navigate(standby.addr(), &cookie, 2.0, 9.0).await;
     for stream in &streams {
         stream

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use game_cache::fanout::{BatchChanges, Encoded, HEARTBEAT, SharedBatch};
 use game_cache::relay::{
-    CellMessage, Replica, SessionNotice, SnapshotPart, SnapshotRequest, Step, Subjects,
+    Beacon, CellMessage, Replica, SessionNotice, SnapshotPart, SnapshotRequest, Step, Subjects,
 };
 use game_domain::interest::SpatialGrid;
 use game_domain::views::WorldView;
@@ -49,12 +49,13 @@ pub async fn follow(
         }
         // Subscribed before the snapshot is asked for: what is published meanwhile waits
         // in the subscription, and what the snapshot already holds is skipped.
-        let (mut cells, mut sessions) = match (
+        let (mut cells, mut sessions, mut beacons) = match (
             client.subscribe(subjects.all_cells()).await,
             client.subscribe(subjects.sessions()).await,
+            client.subscribe(subjects.owner()).await,
         ) {
-            (Ok(cells), Ok(sessions)) => (cells, sessions),
-            (Err(error), _) | (_, Err(error)) => {
+            (Ok(cells), Ok(sessions), Ok(beacons)) => (cells, sessions, beacons),
+            (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
                 tracing::warn!(%error, "edge: subscribing failed; retrying");
                 tokio::time::sleep(RETRY).await;
                 continue;
@@ -109,6 +110,14 @@ pub async fn follow(
                         }
                         Step::Resync(resync) => break format!("{resync:?}"),
                         Step::Waiting | Step::Old => {}
+                    }
+                }
+                beacon = beacons.next() => {
+                    let Some(beacon) = beacon else { break "the beacons' subscription ended".to_owned() };
+                    if let Ok(beacon) = serde_json::from_slice::<Beacon>(&beacon.payload)
+                        && let Some(resync) = replica.beacon(beacon)
+                    {
+                        break format!("{resync:?}");
                     }
                 }
                 notice = sessions.next() => {

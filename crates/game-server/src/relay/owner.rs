@@ -25,8 +25,33 @@ pub const NOTICE_QUEUE: usize = 1_024;
 pub const BEACON: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Publishes `game`'s world on NATS until the process stops (module docs); `notices`
-/// carries the hashes of revoked sessions.
+/// carries the hashes of revoked sessions. A relay that cannot start is logged: the owner
+/// goes on serving its own players (its edges stay not ready).
 pub async fn publish<R: Backend>(
+    config: RelayConfig,
+    game: Arc<Game<R>>,
+    versions: watch::Receiver<u64>,
+    notices: mpsc::Receiver<String>,
+) {
+    if let Err(error) = run(config, game, versions, notices).await {
+        let error = error_chain(&error);
+        tracing::error!(error, "relay: publishing the world stopped");
+    }
+}
+
+/// The error and its sources on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}
+
+async fn run<R: Backend>(
     config: RelayConfig,
     game: Arc<Game<R>>,
     mut versions: watch::Receiver<u64>,

@@ -16,6 +16,8 @@
 //!   (drain, final flush, release). docs/embedding.md is the guide.
 //! - [`fanout`]: the world's changes fanned out to subscribers of the whole world or of
 //!   an area around a ship, by cell, each object's JSON made once per batch.
+//! - [`relay`]: the world's batches by cell and its snapshots between an owner and its
+//!   edge servers, without the transport (the game server carries it over NATS).
 //! - [`password`]: the production password hasher, argon2id on a bounded pool of threads.
 //! - [`CachedRepo`]: the repository handle (`start`, `flush_now`, `shutdown`, `stats`), and
 //!   its [`game_domain::repository::Repository`] implementation.
@@ -42,6 +44,7 @@
 pub mod engine;
 pub mod fanout;
 pub mod password;
+pub mod relay;
 
 mod config;
 mod dirty;

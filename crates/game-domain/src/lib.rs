@@ -18,6 +18,7 @@
 //! - [`seed`]: the demo world.
 //! - [`world`]: the object collection, its cheap snapshots and a unit of work's change set.
 //! - [`world_history`]: the world's version and its bounded log of changes, for deltas.
+//! - [`world_replica`]: a copy of the world kept at the owner's versions on another machine.
 //! - [`interest`]: areas of interest: a spatial grid, what enters and leaves a player's view.
 //! - [`views`]: read models combining several values (world, deltas, ship, research).
 //! - [`error`]: rule errors with their stable code; use-case errors.
@@ -45,6 +46,7 @@ pub mod username;
 pub mod views;
 pub mod world;
 pub mod world_history;
+pub mod world_replica;
 
 /// The `rand_core` this crate's generators implement, for [`rng::GameRng::from_rng`].
 pub use rand::rand_core;

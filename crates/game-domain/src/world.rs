@@ -17,19 +17,19 @@ use crate::world_history::{Delta, ObjectChange, Version, WorldHistory};
 /// while it positions or serialises thousands of objects.
 #[derive(Debug, Clone)]
 pub struct World {
-    size: WorldSize,
-    objects: OrdMap<ObjectId, SpaceObject>,
+    pub(crate) size: WorldSize,
+    pub(crate) objects: OrdMap<ObjectId, SpaceObject>,
     /// `None` for a world read afresh from a database for one unit of work: it has no
     /// past, so every "since" question is answered with a full snapshot.
-    history: Option<WorldHistory>,
+    pub(crate) history: Option<WorldHistory>,
 }
 
 /// An immutable copy of the world's objects at one version (cheap: structure is shared).
 #[derive(Debug, Clone)]
 pub struct WorldSnapshot {
-    size: WorldSize,
-    version: Version,
-    objects: OrdMap<ObjectId, SpaceObject>,
+    pub(crate) size: WorldSize,
+    pub(crate) version: Version,
+    pub(crate) objects: OrdMap<ObjectId, SpaceObject>,
 }
 
 impl WorldSnapshot {

@@ -133,6 +133,21 @@ pub struct LeaseStatus {
 }
 
 impl LeaseStatus {
+    /// The status of a process that holds no lease because it writes nothing (an edge
+    /// server, which only relays the owner's world): never lost, never past a deadline.
+    pub fn unleased() -> LeaseStatus {
+        let (sender, lost) = watch::channel(false);
+        let held = HeldLease::new("no lease (edge)", Duration::ZERO, sender);
+        // A century: far enough never to pass, near enough that `origin + it` is an
+        // `Instant` on every platform.
+        const CENTURY_NS: u64 = 100 * 365 * 24 * 3_600 * 1_000_000_000;
+        held.valid_until_ns.store(CENTURY_NS, Ordering::Release);
+        LeaseStatus {
+            held: Arc::new(held),
+            lost,
+        }
+    }
+
     /// True once the lease was found taken over (or released).
     pub fn is_lost(&self) -> bool {
         self.held.is_lost()

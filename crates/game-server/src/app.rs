@@ -45,6 +45,10 @@ pub struct App<R> {
     pub devices: KnownDevices,
     /// Streams open per session and per player, and the caps on them.
     pub stream_quota: StreamQuota,
+    /// An edge (`--edge`): only the event streams and the operations paths are served.
+    pub edge: bool,
+    /// With `--nats`: where logouts go to be announced to the edges.
+    pub session_notices: Option<tokio::sync::mpsc::Sender<String>>,
 }
 
 impl<R: Backend> App<R> {
@@ -79,6 +83,8 @@ impl<R: Backend> App<R> {
                 config.limits.max_streams_per_session,
                 config.limits.max_streams_per_user,
             ),
+            edge: false,
+            session_notices: None,
         }
     }
 }

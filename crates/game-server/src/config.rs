@@ -10,6 +10,7 @@ use game_domain::spawn::Spawn;
 use thiserror::Error;
 
 use crate::limits::config::{LimitsConfig, LimitsError};
+use crate::relay::config::{RelayConfig, RelayConfigError};
 use crate::storage::{StorageConfig, StorageConfigError};
 use crate::switch::Switch;
 use crate::world_stream::config::{SyncConfig, SyncConfigError};
@@ -111,6 +112,10 @@ pub struct Config {
     /// Deadlines, the final flush and the spill file.
     #[command(flatten)]
     pub storage: StorageConfig,
+
+    /// The NATS relay: publishing the world to edges, or serving streams as one.
+    #[command(flatten)]
+    pub relay: RelayConfig,
 }
 
 /// Which repository the game runs on.
@@ -170,6 +175,9 @@ pub enum ConfigError {
     /// A storage deadline out of range.
     #[error(transparent)]
     Storage(#[from] StorageConfigError),
+    /// A relay flag out of range, or given to a build without NATS.
+    #[error(transparent)]
+    Relay(#[from] RelayConfigError),
 }
 
 impl Default for Config {
@@ -196,6 +204,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             sync: SyncConfig::default(),
             storage: StorageConfig::default(),
+            relay: RelayConfig::default(),
         }
     }
 }
@@ -220,6 +229,7 @@ impl Config {
         self.limits.validate()?;
         self.sync.validate()?;
         self.storage.validate()?;
+        self.relay.validate()?;
         Ok(())
     }
 

@@ -39,6 +39,10 @@ pub enum ServerError {
     /// The session key from the database is unusable.
     #[error("session key")]
     SessionKey(#[source] hmac::digest::InvalidLength),
+    /// The NATS relay could not start (`--nats`, `--edge`).
+    #[cfg(feature = "nats")]
+    #[error("the NATS relay")]
+    Relay(#[from] crate::relay::RelayError),
     /// The password hashing threads could not be started.
     #[error("cannot start the password hashing threads")]
     HashThreads(#[source] std::io::Error),

@@ -53,6 +53,13 @@ pub async fn handle<R: Backend>(
             if let Some(token) = app.sessions.token(headers) {
                 game.logout(token).await?;
                 app.streams.close_session(&hash_token(token));
+                // Edges end that session's streams too (a full queue drops the notice:
+                // those streams then end at the session's expiry).
+                if let Some(notices) = &app.session_notices
+                    && notices.try_send(hash_token(token)).is_err()
+                {
+                    tracing::warn!("relay: a logout could not be queued for the edges");
+                }
             }
             Ok(with_cookie(
                 json(&SUCCESS),

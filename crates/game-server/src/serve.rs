@@ -26,6 +26,8 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::app::App;
 use crate::backend::Backend;
+use crate::config::Config;
+use crate::error::ServerError;
 use crate::handlers;
 use crate::limits::busy_body::BusyBody;
 use crate::limits::client::RequestInfo;
@@ -111,6 +113,29 @@ pub async fn serve<R: Backend>(
     {
         tracing::warn!("some connections did not close in time");
     }
+}
+
+/// Binds the game listener (`--listen`) and the operations listener (`--ops-listen`).
+pub(crate) async fn bind_listeners(config: &Config) -> Result<Listeners, ServerError> {
+    let game = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let ops = match config.limits.ops_listen {
+        Some(addr) => {
+            let ops = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind { addr, source })?;
+            if let Ok(ops_addr) = ops.local_addr() {
+                tracing::info!(%ops_addr, "operations endpoints listening");
+            }
+            Some(ops)
+        }
+        None => None,
+    };
+    Ok(Listeners { game, ops })
 }
 
 /// Accepts on the operations listener; never resolves without one.
@@ -249,6 +274,14 @@ async fn dispatch<R: Backend>(
     request: Request<hyper::body::Incoming>,
     in_flight: InFlight,
 ) -> Response<Body> {
+    if app.edge && !crate::relay::config::edge_serves(request.uri().path()) {
+        return ApiError::new(
+            hyper::StatusCode::MISDIRECTED_REQUEST,
+            "edge_only_streams",
+            "This edge server only serves /api/world/events; send other requests to the owner",
+        )
+        .into_response();
+    }
     if let Some(asset) = web::find(request.uri().path()) {
         return web::respond(asset, request.method(), request.headers());
     }

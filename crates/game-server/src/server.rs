@@ -15,7 +15,6 @@ use game_cache::engine::{Backing, Engine, EngineOptions, EngineParts};
 use game_cache::password::{Argon2Hasher, HashPool};
 use game_cache::{CacheConfig, CachedRepo};
 use game_persistence::DbRepo;
-use tokio::net::TcpListener;
 
 use crate::app::{App, Dependencies};
 use crate::backend::Backend;
@@ -23,7 +22,7 @@ use crate::config::{Config, ConfigError, RepoKind};
 use crate::error::ServerError;
 use crate::known_device::KnownDevices;
 use crate::limits::{Limits, raise_open_file_limit};
-use crate::serve::{Listeners, serve};
+use crate::serve::{Listeners, bind_listeners, serve};
 use crate::session::SessionKeys;
 use crate::standby::stand_by;
 use crate::switch::Switch;
@@ -49,12 +48,21 @@ struct Setup {
 enum Running {
     Cached(Started<CachedRepo>),
     Db(Started<DbRepo>),
+    /// `--edge`: no engine, the owner's world through NATS.
+    #[cfg(feature = "nats")]
+    Edge(Box<crate::relay::edge::Edge>),
 }
 
 /// An engine and the handlers' state around its game.
 struct Started<R: Backend> {
     engine: Engine<R>,
     app: Arc<App<R>>,
+    /// With `--nats`: the relay's flags and the logouts to announce.
+    #[cfg(feature = "nats")]
+    relay: Option<(
+        crate::relay::config::RelayConfig,
+        tokio::sync::mpsc::Receiver<String>,
+    )>,
 }
 
 impl Server {
@@ -79,6 +87,8 @@ impl Server {
         };
         let running = if setup.config.storage.standby {
             None
+        } else if setup.config.relay.edge {
+            Some(setup.start_edge().await?)
         } else {
             Some(setup.start(false).await?)
         };
@@ -157,6 +167,8 @@ impl Server {
         match running {
             Running::Cached(started) => started.serve(listeners, shutdown, grace).await,
             Running::Db(started) => started.serve(listeners, shutdown, grace).await,
+            #[cfg(feature = "nats")]
+            Running::Edge(edge) => edge.serve(listeners, shutdown, grace).await,
         }
     }
 }
@@ -182,6 +194,23 @@ impl Setup {
             }
             RepoKind::Db => Running::Db(self.started(self.open(world_size, wait).await?).await?),
         })
+    }
+
+    /// Starts an edge (`--edge`; validation refused it in a build without `nats`).
+    async fn start_edge(&self) -> Result<Running, ServerError> {
+        #[cfg(feature = "nats")]
+        {
+            let edge = crate::relay::edge::Edge::start(
+                &self.config,
+                &self.deps,
+                self.limits.clone(),
+                self.hasher.clone(),
+            )
+            .await?;
+            Ok(Running::Edge(Box::new(edge)))
+        }
+        #[cfg(not(feature = "nats"))]
+        Err(ConfigError::from(crate::RelayConfigError::NotBuilt).into())
     }
 
     async fn open<R: Backing>(
@@ -220,15 +249,27 @@ impl Setup {
                 return Err(error);
             }
         };
-        let app = Arc::new(App::new(
+        #[cfg_attr(not(feature = "nats"), allow(unused_mut))]
+        let mut app = App::new(
             engine.game().clone(),
             engine.lease().clone(),
             &self.config,
             self.limits.clone(),
             sessions,
             devices,
-        ));
-        Ok(Started { engine, app })
+        );
+        #[cfg(feature = "nats")]
+        let relay = self.config.relay.nats.as_ref().map(|_| {
+            let (sender, receiver) = crate::relay::owner::notices();
+            app.session_notices = Some(sender);
+            (self.config.relay.clone(), receiver)
+        });
+        Ok(Started {
+            engine,
+            app: Arc::new(app),
+            #[cfg(feature = "nats")]
+            relay,
+        })
     }
 }
 
@@ -250,6 +291,8 @@ impl Running {
         match self {
             Running::Cached(started) => started.stop().await,
             Running::Db(started) => started.stop().await,
+            #[cfg(feature = "nats")]
+            Running::Edge(_) => Ok(()),
         }
     }
 }
@@ -257,7 +300,7 @@ impl Running {
 impl<R: Backend> Started<R> {
     /// Serves until `shutdown` or the loss of the lease, then stops.
     async fn serve(
-        self,
+        #[cfg_attr(not(feature = "nats"), allow(unused_mut))] mut self,
         listeners: Listeners,
         shutdown: impl Future<Output = ()>,
         grace: Duration,
@@ -286,7 +329,19 @@ impl<R: Backend> Started<R> {
                 versions,
             ));
         }
+        // `--nats`: the world published for the edges, from the same versions.
+        #[cfg(feature = "nats")]
+        let relay = match (self.relay.take(), app.game.repo().world_versions()) {
+            (Some((config, notices)), Some(versions)) => Some(tokio::spawn(
+                crate::relay::owner::publish(config, app.game.clone(), versions, notices),
+            )),
+            _ => None,
+        };
         serve(listeners, app, stop, grace).await;
+        #[cfg(feature = "nats")]
+        if let Some(relay) = relay {
+            relay.abort();
+        }
         sweeper.abort();
         stream_ender.abort();
         self.stop().await
@@ -324,28 +379,6 @@ async fn end_streams_when_expired<R: Backend>(app: Arc<App<R>>) {
         }
         tracing::info!("lease renewal confirmed again: serving");
     }
-}
-
-async fn bind_listeners(config: &Config) -> Result<Listeners, ServerError> {
-    let game = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServerError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let ops = match config.limits.ops_listen {
-        Some(addr) => {
-            let ops = TcpListener::bind(addr)
-                .await
-                .map_err(|source| ServerError::Bind { addr, source })?;
-            if let Ok(ops_addr) = ops.local_addr() {
-                tracing::info!(%ops_addr, "operations endpoints listening");
-            }
-            Some(ops)
-        }
-        None => None,
-    };
-    Ok(Listeners { game, ops })
 }
 
 /// Starts the server from `config` and serves until `shutdown` resolves.

@@ -245,4 +245,7 @@ pub enum Event {
     Area(AreaEvent),
     /// Nothing happened for a while: a transport may keep its connection alive.
     Heartbeat,
+    /// The subscription ends now, for this reason (e.g. `relay_lost`: an edge lost its
+    /// owner's feed); nothing follows.
+    Ended(&'static str),
 }

@@ -362,6 +362,16 @@ impl FanoutHub {
         ended.len()
     }
 
+    /// [`FanoutHub::end_all`], telling each subscriber why first ([`Event::Ended`]).
+    pub fn end_all_because(&self, reason: &'static str) -> usize {
+        let ended = self.all(|_| true);
+        for subscriber in &ended {
+            let _ = self.send(&mut lock(&subscriber.state), Event::Ended(reason));
+            self.end_id(subscriber.id);
+        }
+        ended.len()
+    }
+
     /// Ends every subscription and refuses new ones (shutdown); stops the feeder.
     pub fn close_all(&self) {
         self.closed.store(true, Ordering::Release);

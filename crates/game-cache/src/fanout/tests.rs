@@ -79,6 +79,7 @@ fn received(queue: &mut mpsc::Receiver<Event>) -> Vec<String> {
                 )
             }
             Event::Heartbeat => "heartbeat".to_owned(),
+            Event::Ended(reason) => format!("ended {reason}"),
         });
     }
     out
@@ -160,6 +161,22 @@ fn revocation_expiry_and_shutdown_end_streams() {
         Some(Refused::Closed)
     );
     assert!(hub.is_empty());
+}
+
+#[test]
+fn ending_all_with_a_reason_tells_each_stream_why_and_keeps_the_hub_open() {
+    let hub = hub(10, 4);
+    let mut first = world_subscriber(&hub, "a", i64::MAX).expect("1").events;
+    let mut second = world_subscriber(&hub, "b", i64::MAX).expect("2").events;
+    broadcast(&hub, 1);
+    assert_eq!(hub.end_all_because("relay_lost"), 2);
+    assert_eq!(received(&mut first), ["1:delta", "ended relay_lost"]);
+    assert_eq!(received(&mut second), ["1:delta", "ended relay_lost"]);
+    assert!(first.is_closed() && second.is_closed() && hub.is_empty());
+    assert!(
+        world_subscriber(&hub, "c", i64::MAX).is_ok(),
+        "new streams still open"
+    );
 }
 
 fn asteroid(id: ObjectId, x: f64) -> SpaceObject {

@@ -58,6 +58,7 @@ impl Body for EventBody {
                 }
                 Poll::Ready(Some(Event::Area(area))) => event::area_event(&area),
                 Poll::Ready(Some(Event::Heartbeat)) => event::heartbeat(),
+                Poll::Ready(Some(Event::Ended(reason))) => event::ended(reason),
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             };

@@ -34,6 +34,14 @@ pub fn retry() -> Bytes {
     Bytes::from(format!("retry: {RETRY_MS}\n\n"))
 }
 
+/// The stream's last event: `ended` with why (`{"reason":"relay_lost"}`).
+pub fn ended(reason: &str) -> Bytes {
+    // No `id:`: the client resumes from the last version it had.
+    Bytes::from(format!(
+        "event: ended\ndata: {{\"reason\":\"{reason}\"}}\n\n"
+    ))
+}
+
 /// A comment line, ignored by clients, that keeps an idle connection alive.
 pub fn heartbeat() -> Bytes {
     Bytes::from_static(b": keep-alive\n\n")

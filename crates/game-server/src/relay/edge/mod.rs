@@ -1,0 +1,110 @@
+//! An edge server (`--edge --nats URL`): no lease, no writes; the event streams served
+//! from a replica of the owner's world ([`link`]), sessions checked against the database
+//! ([`repo`]); every other path answers 421 `edge_only_streams` (the balancer sends those
+//! to the owner).
+//!
+//! - [`repo`]: the repository over the replica and the database.
+//! - [`link`]: following the owner through NATS.
+
+pub mod link;
+pub mod repo;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use game_cache::password::Argon2Hasher;
+use game_domain::GameRng;
+use game_domain::game::Game;
+use game_persistence::{Database, LeaseStatus};
+
+use crate::app::{App, Dependencies};
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::known_device::KnownDevices;
+use crate::limits::Limits;
+use crate::relay::RelayError;
+use crate::serve::{Listeners, serve};
+use crate::session::SessionKeys;
+
+pub use repo::EdgeRepo;
+
+/// An edge ready to serve: its handlers' state and its NATS link.
+pub struct Edge {
+    app: Arc<App<EdgeRepo>>,
+    client: async_nats::Client,
+    connected: tokio::sync::watch::Receiver<bool>,
+    config: Config,
+}
+
+impl Edge {
+    /// Connects to the database (sessions and the cookie keys, read only) and to NATS
+    /// (in the background: an edge starts, not ready, while NATS is away).
+    pub async fn start(
+        config: &Config,
+        deps: &Dependencies,
+        limits: Arc<Limits>,
+        hasher: Arc<Argon2Hasher>,
+    ) -> Result<Edge, ServerError> {
+        let relay = config.relay.clone();
+        let url = relay.nats.clone().unwrap_or_default();
+        let db = Database::connect_with(&config.database_url, config.storage.deadlines())
+            .await
+            .map_err(RelayError::Database)?;
+        let session = db
+            .server_key("session")
+            .await
+            .map_err(RelayError::Database)?;
+        let device = db
+            .server_key("device")
+            .await
+            .map_err(RelayError::Database)?;
+        let sessions = SessionKeys::new(session.as_bytes()).map_err(ServerError::SessionKey)?;
+        let devices = KnownDevices::new(device.as_bytes()).map_err(ServerError::SessionKey)?;
+        let repo = EdgeRepo::new(db, config.world_size()?);
+        let rng = deps
+            .rng_seed
+            .map_or_else(GameRng::from_os, GameRng::from_seed);
+        let game = Arc::new(Game::new(repo, deps.clock.clone(), rng, hasher));
+        let mut app = App::new(
+            game,
+            LeaseStatus::unleased(),
+            config,
+            limits,
+            sessions,
+            devices,
+        );
+        app.edge = true;
+        let (client, connected) = crate::relay::connect(&url, relay.relay_buffer).await?;
+        Ok(Edge {
+            app: Arc::new(app),
+            client,
+            connected,
+            config: config.clone(),
+        })
+    }
+
+    /// Follows the owner and serves until `shutdown` resolves, then drains.
+    pub async fn serve(
+        self,
+        listeners: Listeners,
+        shutdown: impl Future<Output = ()>,
+        grace: Duration,
+    ) -> Result<(), ServerError> {
+        let relay = self.config.relay.clone();
+        let subjects = relay.subjects().map_err(RelayError::from)?;
+        let sweeper = self.app.limits.spawn_sweeper();
+        let link = tokio::spawn(link::follow(
+            self.app.clone(),
+            self.client.clone(),
+            self.connected.clone(),
+            subjects,
+            relay,
+        ));
+        serve(listeners, self.app, shutdown, grace).await;
+        link.abort();
+        sweeper.abort();
+        tracing::info!("edge stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,223 @@
+//! The edge's repository: the world is the replica the link keeps at the owner's
+//! versions; users and sessions are read from the database (never written); every
+//! write is refused (the router sends those paths away before they get here).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use async_trait::async_trait;
+use game_cache::engine::{Backing, EngineError, ShutdownError, SpillTarget};
+use game_domain::accounts::{NewUser, Session};
+use game_domain::clock::Clock;
+use game_domain::geometry::WorldSize;
+use game_domain::space_object::{ObjectId, SpaceObject};
+use game_domain::user::{User, UserId};
+use game_domain::world::{World, WorldSnapshot, WorldTx};
+use game_domain::{AppError, GameError, Repository};
+use game_persistence::{Database, DbRepo, Store};
+use tokio::sync::watch;
+
+use crate::backend::Backend;
+use crate::metrics::Exposition;
+
+/// How long a player's stream waits for its ship to reach the replica (a ship created
+/// moments ago is published with the next batch).
+const SHIP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What an edge refuses: it writes nothing, and it has no world while its link is down.
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeRefusal {
+    /// A write reached the edge.
+    #[error("an edge server writes nothing")]
+    ReadOnly,
+    /// The owner's feed is not (or no longer) there.
+    #[error("the edge has no feed from the world's owner (relay_lost)")]
+    NoFeed,
+}
+
+/// The edge's repository (module docs).
+pub struct EdgeRepo {
+    db: DbRepo,
+    size: WorldSize,
+    world: RwLock<Arc<World>>,
+    versions: watch::Sender<u64>,
+    live: AtomicBool,
+}
+
+impl EdgeRepo {
+    /// A repository over `db` with an empty world, not live until the link installs one.
+    pub fn new(db: Database, size: WorldSize) -> EdgeRepo {
+        EdgeRepo {
+            db: DbRepo::new(db, size),
+            size,
+            world: RwLock::new(Arc::new(World::versioned(size, [], 0, 0))),
+            versions: watch::channel(0).0,
+            live: AtomicBool::new(false),
+        }
+    }
+
+    /// Installs the replica's world as of a batch (or a snapshot) and marks the edge live.
+    pub fn install(&self, world: &WorldSnapshot) {
+        *self.world.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(world.to_world());
+        self.live.store(true, Ordering::Release);
+        self.versions.send_replace(world.version());
+    }
+
+    /// Marks the feed lost: no new stream opens and `/readyz` answers 503 until the next
+    /// [`EdgeRepo::install`].
+    pub fn lose_feed(&self) {
+        self.live.store(false, Ordering::Release);
+    }
+
+    /// True while the replica follows the owner.
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    fn world(&self) -> Result<Arc<World>, AppError> {
+        if !self.is_live() {
+            return Err(AppError::storage(EdgeRefusal::NoFeed));
+        }
+        Ok(self
+            .world
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone())
+    }
+}
+
+#[async_trait]
+impl Repository for EdgeRepo {
+    fn world_size(&self) -> WorldSize {
+        self.size
+    }
+
+    async fn create_user(&self, _new_user: NewUser) -> Result<User, AppError> {
+        Err(AppError::storage(EdgeRefusal::ReadOnly))
+    }
+
+    async fn find_user_by_name(&self, username: &str) -> Result<Option<User>, AppError> {
+        self.db.find_user_by_name(username).await
+    }
+
+    async fn insert_session(&self, _session: Session) -> Result<(), AppError> {
+        Err(AppError::storage(EdgeRefusal::ReadOnly))
+    }
+
+    async fn find_session(&self, token_hash: &str) -> Result<Option<Session>, AppError> {
+        self.db.find_session(token_hash).await
+    }
+
+    async fn revoke_session(&self, _token_hash: &str) -> Result<(), AppError> {
+        Err(AppError::storage(EdgeRefusal::ReadOnly))
+    }
+
+    async fn view_world<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&World) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let world = self.world()?;
+        Ok(f(&world))
+    }
+
+    async fn read_player<T, F>(&self, user_id: UserId, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&User, &SpaceObject) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // The user from the database; its ship as the owner last published it (the
+        // database's copy lags behind the owner's memory).
+        let (user, ship_id) = self
+            .db
+            .read_player(user_id, |u, s| (u.clone(), s.id))
+            .await?;
+        // A ship created within the last batch may not have reached the replica yet:
+        // wait for a few batches before calling it missing.
+        let mut versions = self.versions.subscribe();
+        let deadline = tokio::time::Instant::now() + SHIP_WAIT;
+        loop {
+            let world = self.world()?;
+            if let Some(ship) = world.get(ship_id) {
+                return Ok(f(&user, ship));
+            }
+            let next = tokio::time::timeout_at(deadline, versions.changed()).await;
+            if !matches!(next, Ok(Ok(()))) {
+                return Err(GameError::UserNotFound.into());
+            }
+        }
+    }
+
+    async fn with_user<T, F>(&self, _user_id: UserId, _f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut User) -> Result<T, GameError> + Send + 'static,
+        T: Send + 'static,
+    {
+        Err(AppError::storage(EdgeRefusal::ReadOnly))
+    }
+
+    async fn with_user_and_world<T, F>(
+        &self,
+        _user_id: UserId,
+        _objects: Vec<ObjectId>,
+        _f: F,
+    ) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut User, &mut WorldTx) -> Result<T, GameError> + Send + 'static,
+        T: Send + 'static,
+    {
+        Err(AppError::storage(EdgeRefusal::ReadOnly))
+    }
+}
+
+#[async_trait]
+impl Backing for EdgeRepo {
+    type Config = WorldSize;
+
+    async fn start(
+        db: &Database,
+        size: WorldSize,
+        _clock: Arc<dyn Clock>,
+    ) -> Result<EdgeRepo, EngineError> {
+        Ok(EdgeRepo::new(db.clone(), size))
+    }
+
+    async fn stop(&self, _spill: &SpillTarget) -> Result<(), ShutdownError> {
+        Ok(())
+    }
+
+    fn pending_changes(&self) -> usize {
+        0
+    }
+}
+
+#[async_trait]
+impl Backend for EdgeRepo {
+    async fn check_ready(&self) -> Result<(), String> {
+        if !self.is_live() {
+            return Err("no feed from the world's owner (relay_lost)".into());
+        }
+        self.db.database().ping().await.map_err(|e| e.to_string())
+    }
+
+    fn write_metrics(&self, out: &mut Exposition) {
+        out.gauge(
+            "spacewars_edge_live",
+            "1 while this edge's replica follows the owner's feed, else 0.",
+            i64::from(self.is_live()),
+        );
+        out.gauge(
+            "spacewars_edge_world_version",
+            "The world version this edge's replica is at.",
+            *self.versions.borrow(),
+        );
+    }
+
+    fn world_versions(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.versions.subscribe())
+    }
+
+    fn keeps_versions(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,72 @@
+//! A takeover of the owner on PostgreSQL: the edge's streams stay open, get the new
+//! owner's world as a fresh `snapshot` event, and follow it.
+
+use game_persistence::testing::TestDatabase;
+
+use crate::http::{Stream, events, wait_status, world_of};
+use crate::nats::{shared, unique_world};
+use crate::relay::{course, navigate, register, ship_of, start};
+
+const FLAGS: [&str; 4] = ["--lease-ttl-ms", "1500", "--persist-interval-ms", "100"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_keeps_the_edges_streams_open_and_correct() {
+    let Some(nats) = shared() else { return };
+    let Some(db) = TestDatabase::postgres() else {
+        game_persistence::testing::environment::missing(
+            "PostgreSQL",
+            "SPACEWARS_TEST_PG_URL is not set",
+        );
+        return;
+    };
+    let world = unique_world("takeover");
+    let mut owner = start(&db, &nats, &world, false, &FLAGS).await;
+    wait_status(owner.addr(), "/readyz", 200).await;
+    let standby_flags = [FLAGS.as_slice(), &["--standby"]].concat();
+    let standby = start(&db, &nats, &world, false, &standby_flags).await;
+    let edge = start(&db, &nats, &world, true, &[]).await;
+    wait_status(edge.addr(), "/readyz", 200).await;
+    let cookie = register(owner.addr(), "handover").await;
+    let ship = ship_of(owner.addr(), &cookie).await;
+    let streams = [
+        Stream::open(edge.addr(), "/api/world/events?area=world", &cookie).await,
+        Stream::open(edge.addr(), "/api/world/events?radius=300", &cookie).await,
+    ];
+    navigate(owner.addr(), &cookie, 1.0, 5.0).await;
+    for stream in &streams {
+        stream
+            .wait_for("the first course", |t| {
+                course(&world_of(t).0, ship) == Some((5.0, 1.0))
+            })
+            .await;
+    }
+
+    owner.signal("TERM").expect("SIGTERM to the owner");
+    owner
+        .wait_exit(crate::http::PATIENCE)
+        .await
+        .expect("the owner stops");
+    wait_status(standby.addr(), "/readyz", 200).await;
+    // Nothing changed yet: the new owner's beacon alone brings its world to the edge.
+    for stream in &streams {
+        stream
+            .wait_for("the new owner's snapshot", |t| {
+                t.matches("event: snapshot").count() == 2
+            })
+            .await;
+    }
+    navigate(standby.addr(), &cookie, 2.0, 9.0).await;
+    for stream in &streams {
+        stream
+            .wait_for("the new owner's course", |t| {
+                course(&world_of(t).0, ship) == Some((9.0, 2.0))
+            })
+            .await;
+        assert!(!stream.has_ended(), "{}", stream.text());
+        let snapshots = events(&stream.text())
+            .iter()
+            .filter(|(_, name, _)| name == "snapshot")
+            .count();
+        assert_eq!(snapshots, 2, "the opening and the new owner's world");
+    }
+}

@@ -58,6 +58,17 @@ impl HeldLease {
         }
     }
 
+    /// A claim whose deadline never passes, for a process that holds no lease because it
+    /// writes nothing (an edge server).
+    pub(crate) fn never_expiring(owner: &str, lost: watch::Sender<bool>) -> HeldLease {
+        let held = HeldLease::new(owner, Duration::ZERO, lost);
+        // A century: far enough never to pass, near enough that `origin + it` is an
+        // `Instant` on every platform.
+        const CENTURY_NS: u64 = 100 * 365 * 24 * 3_600 * 1_000_000_000;
+        held.valid_until_ns.store(CENTURY_NS, Ordering::Release);
+        held
+    }
+
     pub(crate) fn ttl_ms(&self) -> i64 {
         i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX)
     }

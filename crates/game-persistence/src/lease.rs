@@ -137,11 +137,7 @@ impl LeaseStatus {
     /// server, which only relays the owner's world): never lost, never past a deadline.
     pub fn unleased() -> LeaseStatus {
         let (sender, lost) = watch::channel(false);
-        let held = HeldLease::new("no lease (edge)", Duration::ZERO, sender);
-        // A century: far enough never to pass, near enough that `origin + it` is an
-        // `Instant` on every platform.
-        const CENTURY_NS: u64 = 100 * 365 * 24 * 3_600 * 1_000_000_000;
-        held.valid_until_ns.store(CENTURY_NS, Ordering::Release);
+        let held = HeldLease::never_expiring("no lease (edge)", sender);
         LeaseStatus {
             held: Arc::new(held),
             lost,

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use game_cache::password::Argon2Hasher;
-use game_domain::GameRng;
 use game_domain::game::Game;
+use game_domain::rng::GameRng;
 use game_persistence::{Database, LeaseStatus};
 
 use crate::app::{App, Dependencies};

@@ -9,11 +9,12 @@ use async_trait::async_trait;
 use game_cache::engine::{Backing, EngineError, ShutdownError, SpillTarget};
 use game_domain::accounts::{NewUser, Session};
 use game_domain::clock::Clock;
+use game_domain::error::{AppError, GameError, StorageKind};
 use game_domain::geometry::WorldSize;
+use game_domain::repository::Repository;
 use game_domain::space_object::{ObjectId, SpaceObject};
 use game_domain::user::{User, UserId};
 use game_domain::world::{World, WorldSnapshot, WorldTx};
-use game_domain::{AppError, GameError, Repository};
 use game_persistence::{Database, DbRepo, Store};
 use tokio::sync::watch;
 
@@ -27,7 +28,8 @@ const SHIP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// What an edge refuses: it writes nothing, and it has no world while its link is down.
 #[derive(Debug, thiserror::Error)]
 pub enum EdgeRefusal {
-    /// A write reached the edge.
+    /// A write reached the edge: a routing mistake an operator must fix (the load
+    /// balancer sends only streams to edges), hence [`StorageKind::Invalid`].
     #[error("an edge server writes nothing")]
     ReadOnly,
     /// The owner's feed is not (or no longer) there.
@@ -76,7 +78,10 @@ impl EdgeRepo {
 
     fn world(&self) -> Result<Arc<World>, AppError> {
         if !self.is_live() {
-            return Err(AppError::storage(EdgeRefusal::NoFeed));
+            return Err(AppError::storage(
+                StorageKind::Unavailable,
+                EdgeRefusal::NoFeed,
+            ));
         }
         Ok(self
             .world
@@ -93,7 +98,10 @@ impl Repository for EdgeRepo {
     }
 
     async fn create_user(&self, _new_user: NewUser) -> Result<User, AppError> {
-        Err(AppError::storage(EdgeRefusal::ReadOnly))
+        Err(AppError::storage(
+            StorageKind::Invalid,
+            EdgeRefusal::ReadOnly,
+        ))
     }
 
     async fn find_user_by_name(&self, username: &str) -> Result<Option<User>, AppError> {
@@ -101,7 +109,10 @@ impl Repository for EdgeRepo {
     }
 
     async fn insert_session(&self, _session: Session) -> Result<(), AppError> {
-        Err(AppError::storage(EdgeRefusal::ReadOnly))
+        Err(AppError::storage(
+            StorageKind::Invalid,
+            EdgeRefusal::ReadOnly,
+        ))
     }
 
     async fn find_session(&self, token_hash: &str) -> Result<Option<Session>, AppError> {
@@ -109,7 +120,10 @@ impl Repository for EdgeRepo {
     }
 
     async fn revoke_session(&self, _token_hash: &str) -> Result<(), AppError> {
-        Err(AppError::storage(EdgeRefusal::ReadOnly))
+        Err(AppError::storage(
+            StorageKind::Invalid,
+            EdgeRefusal::ReadOnly,
+        ))
     }
 
     async fn view_world<T, F>(&self, f: F) -> Result<T, AppError>
@@ -153,7 +167,10 @@ impl Repository for EdgeRepo {
         F: FnOnce(&mut User) -> Result<T, GameError> + Send + 'static,
         T: Send + 'static,
     {
-        Err(AppError::storage(EdgeRefusal::ReadOnly))
+        Err(AppError::storage(
+            StorageKind::Invalid,
+            EdgeRefusal::ReadOnly,
+        ))
     }
 
     async fn with_user_and_world<T, F>(
@@ -166,7 +183,10 @@ impl Repository for EdgeRepo {
         F: FnOnce(&mut User, &mut WorldTx) -> Result<T, GameError> + Send + 'static,
         T: Send + 'static,
     {
-        Err(AppError::storage(EdgeRefusal::ReadOnly))
+        Err(AppError::storage(
+            StorageKind::Invalid,
+            EdgeRefusal::ReadOnly,
+        ))
     }
 }
 

@@ -30,3 +30,5 @@ pub use replica::{Applied, Replica, ReplicaError, Resync, Step};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wire_tests;

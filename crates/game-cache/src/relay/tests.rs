@@ -383,32 +383,3 @@ fn nothing_changed_publishes_nothing() {
     assert_eq!(publisher.next(same, 2_000), Vec::new());
     assert_eq!(publisher.version(), 5, "the next batch still starts at 5");
 }
-
-#[test]
-fn the_subjects_name_the_world_and_the_cell() {
-    let subjects = Subjects::new("alpha-1").expect("a valid name");
-    assert_eq!(subjects.cell(6, 4), "spacewars.alpha-1.cell.2.1");
-    assert_eq!(subjects.all_cells(), "spacewars.alpha-1.cell.>");
-    assert_eq!(subjects.snapshot(), "spacewars.alpha-1.snapshot");
-    assert_eq!(subjects.sessions(), "spacewars.alpha-1.sessions");
-    assert_eq!(subjects.owner(), "spacewars.alpha-1.owner");
-    for bad in ["", "a.b", "a*", "a>", "a b"] {
-        assert_eq!(Subjects::new(bad), None, "{bad:?}");
-    }
-}
-
-#[test]
-fn the_wire_format_is_plain_json() {
-    let notice = SessionNotice::Revoked {
-        token_hash: "ab12".into(),
-    };
-    assert_eq!(
-        serde_json::to_string(&notice).ok(),
-        Some(r#"{"kind":"revoked","token_hash":"ab12"}"#.to_owned())
-    );
-    let request = SnapshotRequest { part_size: 500 };
-    assert_eq!(
-        serde_json::to_string(&request).ok(),
-        Some(r#"{"part_size":500}"#.to_owned())
-    );
-}

@@ -42,9 +42,6 @@ pub async fn feed<R: Repository + 'static>(
     let mut heartbeat = interval(HEARTBEAT);
     heartbeat.tick().await;
     let mut ticks = interval(hub.tick());
-    // When areas were last refreshed: a batch within a batch window of the next refresh
-    // takes the refresh along (see below).
-    let mut refreshed_at = tokio::time::Instant::now();
     // The world as the last batch or refresh saw it: where removed objects were.
     let mut before: Option<(WorldSnapshot, i64)> = None;
     let closing = hub.closing.notified();
@@ -59,7 +56,6 @@ pub async fn feed<R: Repository + 'static>(
             _ = ticks.tick() => {
                 if hub.has_areas() {
                     before = refresh(&game, &hub).await.or(before);
-                    refreshed_at = tokio::time::Instant::now();
                 }
                 continue;
             }
@@ -106,11 +102,6 @@ pub async fn feed<R: Repository + 'static>(
         let now_ms = game.now_ms();
         let fan_hub = hub.clone();
         let previous = before.take();
-        // A refresh due before the next batch could be ready runs now, right after this
-        // broadcast, with the same world: an area given both queues them together and
-        // its stream sends them in one write (one system call instead of two). Refreshing
-        // early is safe: the margins allow for a whole tick between refreshes.
-        let along = hub.has_areas() && refreshed_at.elapsed() + BATCH_WINDOW >= hub.tick();
         let sent = tokio::task::spawn_blocking(move || {
             let batch = Arc::new(batch);
             let at = previous.as_ref().map(|(world, at_ms)| Before {
@@ -118,23 +109,15 @@ pub async fn feed<R: Repository + 'static>(
                 at_ms: *at_ms,
             });
             fan_hub.broadcast(&batch, &world, now_ms, at);
-            if along {
-                let grid = SpatialGrid::build(world.objects(), world.size(), GRID_CELL, now_ms);
-                fan_hub.refresh(&grid, &world, now_ms);
-            }
             world
         })
         .await;
-        if along {
-            refreshed_at = tokio::time::Instant::now();
-            ticks.reset();
-        }
         match sent {
             Ok(world) => before = Some((world, now_ms)),
             Err(error) => tracing::error!(%error, "world fan-out: the broadcast failed"),
         }
         last = version;
-        if faster && !along && hub.has_areas() {
+        if faster && hub.has_areas() {
             // Something moves faster than the margin allowed for: widen it everywhere now.
             before = refresh(&game, &hub).await.or(before);
         }

@@ -78,6 +78,13 @@ impl SpatialGrid {
     /// particular order, each once.
     pub fn within(&self, center: (f64, f64), radius: f64) -> Vec<ObjectId> {
         let mut found = Vec::new();
+        self.within_into(center, radius, &mut found);
+        found
+    }
+
+    /// [`SpatialGrid::within`] appended to `found`: an area refresh reuses one buffer
+    /// instead of allocating per query (it runs for every subscriber on every tick).
+    pub fn within_into(&self, center: (f64, f64), radius: f64, found: &mut Vec<ObjectId>) {
         let span = |reach: f64, cell: f64, count: usize| {
             // Cells from -k to +k around the centre's cell; never more than the axis holds,
             // so a wrapped cell is not visited twice. ceil(reach / cell) cells would do;
@@ -100,7 +107,6 @@ impl SpatialGrid {
                 }
             }
         }
-        found
     }
 }
 

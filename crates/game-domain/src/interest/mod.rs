@@ -23,8 +23,6 @@ pub mod cell_batch;
 pub mod cells;
 pub mod grid;
 
-use std::collections::HashSet;
-
 pub use cell_batch::{CellBatch, CellBatches, Previous};
 pub use cells::{CellGrid, CellId, CellRect};
 pub use grid::SpatialGrid;
@@ -60,10 +58,17 @@ pub fn max_speed<'a>(objects: impl IntoIterator<Item = &'a SpaceObject>) -> f64 
 }
 
 /// What one subscriber knows: the ids of the objects it has been sent.
+///
+/// Kept as a sorted `Vec`, not a hash set: a refresh (every subscriber, every tick) then
+/// compares what it knew with what is inside by one merge of two sorted lists, into
+/// buffers it reuses, instead of building a new set each time.
 #[derive(Debug, Clone)]
 pub struct Interest {
     radius: f64,
-    known: HashSet<ObjectId>,
+    /// Sorted, each id once.
+    known: Vec<ObjectId>,
+    /// The last refresh's query buffer, kept for its capacity.
+    scratch: Vec<ObjectId>,
 }
 
 impl Interest {
@@ -71,7 +76,8 @@ impl Interest {
     pub fn new(radius: f64) -> Interest {
         Interest {
             radius,
-            known: HashSet::new(),
+            known: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -87,7 +93,7 @@ impl Interest {
 
     /// True when it has been sent `id` (and not told it left).
     pub fn knows(&self, id: ObjectId) -> bool {
-        self.known.contains(&id)
+        self.known.binary_search(&id).is_ok()
     }
 
     /// Everything in its area now (around `center` at the grid's instant), as a fresh
@@ -115,22 +121,38 @@ impl Interest {
         center: (f64, f64),
         margin: f64,
     ) -> Delta {
-        let inside: HashSet<ObjectId> = grid
-            .within(center, self.radius + margin)
-            .into_iter()
-            .collect();
+        let mut inside = std::mem::take(&mut self.scratch);
+        inside.clear();
+        grid.within_into(center, self.radius + margin, &mut inside);
+        inside.sort_unstable();
+        // One walk of both sorted lists: ids only inside enter, ids only known leave; both
+        // come out in id order.
         let mut delta = Delta::default();
-        for id in &inside {
-            if !self.known.contains(id)
-                && let Some(object) = world.get(*id)
-            {
-                delta.upserted.push(*object);
+        let (mut k, mut i) = (0, 0);
+        while k < self.known.len() || i < inside.len() {
+            match (self.known.get(k), inside.get(i)) {
+                (Some(known), Some(now)) if known == now => {
+                    k += 1;
+                    i += 1;
+                }
+                (Some(known), Some(now)) if known < now => {
+                    delta.removed.push(*known);
+                    k += 1;
+                }
+                (Some(known), None) => {
+                    delta.removed.push(*known);
+                    k += 1;
+                }
+                (_, Some(now)) => {
+                    if let Some(object) = world.get(*now) {
+                        delta.upserted.push(*object);
+                    }
+                    i += 1;
+                }
+                (None, None) => break,
             }
         }
-        delta.removed = self.known.difference(&inside).copied().collect();
-        delta.upserted.sort_unstable_by_key(|o| o.id);
-        delta.removed.sort_unstable();
-        self.known = inside;
+        self.scratch = std::mem::replace(&mut self.known, inside);
         delta
     }
 
@@ -170,12 +192,12 @@ impl Interest {
         margin: f64,
         now_ms: i64,
     ) -> bool {
-        if self.known.contains(&object.id) {
+        let Err(slot) = self.known.binary_search(&object.id) else {
             return true;
-        }
+        };
         let near = size.distance(center, object.position_at(now_ms, size)) <= self.radius + margin;
         if near {
-            self.known.insert(object.id);
+            self.known.insert(slot, object.id);
         }
         near
     }
@@ -183,7 +205,13 @@ impl Interest {
     /// One removal of [`Interest::filter`]: true (and it is forgotten) when the
     /// subscriber knew the object.
     pub fn forgets(&mut self, id: ObjectId) -> bool {
-        self.known.remove(&id)
+        match self.known.binary_search(&id) {
+            Ok(slot) => {
+                self.known.remove(slot);
+                true
+            }
+            Err(_) => false,
+        }
     }
 }
 
@@ -237,6 +265,44 @@ mod tests {
             interest.refresh(&grid, &snapshot, (420.0, 420.0), 10.0),
             Delta::default()
         );
+    }
+
+    #[test]
+    fn ids_admitted_out_of_order_leave_in_id_order() {
+        // Known ids are kept sorted whatever order they were admitted in, so a refresh
+        // that finds none of them reports them in id order.
+        let world = World::new(WorldSize::DEFAULT, [at(9, 100.0, 100.0)]);
+        let snapshot = world.snapshot();
+        let grid = SpatialGrid::build(snapshot.objects(), WorldSize::DEFAULT, 50.0, 0);
+        let mut interest = Interest::new(50.0);
+        for id in [7, 3, 5] {
+            assert!(interest.admits(
+                &at(id, 110.0, 100.0),
+                WorldSize::DEFAULT,
+                (100.0, 100.0),
+                0.0,
+                0
+            ));
+        }
+        assert!(interest.admits(
+            &at(3, 900.0, 900.0),
+            WorldSize::DEFAULT,
+            (100.0, 100.0),
+            0.0,
+            0
+        ));
+        assert!(!interest.admits(
+            &at(4, 900.0, 900.0),
+            WorldSize::DEFAULT,
+            (100.0, 100.0),
+            0.0,
+            0
+        ));
+        assert!(interest.forgets(5) && !interest.forgets(5));
+        let moved = interest.refresh(&grid, &snapshot, (100.0, 100.0), 0.0);
+        assert_eq!(moved.upserted, vec![at(9, 100.0, 100.0)]);
+        assert_eq!(moved.removed, vec![3, 7]);
+        assert_eq!(interest.known(), 1);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::serve::{Listeners, bind_listeners, serve};
 use crate::session::SessionKeys;
 use crate::standby::stand_by;
 use crate::switch::Switch;
+use crate::world_stream;
 
 /// A server whose start-up is complete (or, for a standby, whose listener is open).
 pub struct Server {
@@ -319,7 +320,7 @@ impl<R: Backend> Started<R> {
             }
         };
         let sweeper = app.limits.spawn_sweeper();
-        let stream_ender = tokio::spawn(end_streams_when_expired(app.clone()));
+        let stream_ender = tokio::spawn(world_stream::end_when_lease_expires(app.clone()));
         // Only a repository that versions its world can stream it; the task ends when the
         // hub closes at shutdown.
         if let Some(versions) = app.game.repo().world_versions() {
@@ -358,28 +359,6 @@ impl<R: Backend> Started<R> {
 /// How long a process that lost its lease goes on answering 503 `lease_lost` before it
 /// closes its listener and stops.
 const LOST_LEASE_WIND_DOWN: Duration = Duration::from_millis(500);
-
-/// Ends the world streams each time this process passes its lease deadline (they would
-/// go on showing a world another process may own by now); clients reconnect, and are
-/// refused until a renewal succeeds. Ends when the lease is lost (the server stops).
-async fn end_streams_when_expired<R: Backend>(app: Arc<App<R>>) {
-    loop {
-        app.lease.expired().await;
-        if app.lease.is_lost() {
-            return;
-        }
-        let ended = app.streams.end_all();
-        tracing::warn!(
-            ended,
-            "past the lease deadline without a confirmed renewal: answering 503 lease_expired"
-        );
-        app.lease.current_again().await;
-        if app.lease.is_lost() {
-            return;
-        }
-        tracing::info!("lease renewal confirmed again: serving");
-    }
-}
 
 /// Starts the server from `config` and serves until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {

@@ -19,13 +19,16 @@
 //! - [`open`]: opening one stream (authentication, registration, the opening event).
 //! - [`metrics`]: the hub's figures in `/metrics`.
 //! - [`quota`]: streams per session and per player; the oldest closes past the cap.
+//! - [`lease_deadline`]: ending every stream while past the lease deadline.
 
 pub mod body;
 pub mod config;
 pub mod event;
+pub mod lease_deadline;
 pub mod metrics;
 pub mod open;
 pub mod quota;
 
 pub use body::EventBody;
 pub use config::{SyncConfig, SyncConfigError};
+pub use lease_deadline::end_when_lease_expires;

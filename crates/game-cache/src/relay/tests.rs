@@ -30,20 +30,25 @@ fn world(version: u64, objects: &[SpaceObject]) -> WorldSnapshot {
     WorldSnapshot::replica(SIZE, version, objects.iter().copied())
 }
 
+/// The three rocks most tests move: rock 3 stays at (300, 300) in cell (1, 1).
+fn three_rocks(version: u64, first: (f64, f64), second: (f64, f64)) -> WorldSnapshot {
+    world(
+        version,
+        &[
+            rock(1, first.0, first.1),
+            rock(2, second.0, second.1),
+            rock(3, 300.0, 300.0),
+        ],
+    )
+}
+
 fn objects(world: &WorldSnapshot) -> Vec<SpaceObject> {
     world.objects().copied().collect()
 }
 
 /// The owner at version 5 with rocks in cells 0, 1 and 5, and its edge's replica.
 fn owner_and_edge() -> (Publisher, Replica) {
-    let start = world(
-        5,
-        &[
-            rock(1, 10.0, 10.0),
-            rock(2, 300.0, 10.0),
-            rock(3, 300.0, 300.0),
-        ],
-    );
+    let start = three_rocks(5, (10.0, 10.0), (300.0, 10.0));
     let publisher = Publisher::new(77, start, 1_000);
     let replica = Replica::from_parts(publisher.snapshot(2)).expect("a whole snapshot");
     (publisher, replica)
@@ -163,32 +168,12 @@ fn a_batch_is_cut_by_cell_and_applied_whole() {
 #[test]
 fn a_snapshot_taken_between_batches_fits_the_next_batch() {
     let (mut publisher, _) = owner_and_edge();
-    let first = publisher.next(
-        world(
-            6,
-            &[
-                rock(1, 20.0, 10.0),
-                rock(2, 300.0, 10.0),
-                rock(3, 300.0, 300.0),
-            ],
-        ),
-        2_000,
-    );
+    let first = publisher.next(three_rocks(6, (20.0, 10.0), (300.0, 10.0)), 2_000);
     assert_eq!(first.len(), 1);
     let mut late = Replica::from_parts(publisher.snapshot(100)).expect("a whole snapshot");
     assert_eq!(late.world().version(), 6);
     assert_eq!(late.receive(first[0].clone()), Step::Old);
-    let second = publisher.next(
-        world(
-            7,
-            &[
-                rock(1, 30.0, 10.0),
-                rock(2, 300.0, 10.0),
-                rock(3, 300.0, 300.0),
-            ],
-        ),
-        3_000,
-    );
+    let second = publisher.next(three_rocks(7, (30.0, 10.0), (300.0, 10.0)), 3_000);
     assert_eq!((second[0].cell, second[0].prev), (0, 6));
     assert!(matches!(late.receive(second[0].clone()), Step::Applied(_)));
     assert_eq!(objects(late.world())[0], rock(1, 30.0, 10.0));
@@ -197,29 +182,9 @@ fn a_snapshot_taken_between_batches_fits_the_next_batch() {
 #[test]
 fn a_lost_message_or_a_new_epoch_asks_for_a_snapshot() {
     let (mut publisher, mut replica) = owner_and_edge();
-    let lost = publisher.next(
-        world(
-            6,
-            &[
-                rock(1, 20.0, 10.0),
-                rock(2, 300.0, 10.0),
-                rock(3, 300.0, 300.0),
-            ],
-        ),
-        2_000,
-    );
+    let lost = publisher.next(three_rocks(6, (20.0, 10.0), (300.0, 10.0)), 2_000);
     assert_eq!(lost.len(), 1);
-    let next = publisher.next(
-        world(
-            8,
-            &[
-                rock(1, 20.0, 10.0),
-                rock(2, 310.0, 10.0),
-                rock(3, 300.0, 300.0),
-            ],
-        ),
-        3_000,
-    );
+    let next = publisher.next(three_rocks(8, (20.0, 10.0), (310.0, 10.0)), 3_000);
     assert_eq!(
         replica.receive(next[0].clone()),
         Step::Resync(Resync::Batch { at: 5, since: 6 })
@@ -259,29 +224,9 @@ fn a_lost_message_or_a_new_epoch_asks_for_a_snapshot() {
 #[test]
 fn a_batch_interrupted_by_the_next_one_asks_for_a_snapshot() {
     let (mut publisher, mut replica) = owner_and_edge();
-    let two_cells = publisher.next(
-        world(
-            6,
-            &[
-                rock(1, 20.0, 10.0),
-                rock(2, 310.0, 10.0),
-                rock(3, 300.0, 300.0),
-            ],
-        ),
-        2_000,
-    );
+    let two_cells = publisher.next(three_rocks(6, (20.0, 10.0), (310.0, 10.0)), 2_000);
     assert_eq!(two_cells.len(), 2);
-    let next = publisher.next(
-        world(
-            7,
-            &[
-                rock(1, 30.0, 10.0),
-                rock(2, 310.0, 10.0),
-                rock(3, 300.0, 300.0),
-            ],
-        ),
-        3_000,
-    );
+    let next = publisher.next(three_rocks(7, (30.0, 10.0), (310.0, 10.0)), 3_000);
     assert_eq!(replica.receive(two_cells[0].clone()), Step::Waiting);
     assert_eq!(
         replica.receive(next[0].clone()),
@@ -300,17 +245,7 @@ fn the_beacon_shows_a_new_owner_or_a_lost_last_batch_while_nothing_changes() {
         None
     );
     // Batch 6 is lost; the next beacon names it, and one later it is still missing.
-    let lost = publisher.next(
-        world(
-            6,
-            &[
-                rock(1, 20.0, 10.0),
-                rock(2, 300.0, 10.0),
-                rock(3, 300.0, 300.0),
-            ],
-        ),
-        2_000,
-    );
+    let lost = publisher.next(three_rocks(6, (20.0, 10.0), (300.0, 10.0)), 2_000);
     assert_eq!(lost.len(), 1);
     assert_eq!(
         replica.beacon(Beacon {
@@ -331,17 +266,7 @@ fn the_beacon_shows_a_new_owner_or_a_lost_last_batch_while_nothing_changes() {
     );
     // A beacon that overtook its batch: the batch arrives before the next beacon.
     let mut fresh = Replica::from_parts(publisher.snapshot(10)).expect("a whole snapshot");
-    let next = publisher.next(
-        world(
-            7,
-            &[
-                rock(1, 30.0, 10.0),
-                rock(2, 300.0, 10.0),
-                rock(3, 300.0, 300.0),
-            ],
-        ),
-        3_000,
-    );
+    let next = publisher.next(three_rocks(7, (30.0, 10.0), (300.0, 10.0)), 3_000);
     assert_eq!(
         fresh.beacon(Beacon {
             epoch: 77,
@@ -372,14 +297,7 @@ fn the_beacon_shows_a_new_owner_or_a_lost_last_batch_while_nothing_changes() {
 #[test]
 fn nothing_changed_publishes_nothing() {
     let (mut publisher, _) = owner_and_edge();
-    let same = world(
-        9,
-        &[
-            rock(1, 10.0, 10.0),
-            rock(2, 300.0, 10.0),
-            rock(3, 300.0, 300.0),
-        ],
-    );
+    let same = three_rocks(9, (10.0, 10.0), (300.0, 10.0));
     assert_eq!(publisher.next(same, 2_000), Vec::new());
     assert_eq!(publisher.version(), 5, "the next batch still starts at 5");
 }

@@ -37,6 +37,14 @@ pub enum EdgeRefusal {
     NoFeed,
 }
 
+/// A write that reached the edge (see [`EdgeRefusal::ReadOnly`]).
+fn read_only<T>() -> Result<T, AppError> {
+    Err(AppError::storage(
+        StorageKind::Invalid,
+        EdgeRefusal::ReadOnly,
+    ))
+}
+
 /// The edge's repository (module docs).
 pub struct EdgeRepo {
     db: DbRepo,
@@ -98,10 +106,7 @@ impl Repository for EdgeRepo {
     }
 
     async fn create_user(&self, _new_user: NewUser) -> Result<User, AppError> {
-        Err(AppError::storage(
-            StorageKind::Invalid,
-            EdgeRefusal::ReadOnly,
-        ))
+        read_only()
     }
 
     async fn find_user_by_name(&self, username: &str) -> Result<Option<User>, AppError> {
@@ -109,10 +114,7 @@ impl Repository for EdgeRepo {
     }
 
     async fn insert_session(&self, _session: Session) -> Result<(), AppError> {
-        Err(AppError::storage(
-            StorageKind::Invalid,
-            EdgeRefusal::ReadOnly,
-        ))
+        read_only()
     }
 
     async fn find_session(&self, token_hash: &str) -> Result<Option<Session>, AppError> {
@@ -120,10 +122,7 @@ impl Repository for EdgeRepo {
     }
 
     async fn revoke_session(&self, _token_hash: &str) -> Result<(), AppError> {
-        Err(AppError::storage(
-            StorageKind::Invalid,
-            EdgeRefusal::ReadOnly,
-        ))
+        read_only()
     }
 
     async fn view_world<T, F>(&self, f: F) -> Result<T, AppError>
@@ -167,10 +166,7 @@ impl Repository for EdgeRepo {
         F: FnOnce(&mut User) -> Result<T, GameError> + Send + 'static,
         T: Send + 'static,
     {
-        Err(AppError::storage(
-            StorageKind::Invalid,
-            EdgeRefusal::ReadOnly,
-        ))
+        read_only()
     }
 
     async fn with_user_and_world<T, F>(
@@ -183,10 +179,7 @@ impl Repository for EdgeRepo {
         F: FnOnce(&mut User, &mut WorldTx) -> Result<T, GameError> + Send + 'static,
         T: Send + 'static,
     {
-        Err(AppError::storage(
-            StorageKind::Invalid,
-            EdgeRefusal::ReadOnly,
-        ))
+        read_only()
     }
 }
 

@@ -1,6 +1,7 @@
 //! chromedriver as a child process, one Chromium session per test, and the helpers the
 //! browser tests share: reading the page's test state, waiting for it, clicking the
-//! canvas at a point, screenshots.
+//! canvas at a point, screenshots. It knows nothing of how the server under test runs
+//! (the edge tests include it too, for a page behind the load balancer).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -10,12 +11,8 @@ use std::time::{Duration, Instant};
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, ClientBuilder, Locator};
 use game_persistence::testing::environment;
-use game_server::RepoKind;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
-
-use crate::harness::{Setup, TestServer};
-use game_persistence::testing::TestBackend;
 
 /// How long a wait for the page lasts before the test fails.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -272,22 +269,6 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-/// A fresh server (SQLite, cached repository) and a browser for test `name` showing its
-/// sign-in page; `None` (after saying "skipped") without a browser.
-pub async fn start(name: &'static str, window: Window) -> Option<(TestServer, Browser)> {
-    let setup = Setup {
-        db: TestBackend::Sqlite,
-        repo: RepoKind::Cached,
-    };
-    let server = setup.start().await;
-    let browser = Browser::start(name, format!("http://{}", server.addr), window).await?;
-    browser.open("/").await;
-    browser
-        .wait_for("the sign-in form", |page| page["view"] == "auth")
-        .await;
-    Some((server, browser))
 }
 
 fn free_port() -> u16 {

@@ -12,3 +12,25 @@
 mod driver;
 mod phone;
 mod play;
+
+use game_persistence::testing::TestBackend;
+use game_server::RepoKind;
+
+use crate::harness::{Setup, TestServer};
+use driver::{Browser, Window};
+
+/// A fresh server (SQLite, cached repository) and a browser for test `name` showing its
+/// sign-in page; `None` (after saying "skipped") without a browser.
+pub async fn start(name: &'static str, window: Window) -> Option<(TestServer, Browser)> {
+    let setup = Setup {
+        db: TestBackend::Sqlite,
+        repo: RepoKind::Cached,
+    };
+    let server = setup.start().await;
+    let browser = Browser::start(name, format!("http://{}", server.addr), window).await?;
+    browser.open("/").await;
+    browser
+        .wait_for("the sign-in form", |page| page["view"] == "auth")
+        .await;
+    Some((server, browser))
+}

@@ -21,7 +21,7 @@ async fn widths(browser: &Browser) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_plays_without_sideways_scrolling_and_survives_a_restart() {
-    let Some((server, browser)) = super::driver::start(
+    let Some((server, browser)) = super::start(
         "phone",
         Window::Phone {
             width: 360,

@@ -33,7 +33,7 @@ fn num(value: &Value) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_player_plays_through_the_page() {
-    let Some((server, browser)) = super::driver::start(
+    let Some((server, browser)) = super::start(
         "play",
         Window::Desktop {
             width: 1280,

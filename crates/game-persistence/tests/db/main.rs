@@ -13,3 +13,4 @@ mod lease;
 mod round_trips;
 mod schema;
 mod spill;
+mod with_deadline;

@@ -13,4 +13,5 @@ mod lease;
 mod round_trips;
 mod schema;
 mod spill;
+mod spill_bytes;
 mod with_deadline;

@@ -14,4 +14,5 @@ mod round_trips;
 mod schema;
 mod spill;
 mod spill_bytes;
+mod testing_support;
 mod with_deadline;

@@ -33,3 +33,49 @@ async fn the_plain_hasher_stores_plain_dollar_password() {
     );
     assert!(!PlainHasher.verify("s3cret", None).await.unwrap());
 }
+
+/// Where the child run below passes what `require_all()` should answer.
+const EXPECT_VAR: &str = "SPACEWARS_TEST_EXPECT_REQUIRE_ALL";
+
+/// Run only by `ci_values_decide_require_all`, in a child process whose environment it
+/// sets (a test cannot set `CI` in its own process: `set_var` is `unsafe`).
+#[test]
+#[ignore = "run in a child process by ci_values_decide_require_all"]
+fn require_all_in_child() {
+    let expected = std::env::var(EXPECT_VAR).expect("run by ci_values_decide_require_all");
+    assert_eq!(
+        game_persistence::testing::environment::require_all().to_string(),
+        expected
+    );
+}
+
+/// CI services set `CI=true`; `CI` empty, `0` or `false` means "not CI" (environment.rs).
+#[test]
+fn ci_values_decide_require_all() {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    for (ci, expected) in [
+        ("true", true),
+        ("1", true),
+        ("false", false),
+        ("0", false),
+        ("", false),
+    ] {
+        let status = std::process::Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "testing_support::require_all_in_child",
+            ])
+            .args(["--quiet", "--test-threads=1"])
+            .env("CI", ci)
+            .env_remove("SPACEWARS_TEST_REQUIRE_ALL")
+            .env(EXPECT_VAR, expected.to_string())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("the test binary runs");
+        assert!(
+            status.success(),
+            "CI={ci:?} should give require_all() == {expected}"
+        );
+    }
+}

@@ -1,9 +1,10 @@
 //! The `testing` feature's helpers do what dependents' suites rely on: a SQLite test
-//! database is always made (never a silent skip), and `PlainHasher` stores
-//! `plain$<password>`.
+//! database is always made (never a silent skip), `PlainHasher` stores
+//! `plain$<password>`, and `CI` decides whether a missing part fails or skips.
 //!
 //! Added for the mutation run (docs/test-strength.md): a `fresh_database` that skipped
-//! SQLite, or a hasher that stored nothing, passed this crate's suite.
+//! SQLite, a hasher that stored nothing, or a `require_all` reading `CI` backwards,
+//! passed this crate's suite.
 
 use game_domain::game::PasswordHasher;
 use game_persistence::testing::{PlainHasher, TestBackend};

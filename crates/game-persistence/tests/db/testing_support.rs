@@ -50,33 +50,44 @@ fn require_all_in_child() {
     );
 }
 
-/// CI services set `CI=true`; `CI` empty, `0` or `false` means "not CI" (environment.rs).
+/// CI services set `CI=true`; `CI` empty, `0` or `false` means "not CI", and
+/// `SPACEWARS_TEST_REQUIRE_ALL=1` (only `1`) requires everything too (environment.rs).
 #[test]
 fn ci_values_decide_require_all() {
     let exe = std::env::current_exe().expect("the test binary's path");
-    for (ci, expected) in [
-        ("true", true),
-        ("1", true),
-        ("false", false),
-        ("0", false),
-        ("", false),
+    for (ci, require_all_var, expected) in [
+        (Some("true"), None, true),
+        (Some("1"), None, true),
+        (Some("false"), None, false),
+        (Some("0"), None, false),
+        (Some(""), None, false),
+        (None, Some("1"), true),
+        (None, Some("0"), false),
+        (None, None, false),
     ] {
-        let status = std::process::Command::new(&exe)
+        let mut child = std::process::Command::new(&exe);
+        child
             .args([
                 "--ignored",
                 "--exact",
                 "testing_support::require_all_in_child",
             ])
             .args(["--quiet", "--test-threads=1"])
-            .env("CI", ci)
+            .env_remove("CI")
             .env_remove("SPACEWARS_TEST_REQUIRE_ALL")
             .env(EXPECT_VAR, expected.to_string())
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("the test binary runs");
+            .stdout(std::process::Stdio::null());
+        if let Some(ci) = ci {
+            child.env("CI", ci);
+        }
+        if let Some(value) = require_all_var {
+            child.env("SPACEWARS_TEST_REQUIRE_ALL", value);
+        }
+        let status = child.status().expect("the test binary runs");
         assert!(
             status.success(),
-            "CI={ci:?} should give require_all() == {expected}"
+            "CI={ci:?}, SPACEWARS_TEST_REQUIRE_ALL={require_all_var:?} should give \
+             require_all() == {expected}"
         );
     }
 }

@@ -141,19 +141,18 @@ fn is_username_conflict(error: &Error) -> bool {
 
 /// Fills in `username_key` and `username_skeleton` for rows that have none (databases from
 /// before the columns), one statement per row, oldest first; a row whose key or skeleton
-/// another row has already keeps NULL. Returns how many keys and skeletons were filled.
-pub(crate) fn backfill_keys(conn: &mut AnyConnection) -> Result<usize, StoreError> {
+/// another row has already keeps NULL.
+pub(crate) fn backfill_keys(conn: &mut AnyConnection) -> Result<(), StoreError> {
     let missing_keys: Vec<(i64, String)> = users::table
         .filter(users::username_key.is_null())
         .select((users::id, users::username))
         .order_by(users::id)
         .load(conn)?;
-    let mut filled = 0;
     for (id, username) in missing_keys {
         let update = diesel::update(users::table.find(id))
             .set(users::username_key.eq(username_key(&username)))
             .execute(conn);
-        filled += tolerate_taken(update)?;
+        tolerate_taken(update)?;
     }
     let missing_skeletons: Vec<(i64, String)> = users::table
         .filter(users::username_skeleton.is_null())
@@ -164,16 +163,16 @@ pub(crate) fn backfill_keys(conn: &mut AnyConnection) -> Result<usize, StoreErro
         let update = diesel::update(users::table.find(id))
             .set(users::username_skeleton.eq(username_skeleton(&username)))
             .execute(conn);
-        filled += tolerate_taken(update)?;
+        tolerate_taken(update)?;
     }
-    Ok(filled)
+    Ok(())
 }
 
-/// 1 for a row updated, 0 for one whose new value another row already has.
-fn tolerate_taken(update: Result<usize, Error>) -> Result<usize, StoreError> {
+/// An update whose new value another row already has is skipped, not an error.
+fn tolerate_taken(update: Result<usize, Error>) -> Result<(), StoreError> {
     match update {
-        Ok(_) => Ok(1),
-        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(0),
+        Ok(_) => Ok(()),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(()),
         Err(error) => Err(error.into()),
     }
 }

@@ -13,3 +13,6 @@ mod lease;
 mod round_trips;
 mod schema;
 mod spill;
+mod spill_bytes;
+mod testing_support;
+mod with_deadline;

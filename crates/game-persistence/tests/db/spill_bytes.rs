@@ -1,0 +1,19 @@
+//! A spill file that is not text at all is refused as corrupt, naming why, and stays.
+//!
+//! Added for the mutation run (docs/test-strength.md): the corrupt-file tests wrote text,
+//! so reading binary junk as a plain I/O error (not "corrupt") passed.
+
+use game_persistence::spill::{self, SpillError};
+
+#[test]
+fn a_spill_file_that_is_not_utf8_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spill::path_in(dir.path());
+    std::fs::write(&path, [0xff, 0xfe, 0x00, 0x80]).unwrap();
+    let error = spill::read(&path, "any-database", b"any key").unwrap_err();
+    assert!(
+        matches!(&error, SpillError::Corrupt { reason, .. } if reason == "not UTF-8 text"),
+        "{error:?}"
+    );
+    assert!(path.exists(), "never dropped");
+}

@@ -1,0 +1,36 @@
+//! `WithDeadline` over a real database: a call that does not return within the wrapper's
+//! deadline is cut and counted by the wrapper, on top of the inner store's own count.
+//!
+//! Added for the mutation run (docs/test-strength.md): the deadline tests cut calls with
+//! `Database`'s own deadline, so a wrapper that never counted passed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use game_persistence::{Store, StoreError, WithDeadline};
+
+use crate::common::on_each_backend;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wrapper_cuts_and_counts_a_call_that_does_not_return() {
+    on_each_backend(async |t| {
+        // The inner handle's own deadline is the tests' minute, so only the wrapper's
+        // 300 ms can cut the call.
+        let deadline = Duration::from_millis(300);
+        let store = WithDeadline::new(Arc::new(t.db.clone()), deadline);
+        assert_eq!(store.timeouts(), 0);
+        let lock = t.test_db.block_writes();
+        let cut = store.reserve_object_ids(1).await;
+        assert!(
+            matches!(cut, Err(StoreError::Timeout { after }) if after == deadline),
+            "{cut:?} on {}",
+            t.test_db.backend()
+        );
+        assert_eq!((store.timeouts(), t.db.timeouts()), (1, 0));
+        drop(lock);
+        // Once the database answers again, calls through the wrapper go through.
+        assert_eq!(store.load_world().await.unwrap(), vec![]);
+        assert_eq!(store.timeouts(), 1);
+    })
+    .await;
+}

@@ -8,10 +8,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context;
 use spacewars_harness::server_process::{GameServerConfig, ServerProcess, free_local_addr};
 
 use crate::affinity::{self, Affinity, CpuChoice, CpuList};
+use crate::capacity::nats_tally::NatsTally;
 
 /// The edge flags of `load capacity`.
 #[derive(Debug, Clone, clap::Args)]
@@ -94,37 +94,73 @@ pub fn owner_flags(nats: &str, world: &str) -> [String; 4] {
     ]
 }
 
-/// Starts the edges on the owner's database and waits until each is ready (it has a
-/// snapshot from the owner).
-pub async fn start_edges(
-    binary: &Path,
-    dir: &Path,
-    config: &GameServerConfig,
-    setup: &EdgeSetup,
-    world: &str,
-    max_streams: usize,
-) -> anyhow::Result<Vec<ServerProcess>> {
-    let mut edges = Vec::with_capacity(setup.count);
-    for i in 0..setup.count {
-        let addr = free_local_addr()?;
-        let mut command = affinity::server_command(binary, setup.cpus.as_ref());
-        command
-            .args(config.args(addr))
-            .args(["--max-streams", &max_streams.to_string(), "--edge"])
-            .args(owner_flags(&setup.nats, world));
-        let log = dir.join(format!("edge-{i}.log"));
-        let mut edge = ServerProcess::spawn(command, addr, &log, format!("edge {i}"))?;
-        edge.wait_ready("/readyz", Duration::from_secs(60))
-            .await
-            .with_context(|| format!("edge {i} did not become ready"))?;
-        edges.push(edge);
-    }
-    Ok(edges)
+/// A step's edges and the NATS count beside them; empty without edges.
+#[derive(Default)]
+pub struct Relay {
+    edges: Vec<ServerProcess>,
+    tally: Option<NatsTally>,
 }
 
-/// The edges' addresses, in order.
-pub fn addrs(edges: &[ServerProcess]) -> Vec<SocketAddr> {
-    edges.iter().map(ServerProcess::addr).collect()
+impl Relay {
+    /// Starts the edges on the owner's database (`config`: the owner's settings), waits
+    /// until each is ready (it has a snapshot from the owner), and starts counting the
+    /// world's cell messages.
+    pub async fn start(
+        dir: &Path,
+        config: &GameServerConfig,
+        setup: &EdgeSetup,
+        world: &str,
+        max_streams: usize,
+    ) -> anyhow::Result<Relay> {
+        let mut relay = Relay::default();
+        for i in 0..setup.count {
+            let addr = free_local_addr()?;
+            let mut command = affinity::server_command(&config.binary, setup.cpus.as_ref());
+            command
+                .args(config.args(addr))
+                .args(["--max-streams", &max_streams.to_string(), "--edge"])
+                .args(owner_flags(&setup.nats, world));
+            let log = dir.join(format!("edge-{i}.log"));
+            let mut edge = ServerProcess::spawn(command, addr, &log, format!("edge {i}"))?;
+            // Pushed first, so a failure below still stops it.
+            let ready = edge.wait_ready("/readyz", Duration::from_secs(60)).await;
+            relay.edges.push(edge);
+            if let Err(error) = ready {
+                relay.stop().await;
+                return Err(error.context(format!("edge {i} did not become ready")));
+            }
+        }
+        match NatsTally::start(&setup.nats, world).await {
+            Ok(tally) => relay.tally = Some(tally),
+            Err(error) => {
+                relay.stop().await;
+                return Err(error);
+            }
+        }
+        Ok(relay)
+    }
+
+    /// The edges' addresses, in order.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.edges.iter().map(ServerProcess::addr).collect()
+    }
+
+    /// The edges' process ids, in order.
+    pub fn pids(&self) -> anyhow::Result<Vec<u32>> {
+        self.edges.iter().map(ServerProcess::pid).collect()
+    }
+
+    /// Cell messages and payload bytes counted so far (`None` without edges).
+    pub fn nats_counted(&self) -> Option<(u64, u64)> {
+        self.tally.as_ref().map(NatsTally::now)
+    }
+
+    /// Stops the edges (their exit status does not judge the step: the owner's does).
+    pub async fn stop(self) {
+        for edge in self.edges {
+            let _ = edge.stop(Duration::from_secs(30)).await;
+        }
+    }
 }
 
 #[cfg(test)]

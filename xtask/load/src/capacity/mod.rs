@@ -10,11 +10,13 @@
 //! - [`probe`]: whether the load generator itself kept time.
 //! - [`report`]: step lines, the table per mode, the target verdicts.
 //! - [`cpu_targets`]: the stream's CPU per player-second against its targets.
-//! - [`edges`]: `--edges N`, the streams served by edge processes fed through NATS.
+//! - [`edges`]: `--edges N`, the streams served by edge processes fed through NATS;
+//!   [`nats_tally`]: the owner's cell messages through NATS, counted.
 //! - [`plot`]: the SVG of CPU and bytes per player against players (`--plot`).
 
 pub mod cpu_targets;
 pub mod edges;
+pub mod nats_tally;
 pub mod plot;
 pub mod probe;
 pub mod ramp;

@@ -114,7 +114,8 @@ fn edge_figures(step: &StepRecord) -> String {
         .collect();
     format!(
         "\n    edges: owner cpu {:.1} µs/player-s (target ≤ {OWNER_CPU_TARGET_US:.0}: {})  \
-         edge cpu {} µs/player-s  ack→edge event p99 {} ms (target ≤ {ACK_TARGET_MS:.0})",
+         edge cpu {} µs/player-s  ack→edge event p99 {} ms (target ≤ {ACK_TARGET_MS:.0})  \
+         NATS {}",
         step.cpu_us_per_player_s,
         if step.cpu_us_per_player_s <= OWNER_CPU_TARGET_US {
             "MET"
@@ -124,6 +125,10 @@ fn edge_figures(step: &StepRecord) -> String {
         edges.join(" / "),
         step.ack_p99_ms
             .map_or_else(|| "-".to_owned(), |d| format!("{d:.1}")),
+        step.nats_per_player_s.map_or_else(
+            || "not counted".to_owned(),
+            |(m, b)| format!("{m:.3} msgs, {b:.1} bytes per player-s")
+        ),
     )
 }
 
@@ -246,6 +251,7 @@ mod tests {
             cpu_us_per_player_s: 100.0,
             edge_cpu_us_per_player_s: Vec::new(),
             ack_p99_ms: None,
+            nats_per_player_s: None,
             kib_per_player_minute: kib,
             server_cores: 0.5,
             client_cores: 0.3,
@@ -274,10 +280,12 @@ mod tests {
         plain.cpu_us_per_player_s = 12.5;
         plain.edge_cpu_us_per_player_s = vec![20.25, 31.0];
         plain.ack_p99_ms = Some(42.0);
+        plain.nats_per_player_s = Some((0.125, 40.0));
         assert_eq!(
             edge_figures(&plain),
             "\n    edges: owner cpu 12.5 µs/player-s (target ≤ 15: MET)  edge cpu 20.2 / \
-             31.0 µs/player-s  ack→edge event p99 42.0 ms (target ≤ 100)"
+             31.0 µs/player-s  ack→edge event p99 42.0 ms (target ≤ 100)  NATS 0.125 msgs, \
+             40.0 bytes per player-s"
         );
     }
 

@@ -66,6 +66,9 @@ pub struct StepRecord {
     /// A navigation's acknowledgement to its delta on the stream, p99, ms (`None`
     /// without streams or without such deltas).
     pub ack_p99_ms: Option<f64>,
+    /// With edges: the owner's cell messages and payload bytes through NATS per
+    /// player-second.
+    pub nats_per_player_s: Option<(f64, f64)>,
     /// World bytes received per player-minute, KiB.
     pub kib_per_player_minute: f64,
     /// Cores the server used.
@@ -128,6 +131,9 @@ impl StepRecord {
                 .iter()
                 .map(|cpu| cpu * 1e6 / player_seconds)
                 .collect(),
+            nats_per_player_s: figures
+                .nats
+                .map(|(m, b)| (m as f64 / player_seconds, b as f64 / player_seconds)),
             ack_p99_ms: (!figures.outcome.ack_to_event_us.is_empty())
                 .then(|| figures.outcome.ack_to_event_us.value_at_quantile(0.99) as f64 / 1000.0),
             kib_per_player_minute: figures.bytes_per_player_minute() / 1024.0,
@@ -152,6 +158,7 @@ impl StepRecord {
             cpu_us_per_player_s: 0.0,
             edge_cpu_us_per_player_s: Vec::new(),
             ack_p99_ms: None,
+            nats_per_player_s: None,
             kib_per_player_minute: 0.0,
             server_cores: 0.0,
             client_cores: 0.0,
@@ -221,6 +228,7 @@ mod tests {
         }
         SyncFigures {
             edge_cpu_s: Vec::new(),
+            nats: None,
             follow,
             players: 100,
             objects: 210,

@@ -31,7 +31,8 @@ use hyper::{Method, StatusCode};
 
 use crate::affinity;
 use crate::args::SyncArgs;
-use crate::capacity::{edges, probe};
+use crate::capacity::edges::{self, Relay};
+use crate::capacity::probe;
 use crate::cpu::cpu_seconds;
 use game_server::RepoKind;
 use players::SyncRun;
@@ -188,20 +189,20 @@ pub async fn one_mode(
     )
     .await?;
     let pid = server.pid()?;
-    let edges = match (&args.edges, &world) {
+    let relay = match (&args.edges, &world) {
         (Some(setup), Some(world)) => {
             let config = server_config(binary, database_url, args);
             let streams = args.players + 64;
-            edges::start_edges(binary, dir.path(), &config, setup, world, streams).await
+            Relay::start(dir.path(), &config, setup, world, streams).await
         }
-        _ => Ok(Vec::new()),
+        _ => Ok(Relay::default()),
     };
-    let result = match &edges {
-        Ok(edges) => drive(server.addr(), pid, edges, args, follow).await,
+    let result = match &relay {
+        Ok(relay) => drive(server.addr(), pid, relay, args, follow).await,
         Err(error) => Err(anyhow::anyhow!("starting the edges: {error:#}")),
     };
-    for edge in edges.unwrap_or_default() {
-        let _ = edge.stop(Duration::from_secs(30)).await;
+    if let Ok(relay) = relay {
+        relay.stop().await;
     }
     let exit = server.stop(Duration::from_secs(30)).await;
     let figures = result?;
@@ -262,7 +263,7 @@ pub async fn start_server(
 async fn drive(
     addr: SocketAddr,
     pid: u32,
-    edges: &[ServerProcess],
+    relay: &Relay,
     args: &SyncArgs,
     follow: Follow,
 ) -> anyhow::Result<SyncFigures> {
@@ -277,13 +278,10 @@ async fn drive(
     }
     let start = Instant::now() + Duration::from_millis(100);
     let measure_from = start + warmup(args);
-    let edge_pids = edges
-        .iter()
-        .map(ServerProcess::pid)
-        .collect::<anyhow::Result<Vec<u32>>>()?;
+    let edge_pids = relay.pids()?;
     let run = Arc::new(SyncRun {
         addr,
-        stream_addrs: edges::addrs(edges),
+        stream_addrs: relay.addrs(),
         follow,
         poll: Duration::from_millis(args.acting.poll_ms),
         action_every: Duration::from_millis(args.acting.action_ms),
@@ -306,11 +304,13 @@ async fn drive(
     let before = run.counters.snapshot();
     let (client0, server0) = cpu_now(pid)?;
     let edges0 = edge_cpu(&edge_pids)?;
+    let nats0 = relay.nats_counted();
     let started = Instant::now();
     tokio::time::sleep_until(run.until.into()).await;
     let counted = run.counters.snapshot().since(&before);
     let (client1, server1) = cpu_now(pid)?;
     let edges1 = edge_cpu(&edge_pids)?;
+    let nats1 = relay.nats_counted();
     let elapsed = started.elapsed();
     let load_average = spacewars_harness::machine::load_average();
     let timer_lag_us = probe.await.unwrap_or_else(|_| tally::histogram());
@@ -329,6 +329,9 @@ async fn drive(
         counted,
         server_cpu_s: server1 - server0,
         edge_cpu_s: edges1.iter().zip(&edges0).map(|(b, a)| b - a).collect(),
+        nats: nats0
+            .zip(nats1)
+            .map(|((m0, b0), (m1, b1))| (m1 - m0, b1 - b0)),
         client_cpu_s: client1 - client0,
         client_threads: generator_cores(args),
         stream_opens: run.counters.snapshot().stream_opens,

@@ -77,7 +77,7 @@ pub fn step_line(step: &StepRecord) -> String {
         "{:<12} players {:>6}  side {:>6.0}  objects {:>6}  actions {:>5}  act p99 {:>8.2} ms  \
          delay p99 {:>7} ms  errors {:>3}  srv cores {:>4.2}  gen cores {:>4.2}  \
          gen lag p99 {:>6.1} ms  \
-         cpu {:>6.1} µs/player-s  {:>8.1} KiB/pm  -> {}",
+         cpu {:>6.1} µs/player-s  {:>8.1} KiB/pm  {:>6.2} reads/player-s  -> {}",
         step.follow.as_str(),
         step.players,
         step.side,
@@ -92,6 +92,7 @@ pub fn step_line(step: &StepRecord) -> String {
         step.timer_lag_ms,
         step.cpu_us_per_player_s,
         step.kib_per_player_minute,
+        step.reads_per_player_s,
         match &step.verdict {
             Verdict::NotServer(why) | Verdict::Broken(why) =>
                 format!("{}: {why}", step.verdict.label()),
@@ -252,6 +253,7 @@ mod tests {
             edge_cpu_us_per_player_s: Vec::new(),
             ack_p99_ms: None,
             nats_per_player_s: None,
+            reads_per_player_s: 0.5,
             kib_per_player_minute: kib,
             server_cores: 0.5,
             client_cores: 0.3,

@@ -69,6 +69,8 @@ pub struct StepRecord {
     /// With edges: the owner's cell messages and payload bytes through NATS per
     /// player-second.
     pub nats_per_player_s: Option<(f64, f64)>,
+    /// Snapshot and delta events (or world answers) read per player-second.
+    pub reads_per_player_s: f64,
     /// World bytes received per player-minute, KiB.
     pub kib_per_player_minute: f64,
     /// Cores the server used.
@@ -136,6 +138,7 @@ impl StepRecord {
                 .map(|(m, b)| (m as f64 / player_seconds, b as f64 / player_seconds)),
             ack_p99_ms: (!figures.outcome.ack_to_event_us.is_empty())
                 .then(|| figures.outcome.ack_to_event_us.value_at_quantile(0.99) as f64 / 1000.0),
+            reads_per_player_s: figures.counted.world_reads as f64 / player_seconds,
             kib_per_player_minute: figures.bytes_per_player_minute() / 1024.0,
             server_cores: figures.server_cores(),
             client_cores: figures.client_cores(),
@@ -159,6 +162,7 @@ impl StepRecord {
             edge_cpu_us_per_player_s: Vec::new(),
             ack_p99_ms: None,
             nats_per_player_s: None,
+            reads_per_player_s: 0.0,
             kib_per_player_minute: 0.0,
             server_cores: 0.0,
             client_cores: 0.0,

@@ -7,6 +7,7 @@ use game_server::{RepoKind, SpawnKind};
 
 use crate::affinity::Affinity;
 use crate::capacity::CapacityArgs;
+use crate::capacity::edges::{EdgeArgs, EdgeSetup};
 use crate::sync::SyncMode;
 
 /// How long each measurement runs.
@@ -210,6 +211,9 @@ pub struct SyncArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub affinity: Affinity,
+    /// The edges serving the streams (set by `load capacity --edges`; `load sync` has none).
+    #[arg(skip)]
+    pub edges: Option<EdgeSetup>,
 }
 
 /// Flags of `load sync`.
@@ -232,6 +236,9 @@ pub struct CapacityCommand {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub capacity: CapacityArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub edges: EdgeArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub acting: Acting,

@@ -10,9 +10,13 @@
 //! - [`probe`]: whether the load generator itself kept time.
 //! - [`report`]: step lines, the table per mode, the target verdicts.
 //! - [`cpu_targets`]: the stream's CPU per player-second against its targets.
+//! - [`edges`]: `--edges N`, the streams served by edge processes fed through NATS;
+//!   [`nats_tally`]: the owner's cell messages through NATS, counted.
 //! - [`plot`]: the SVG of CPU and bytes per player against players (`--plot`).
 
 pub mod cpu_targets;
+pub mod edges;
+pub mod nats_tally;
 pub mod plot;
 pub mod probe;
 pub mod ramp;
@@ -161,6 +165,9 @@ pub async fn run(binary: &Path, args: &CapacityCommand) -> anyhow::Result<()> {
         args.affinity.describe(),
         args.runner.threads()
     );
+    if let Some(setup) = args.edges.setup(&args.affinity) {
+        println!("edges: {}", setup.describe());
+    }
     println!("machine: {}", spacewars_harness::machine::describe());
     if let Some(load) = spacewars_harness::machine::load_average() {
         println!("load average (1 min) before the run: {load:.2}");
@@ -227,7 +234,11 @@ pub async fn run(binary: &Path, args: &CapacityCommand) -> anyhow::Result<()> {
          there; cpu µs/player-s = server CPU per player-second there; KiB/pm = world bytes \
          received per player-minute (poll bodies; for streams every byte read); in the step \
          lines, delay p99 = a stream delta's server time to read, gen cores = CPU the load \
-         generator used, gen lag p99 = how late its 10 ms timer woke; whole run {:.0} s",
+         generator used, gen lag p99 = how late its 10 ms timer woke; with --edges, srv = \
+         the owner, edge cpu = each edge's CPU per player-second, ack→edge event = a \
+         navigation's acknowledgement by the owner to the first delta naming the ship on \
+         the player's edge stream (the edge stamps currentTime itself, so delay p99 is \
+         only the edge-to-player leg); whole run {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -266,6 +277,7 @@ async fn one_step(
         persist: args.persist.clone(),
         runner: args.runner.clone(),
         affinity: args.affinity.clone(),
+        edges: args.edges.setup(&args.affinity),
     };
     match sync::one_mode(binary, &step_args, follow).await {
         Ok(figures) => StepRecord::judge(

@@ -73,11 +73,11 @@ impl ModeResult {
 
 /// One step's line.
 pub fn step_line(step: &StepRecord) -> String {
-    format!(
+    let line = format!(
         "{:<12} players {:>6}  side {:>6.0}  objects {:>6}  actions {:>5}  act p99 {:>8.2} ms  \
          delay p99 {:>7} ms  errors {:>3}  srv cores {:>4.2}  gen cores {:>4.2}  \
          gen lag p99 {:>6.1} ms  \
-         cpu {:>6.1} µs/player-s  {:>8.1} KiB/pm  -> {}",
+         cpu {:>6.1} µs/player-s  {:>8.1} KiB/pm  {:>6.2} reads/player-s  -> {}",
         step.follow.as_str(),
         step.players,
         step.side,
@@ -92,13 +92,52 @@ pub fn step_line(step: &StepRecord) -> String {
         step.timer_lag_ms,
         step.cpu_us_per_player_s,
         step.kib_per_player_minute,
+        step.reads_per_player_s,
         match &step.verdict {
             Verdict::NotServer(why) | Verdict::Broken(why) =>
                 format!("{}: {why}", step.verdict.label()),
             verdict => verdict.label(),
         }
+    );
+    format!("{line}{}", edge_figures(step))
+}
+
+/// With edges: each edge's CPU per player-second, the owner's against its target, and a
+/// write's acknowledgement to its delta on an edge stream.
+fn edge_figures(step: &StepRecord) -> String {
+    if step.edge_cpu_us_per_player_s.is_empty() {
+        return String::new();
+    }
+    let edges: Vec<String> = step
+        .edge_cpu_us_per_player_s
+        .iter()
+        .map(|cpu| format!("{cpu:.1}"))
+        .collect();
+    format!(
+        "\n    edges: owner cpu {:.1} µs/player-s (target ≤ {OWNER_CPU_TARGET_US:.0}: {})  \
+         edge cpu {} µs/player-s  ack→edge event p99 {} ms (target ≤ {ACK_TARGET_MS:.0})  \
+         NATS {}",
+        step.cpu_us_per_player_s,
+        if step.cpu_us_per_player_s <= OWNER_CPU_TARGET_US {
+            "MET"
+        } else {
+            "MISSED"
+        },
+        edges.join(" / "),
+        step.ack_p99_ms
+            .map_or_else(|| "-".to_owned(), |d| format!("{d:.1}")),
+        step.nats_per_player_s.map_or_else(
+            || "not counted".to_owned(),
+            |(m, b)| format!("{m:.3} msgs, {b:.1} bytes per player-s")
+        ),
     )
 }
+
+/// With edges, the owner's CPU per player-second must be at most this (issue #23: its
+/// writes and publishing only).
+pub const OWNER_CPU_TARGET_US: f64 = 15.0;
+/// With edges, a write's acknowledgement to its delta on an edge stream, p99 (ms).
+pub const ACK_TARGET_MS: f64 = 100.0;
 
 /// The per-mode table and the target verdicts.
 pub fn summary(results: &[ModeResult]) -> String {
@@ -211,6 +250,10 @@ mod tests {
             delay_p99_ms: None,
             errors: 0,
             cpu_us_per_player_s: 100.0,
+            edge_cpu_us_per_player_s: Vec::new(),
+            ack_p99_ms: None,
+            nats_per_player_s: None,
+            reads_per_player_s: 0.5,
             kib_per_player_minute: kib,
             server_cores: 0.5,
             client_cores: 0.3,
@@ -230,6 +273,22 @@ mod tests {
             held: Some(200),
             at_ceiling: false,
         }
+    }
+
+    #[test]
+    fn with_edges_a_step_line_adds_each_edges_cpu_and_the_owners_target() {
+        let mut plain = step(Follow::Stream, 800, 60.0, Verdict::Held);
+        assert!(!step_line(&plain).contains("edges:"));
+        plain.cpu_us_per_player_s = 12.5;
+        plain.edge_cpu_us_per_player_s = vec![20.25, 31.0];
+        plain.ack_p99_ms = Some(42.0);
+        plain.nats_per_player_s = Some((0.125, 40.0));
+        assert_eq!(
+            edge_figures(&plain),
+            "\n    edges: owner cpu 12.5 µs/player-s (target ≤ 15: MET)  edge cpu 20.2 / \
+             31.0 µs/player-s  ack→edge event p99 42.0 ms (target ≤ 100)  NATS 0.125 msgs, \
+             40.0 bytes per player-s"
+        );
     }
 
     #[test]

@@ -59,8 +59,18 @@ pub struct StepRecord {
     pub delay_p99_ms: Option<f64>,
     /// See [`Verdict::Errors`].
     pub errors: u64,
-    /// Server CPU µs per player-second.
+    /// Server (with edges: the owner's) CPU µs per player-second.
     pub cpu_us_per_player_s: f64,
+    /// Each edge's CPU µs per player-second (empty without edges).
+    pub edge_cpu_us_per_player_s: Vec<f64>,
+    /// A navigation's acknowledgement to its delta on the stream, p99, ms (`None`
+    /// without streams or without such deltas).
+    pub ack_p99_ms: Option<f64>,
+    /// With edges: the owner's cell messages and payload bytes through NATS per
+    /// player-second.
+    pub nats_per_player_s: Option<(f64, f64)>,
+    /// Snapshot and delta events (or world answers) read per player-second.
+    pub reads_per_player_s: f64,
     /// World bytes received per player-minute, KiB.
     pub kib_per_player_minute: f64,
     /// Cores the server used.
@@ -118,6 +128,17 @@ impl StepRecord {
             delay_p99_ms,
             errors,
             cpu_us_per_player_s: figures.server_cpu_s * 1e6 / player_seconds,
+            edge_cpu_us_per_player_s: figures
+                .edge_cpu_s
+                .iter()
+                .map(|cpu| cpu * 1e6 / player_seconds)
+                .collect(),
+            nats_per_player_s: figures
+                .nats
+                .map(|(m, b)| (m as f64 / player_seconds, b as f64 / player_seconds)),
+            ack_p99_ms: (!figures.outcome.ack_to_event_us.is_empty())
+                .then(|| figures.outcome.ack_to_event_us.value_at_quantile(0.99) as f64 / 1000.0),
+            reads_per_player_s: figures.counted.world_reads as f64 / player_seconds,
             kib_per_player_minute: figures.bytes_per_player_minute() / 1024.0,
             server_cores: figures.server_cores(),
             client_cores: figures.client_cores(),
@@ -138,6 +159,10 @@ impl StepRecord {
             delay_p99_ms: None,
             errors: 0,
             cpu_us_per_player_s: 0.0,
+            edge_cpu_us_per_player_s: Vec::new(),
+            ack_p99_ms: None,
+            nats_per_player_s: None,
+            reads_per_player_s: 0.0,
             kib_per_player_minute: 0.0,
             server_cores: 0.0,
             client_cores: 0.0,
@@ -206,6 +231,8 @@ mod tests {
                 .answered("POST /api/navigate", 200, Duration::from_millis(ms));
         }
         SyncFigures {
+            edge_cpu_s: Vec::new(),
+            nats: None,
             follow,
             players: 100,
             objects: 210,

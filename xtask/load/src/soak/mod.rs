@@ -90,6 +90,7 @@ pub async fn run(binary: &Path, args: &SoakArgs) -> anyhow::Result<()> {
         persist: args.persist.clone(),
         runner: args.runner.clone(),
         affinity: args.affinity.clone(),
+        edges: None,
     };
     println!(
         "load soak: {} players on the area stream acting every ~{} ms ({:.0} % collects, \
@@ -114,7 +115,7 @@ pub async fn run(binary: &Path, args: &SoakArgs) -> anyhow::Result<()> {
     println!("machine: {}", spacewars_harness::machine::describe());
     let dir = tempfile::tempdir().context("creating a temp dir")?;
     let database_url = dir.path().join("soak.db").display().to_string();
-    let server = sync::start_server(binary, dir.path(), database_url, &sync_args).await?;
+    let server = sync::start_server(binary, dir.path(), database_url, &sync_args, None).await?;
     let pid = server.pid()?;
     let result = drive(server.addr(), pid, args, &sync_args).await;
     let exit = server.stop(Duration::from_secs(30)).await;
@@ -145,6 +146,7 @@ async fn drive(
     let until = start + Duration::from_secs(args.minutes * 60);
     let run = Arc::new(SyncRun {
         addr,
+        stream_addrs: Vec::new(),
         follow: Follow::Stream,
         poll: Duration::from_millis(args.acting.poll_ms),
         action_every: Duration::from_millis(args.acting.action_ms),

@@ -42,7 +42,8 @@ impl Actor {
     }
 
     /// Sends one action on `api`, recorded in `outcome` when `record` (sent inside the
-    /// measured window), and schedules the next.
+    /// measured window), and schedules the next. Returns when a navigation was
+    /// acknowledged (2xx), for [`crate::sync::echo`].
     pub async fn act(
         &mut self,
         api: &mut Api,
@@ -50,7 +51,7 @@ impl Actor {
         rng: &mut StdRng,
         outcome: &mut Outcome,
         record: bool,
-    ) {
+    ) -> Option<Instant> {
         self.next += jitter(rng, self.every);
         let target = if rng.random_bool(self.collect_share.clamp(0.0, 1.0)) {
             world.random_collectable(rng)
@@ -68,8 +69,12 @@ impl Actor {
         let path = route.trim_start_matches("POST ");
         let sent = Instant::now();
         let result = api.raw(Method::POST, path, Some(body.as_bytes())).await;
+        let acked = match &result {
+            Ok(reply) if route == NAVIGATE && reply.status.is_success() => Some(Instant::now()),
+            _ => None,
+        };
         if !record {
-            return;
+            return acked;
         }
         match result {
             Ok(reply) => {
@@ -87,6 +92,7 @@ impl Actor {
             }
             Err(error) => outcome.actions.failed(route, &error),
         }
+        acked
     }
 }
 

@@ -6,13 +6,15 @@
 //! cached repository (SQLite file); `all` runs the four one after another, each on its
 //! own fresh server with the same players, and prints the ratios to full polling.
 //!
-//! - [`players`]: the players' loops; [`actor`]: their actions.
+//! - [`players`]: the players' loops; [`actor`]: their actions; [`echo`]: a write's
+//!   acknowledgement to its delta on the stream.
 //! - [`world`]: a player's copy of the world (full worlds and deltas applied).
 //! - [`sse`]: the incremental event-stream parser; the stream's connection is the
 //!   harness's `event_stream`.
 //! - [`tally`]: counters and outcomes; [`report`]: figures, table and ratios.
 
 pub mod actor;
+pub mod echo;
 pub mod players;
 pub mod report;
 pub mod sse;
@@ -29,6 +31,7 @@ use hyper::{Method, StatusCode};
 
 use crate::affinity;
 use crate::args::SyncArgs;
+use crate::capacity::edges::{self, Relay};
 use crate::capacity::probe;
 use crate::cpu::cpu_seconds;
 use game_server::RepoKind;
@@ -173,9 +176,34 @@ pub async fn one_mode(
 ) -> anyhow::Result<SyncFigures> {
     let dir = tempfile::tempdir().context("creating a temp dir")?;
     let database_url = dir.path().join("sync.db").display().to_string();
-    let server = start_server(binary, dir.path(), database_url, args).await?;
+    let world = args
+        .edges
+        .as_ref()
+        .map(|_| edges::unique_world(args.players));
+    let server = start_server(
+        binary,
+        dir.path(),
+        database_url.clone(),
+        args,
+        world.as_deref(),
+    )
+    .await?;
     let pid = server.pid()?;
-    let result = drive(server.addr(), pid, args, follow).await;
+    let relay = match (&args.edges, &world) {
+        (Some(setup), Some(world)) => {
+            let config = server_config(binary, database_url, args);
+            let streams = args.players + 64;
+            Relay::start(dir.path(), &config, setup, world, streams).await
+        }
+        _ => Ok(Relay::default()),
+    };
+    let result = match &relay {
+        Ok(relay) => drive(server.addr(), pid, relay, args, follow).await,
+        Err(error) => Err(anyhow::anyhow!("starting the edges: {error:#}")),
+    };
+    if let Ok(relay) = relay {
+        relay.stop().await;
+    }
     let exit = server.stop(Duration::from_secs(30)).await;
     let figures = result?;
     let exit = exit?;
@@ -183,22 +211,29 @@ pub async fn one_mode(
     Ok(figures)
 }
 
-/// The release server on the cached repository, with connection caps raised for two
-/// connections per player (all of them come from 127.0.0.1).
-pub async fn start_server(
-    binary: &Path,
-    dir: &Path,
-    database_url: String,
-    args: &SyncArgs,
-) -> anyhow::Result<ServerProcess> {
-    let config = GameServerConfig {
+/// The measured server's settings (the edges share them).
+fn server_config(binary: &Path, database_url: String, args: &SyncArgs) -> GameServerConfig {
+    GameServerConfig {
         binary: binary.to_owned(),
         database_url,
         repo: flag_value(&RepoKind::Cached),
         persist_interval_ms: args.persist.persist_interval_ms,
         demo_user: true,
         log_level: "warn".to_owned(),
-    };
+    }
+}
+
+/// The release server on the cached repository, with connection caps raised for two
+/// connections per player (all of them come from 127.0.0.1); with `world`, it publishes
+/// that world to the edges' NATS.
+pub async fn start_server(
+    binary: &Path,
+    dir: &Path,
+    database_url: String,
+    args: &SyncArgs,
+    world: Option<&str>,
+) -> anyhow::Result<ServerProcess> {
+    let config = server_config(binary, database_url, args);
     let addr = free_local_addr()?;
     // The launcher's arguments already lift the connection caps and the rate limits;
     // the stream cap follows the players.
@@ -212,6 +247,9 @@ pub async fn start_server(
         command.args(["--world-width", &side, "--world-height", &side]);
     }
     command.args(["--spawn", &flag_value(&args.spawn)]);
+    if let (Some(setup), Some(world)) = (&args.edges, world) {
+        command.args(edges::owner_flags(&setup.nats, world));
+    }
     let log = dir.join("sync-server.log");
     let mut server = ServerProcess::spawn(command, addr, &log, "game-server (sync)".into())?;
     server
@@ -225,6 +263,7 @@ pub async fn start_server(
 async fn drive(
     addr: SocketAddr,
     pid: u32,
+    relay: &Relay,
     args: &SyncArgs,
     follow: Follow,
 ) -> anyhow::Result<SyncFigures> {
@@ -239,8 +278,10 @@ async fn drive(
     }
     let start = Instant::now() + Duration::from_millis(100);
     let measure_from = start + warmup(args);
+    let edge_pids = relay.pids()?;
     let run = Arc::new(SyncRun {
         addr,
+        stream_addrs: relay.addrs(),
         follow,
         poll: Duration::from_millis(args.acting.poll_ms),
         action_every: Duration::from_millis(args.acting.action_ms),
@@ -262,10 +303,14 @@ async fn drive(
     tokio::time::sleep_until(run.measure_from.into()).await;
     let before = run.counters.snapshot();
     let (client0, server0) = cpu_now(pid)?;
+    let edges0 = edge_cpu(&edge_pids)?;
+    let nats0 = relay.nats_counted();
     let started = Instant::now();
     tokio::time::sleep_until(run.until.into()).await;
     let counted = run.counters.snapshot().since(&before);
     let (client1, server1) = cpu_now(pid)?;
+    let edges1 = edge_cpu(&edge_pids)?;
+    let nats1 = relay.nats_counted();
     let elapsed = started.elapsed();
     let load_average = spacewars_harness::machine::load_average();
     let timer_lag_us = probe.await.unwrap_or_else(|_| tally::histogram());
@@ -283,6 +328,10 @@ async fn drive(
         outcome,
         counted,
         server_cpu_s: server1 - server0,
+        edge_cpu_s: edges1.iter().zip(&edges0).map(|(b, a)| b - a).collect(),
+        nats: nats0
+            .zip(nats1)
+            .map(|((m0, b0), (m1, b1))| (m1 - m0, b1 - b0)),
         client_cpu_s: client1 - client0,
         client_threads: generator_cores(args),
         stream_opens: run.counters.snapshot().stream_opens,
@@ -304,6 +353,13 @@ fn cpu_now(server_pid: u32) -> anyhow::Result<(f64, f64)> {
     let client = cpu_seconds(None).context("reading /proc/self/stat")?;
     let server = cpu_seconds(Some(server_pid)).context("reading the server's /proc stat")?;
     Ok((client, server))
+}
+
+/// CPU seconds of each edge so far.
+fn edge_cpu(pids: &[u32]) -> anyhow::Result<Vec<f64>> {
+    pids.iter()
+        .map(|&pid| cpu_seconds(Some(pid)).context("reading an edge's /proc stat"))
+        .collect()
 }
 
 /// Objects in the world, as `player` reads it.

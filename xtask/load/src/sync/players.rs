@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::sync::Follow;
 use crate::sync::actor::{Actor, jitter};
+use crate::sync::echo::AckEcho;
 use crate::sync::sse::SseEvent;
 use crate::sync::sse::SseParser;
 use crate::sync::tally::{Counters, Outcome, record_us};
@@ -38,6 +39,8 @@ const REOPEN_DELAY: Duration = Duration::from_secs(1);
 pub struct SyncRun {
     /// Server address.
     pub addr: SocketAddr,
+    /// Where the streams are opened, round-robin by player (empty: on `addr`).
+    pub stream_addrs: Vec<SocketAddr>,
     /// How the players follow the world.
     pub follow: Follow,
     /// Mean time between polls (full, delta); streams open spread over one such interval.
@@ -66,6 +69,12 @@ pub struct SyncRun {
 }
 
 impl SyncRun {
+    /// Where player `index` opens its stream.
+    fn stream_addr(&self, index: usize) -> SocketAddr {
+        let edge = crate::capacity::edges::edge_of(index, self.stream_addrs.len());
+        self.stream_addrs.get(edge).copied().unwrap_or(self.addr)
+    }
+
     fn measuring(&self, at: Instant) -> bool {
         at >= self.measure_from && at < self.until
     }
@@ -86,7 +95,7 @@ pub async fn run_player(run: Arc<SyncRun>, player: Player, index: usize) -> Outc
     let mut rng = StdRng::seed_from_u64(run.seed.wrapping_add(index as u64));
     match run.follow {
         Follow::Full | Follow::Delta => polling(&run, &player, &mut rng).await,
-        Follow::Stream | Follow::StreamWorld => streaming(&run, &player, &mut rng).await,
+        Follow::Stream | Follow::StreamWorld => streaming(&run, &player, &mut rng, index).await,
     }
 }
 
@@ -153,11 +162,12 @@ async fn poll(
 }
 
 /// Follows the event stream on its own connection and acts on another.
-async fn streaming(run: &SyncRun, player: &Player, rng: &mut StdRng) -> Outcome {
+async fn streaming(run: &SyncRun, player: &Player, rng: &mut StdRng, index: usize) -> Outcome {
     let mut outcome = Outcome::default();
     let mut api = player.api(run.addr);
     let mut world = LocalWorld::default();
     let mut actor = Actor::new(rng, run.start, run.action_every, run.collect_share);
+    let mut echo = AckEcho::new(player.ship_id);
     let (path, check) = match run.follow {
         Follow::StreamWorld => (WORLD_STREAM, Check::Chain),
         _ => (AREA_STREAM, Check::Loose),
@@ -169,8 +179,9 @@ async fn streaming(run: &SyncRun, player: &Player, rng: &mut StdRng) -> Outcome 
             break;
         }
         let sent = Instant::now();
+        echo.forget();
         let opened = event_stream::open(
-            run.addr,
+            run.stream_addr(index),
             path,
             &player.cookie,
             world.version(),
@@ -209,8 +220,14 @@ async fn streaming(run: &SyncRun, player: &Player, rng: &mut StdRng) -> Outcome 
                 chunk = events.next_chunk() => match chunk {
                     Ok(Some(bytes)) => {
                         Counters::add(&run.counters.world_bytes, bytes.len() as u64);
-                        let applied = parser
-                            .feed(&bytes)
+                        let events = parser.feed(&bytes);
+                        let now = Instant::now();
+                        for delay in events.iter().filter_map(|e| echo.on_event(e, now)) {
+                            if run.measuring(now) {
+                                record_us(&mut outcome.ack_to_event_us, delay);
+                            }
+                        }
+                        let applied = events
                             .iter()
                             .all(|event| apply_event(run, &mut world, event, check, &mut outcome));
                         if !applied {
@@ -228,7 +245,9 @@ async fn streaming(run: &SyncRun, player: &Player, rng: &mut StdRng) -> Outcome 
                     if record {
                         record_us(&mut outcome.lateness_us, due.elapsed());
                     }
-                    actor.act(&mut api, &world, rng, &mut outcome, record).await;
+                    if let Some(at) = actor.act(&mut api, &world, rng, &mut outcome, record).await {
+                        echo.acked(at);
+                    }
                 }
                 () = tokio::time::sleep_until(run.until.into()) => return outcome,
             }

@@ -28,6 +28,11 @@ pub struct SyncFigures {
     pub counted: CounterSnapshot,
     /// Server CPU seconds inside the window.
     pub server_cpu_s: f64,
+    /// Each edge's CPU seconds inside the window (empty without edges).
+    pub edge_cpu_s: Vec<f64>,
+    /// With edges: the owner's cell messages and their payload bytes through NATS inside
+    /// the window.
+    pub nats: Option<(u64, u64)>,
     /// Load generator (this process) CPU seconds inside the window.
     pub client_cpu_s: f64,
     /// Cores the load generator could use: its worker threads, or fewer CPUs it was
@@ -253,6 +258,8 @@ mod tests {
 
     fn figures(follow: Follow, cpu_s: f64, bytes: u64, client_cpu_s: f64) -> SyncFigures {
         SyncFigures {
+            edge_cpu_s: Vec::new(),
+            nats: None,
             follow,
             players: 100,
             objects: 110,

@@ -89,6 +89,9 @@ pub struct Outcome {
     pub lateness_us: Histogram<u64>,
     /// Stream events: time from the server's `currentTime` to parsed on the client.
     pub event_lag_us: Histogram<u64>,
+    /// A navigation's acknowledgement to the first stream delta carrying the player's
+    /// ship (end to end: through NATS and an edge when streams are on edges).
+    pub ack_to_event_us: Histogram<u64>,
 }
 
 impl Default for Outcome {
@@ -99,6 +102,7 @@ impl Default for Outcome {
             world: Recorder::default(),
             lateness_us: histogram(),
             event_lag_us: histogram(),
+            ack_to_event_us: histogram(),
         }
     }
 }
@@ -114,6 +118,7 @@ impl Outcome {
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.lateness_us.add(&other.lateness_us);
         let _ = self.event_lag_us.add(&other.event_lag_us);
+        let _ = self.ack_to_event_us.add(&other.ack_to_event_us);
     }
 
     /// Counts one refused action.

@@ -15,4 +15,5 @@ mod http;
 mod nats;
 mod page;
 mod relay;
+mod size;
 mod takeover;

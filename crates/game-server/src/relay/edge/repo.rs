@@ -48,18 +48,17 @@ fn read_only<T>() -> Result<T, AppError> {
 /// The edge's repository (module docs).
 pub struct EdgeRepo {
     db: DbRepo,
-    size: WorldSize,
     world: RwLock<Arc<World>>,
     versions: watch::Sender<u64>,
     live: AtomicBool,
 }
 
 impl EdgeRepo {
-    /// A repository over `db` with an empty world, not live until the link installs one.
+    /// A repository over `db` with an empty world of `size` (the flags' size, until the
+    /// owner's world is installed), not live until the link installs one.
     pub fn new(db: Database, size: WorldSize) -> EdgeRepo {
         EdgeRepo {
             db: DbRepo::new(db, size),
-            size,
             world: RwLock::new(Arc::new(World::versioned(size, [], 0, 0))),
             versions: watch::channel(0).0,
             live: AtomicBool::new(false),
@@ -101,8 +100,15 @@ impl EdgeRepo {
 
 #[async_trait]
 impl Repository for EdgeRepo {
+    /// The owner's world size, from the last world installed (its snapshot carries it):
+    /// an edge started with other `--world-width`/`--world-height` flags than the owner
+    /// must not judge areas by its own, or it would serve an area stream as the whole
+    /// world when its size is the smaller.
     fn world_size(&self) -> WorldSize {
-        self.size
+        self.world
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .size()
     }
 
     async fn create_user(&self, _new_user: NewUser) -> Result<User, AppError> {

@@ -1,5 +1,6 @@
-//! A takeover of the owner on PostgreSQL: the edge's streams stay open, get the new
-//! owner's world as a fresh `snapshot` event, and follow it.
+//! A takeover of the owner on PostgreSQL, after a clean stop (SIGTERM: the lease is
+//! released) or a crash (SIGKILL: the lease expires): the edge's streams stay open, get
+//! the new owner's world as a fresh `snapshot` event, and follow it.
 
 use game_persistence::testing::TestDatabase;
 
@@ -11,6 +12,16 @@ const FLAGS: [&str; 4] = ["--lease-ttl-ms", "1500", "--persist-interval-ms", "10
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_takeover_keeps_the_edges_streams_open_and_correct() {
+    takeover_after("TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_after_a_crash_keeps_the_edges_streams_open_and_correct() {
+    takeover_after("KILL").await;
+}
+
+/// The owner gets `signal`; the standby takes over; the edge's streams carry on.
+async fn takeover_after(signal: &str) {
     let Some(nats) = shared() else { return };
     let Some(db) = TestDatabase::postgres() else {
         game_persistence::testing::environment::missing(
@@ -19,7 +30,7 @@ async fn a_takeover_keeps_the_edges_streams_open_and_correct() {
         );
         return;
     };
-    let world = unique_world("takeover");
+    let world = unique_world(&format!("takeover-{signal}"));
     let mut owner = start(&db, &nats, &world, false, &FLAGS).await;
     wait_status(owner.addr(), "/readyz", 200).await;
     let standby_flags = [FLAGS.as_slice(), &["--standby"]].concat();
@@ -41,7 +52,7 @@ async fn a_takeover_keeps_the_edges_streams_open_and_correct() {
             .await;
     }
 
-    owner.signal("TERM").expect("SIGTERM to the owner");
+    owner.signal(signal).expect("the signal to the owner");
     owner
         .wait_exit(crate::http::PATIENCE)
         .await

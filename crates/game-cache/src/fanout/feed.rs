@@ -138,6 +138,18 @@ async fn refresh<R: Repository + 'static>(
         }
     };
     let now_ms = game.now_ms();
+    refresh_areas(hub, world, now_ms).await
+}
+
+/// Refreshes every area that may have changed against `world` at `now_ms`, on the blocking
+/// pool (building the grid is O(world): it must not hold up an async worker). Returns the
+/// world and instant it used, the `Before` of the next broadcast; `None` if the task
+/// failed. A feeder of its own (an edge's replica) calls this as [`feed`] does.
+pub async fn refresh_areas(
+    hub: &Arc<FanoutHub>,
+    world: WorldSnapshot,
+    now_ms: i64,
+) -> Option<(WorldSnapshot, i64)> {
     let hub = hub.clone();
     let refreshed = tokio::task::spawn_blocking(move || {
         let grid = SpatialGrid::build(world.objects(), world.size(), GRID_CELL, now_ms);

@@ -46,7 +46,7 @@ pub mod route;
 pub mod subscription;
 
 pub use event::{AreaDelta, AreaEvent, AreaSnapshot, BatchChanges, Encoded, Event, SharedBatch};
-pub use feed::{BATCH_WINDOW, HEARTBEAT, feed};
+pub use feed::{BATCH_WINDOW, HEARTBEAT, feed, refresh_areas};
 pub use hub::FanoutHub;
 pub use route::Before;
 pub use subscription::{Follow, HubLimits, HubStats, Refused, Subscription};

@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use game_cache::fanout::{BatchChanges, Encoded, HEARTBEAT, SharedBatch};
+use game_cache::fanout::{BatchChanges, Encoded, HEARTBEAT, SharedBatch, refresh_areas};
 use game_cache::relay::{
     Beacon, CellMessage, Replica, SessionNotice, SnapshotPart, SnapshotRequest, Step, Subjects,
 };
-use game_domain::interest::SpatialGrid;
 use game_domain::views::WorldView;
 use game_domain::world::WorldSnapshot;
 use tokio::sync::watch;
@@ -136,12 +135,10 @@ pub async fn follow(
                 }
                 _ = heartbeat.tick() => hub.heartbeat(app.game.now_ms()),
                 _ = ticks.tick() => {
-                    if hub.has_areas() {
-                        let now_ms = app.game.now_ms();
-                        let world = replica.world();
-                        let grid = SpatialGrid::build(world.objects(), world.size(), game_cache::fanout::hub::GRID_CELL, now_ms);
-                        hub.refresh(&grid, world, now_ms);
-                        before = (world.clone(), now_ms);
+                    if hub.has_areas()
+                        && let Some(used) = refresh_areas(&hub, replica.world().clone(), app.game.now_ms()).await
+                    {
+                        before = used;
                     }
                 }
             }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use game_cache::fanout::route::Before;
+use game_cache::fanout::Before;
 use game_cache::fanout::{
     BatchChanges, Encoded, Event, FanoutHub, Follow, HubLimits, SharedBatch, Subscription,
 };

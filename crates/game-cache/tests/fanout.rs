@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use game_cache::fanout::route::Before;
+use game_cache::fanout::Before;
 use game_cache::fanout::{
     AreaEvent, BatchChanges, Encoded, Event, FanoutHub, Follow, HubLimits, SharedBatch,
 };

@@ -49,7 +49,7 @@ pub fn json<T: Serialize>(value: &T) -> Response<Body> {
 /// written as an integer (`500`, not `500.0`), so clients see the numbers they always saw.
 /// The engine's world events use the same printer.
 pub fn to_json<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
-    game_cache::fanout::json::to_json(value)
+    game_cache::fanout::to_json(value)
 }
 
 /// A 200 response with `bytes`, already JSON.

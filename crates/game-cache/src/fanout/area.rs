@@ -56,11 +56,6 @@ impl AreaState {
         }
     }
 
-    /// Its ship.
-    pub fn ship(&self) -> ObjectId {
-        self.ship
-    }
-
     /// Where its ship is at `ctx.now_ms`, by the ship's state as of the last batch or
     /// refresh it was given.
     pub fn center(&self, ctx: &AreaContext<'_>) -> Option<(f64, f64)> {

@@ -16,7 +16,7 @@
 //!   only to the subscribers of its cell, who apply the exact per-subscriber rule
 //!   (`game_domain::interest::Interest`) to those changes alone. A subscriber whose area
 //!   saw nothing is not woken, allocated for or looked at. A refresh looks only at areas
-//!   whose ship or neighbourhood moved or that were given changes ([`route`] explains why
+//!   whose ship or neighbourhood moved or that were given changes (`route` explains why
 //!   that is enough);
 //! - **encoded once**: each changed object's JSON is made once per batch ([`Encoded`])
 //!   and shared by every event that carries it; whole-world subscribers share the batch
@@ -28,26 +28,27 @@
 //! events queued (and `buffer` batches kept before its opening); a subscriber further
 //! behind is cut off (its queue ends after what is queued).
 //!
-//! - [`hub`]: subscribing, opening, ending, keep-alives, figures.
-//! - [`subscription`]: bounds, what a subscription follows, refusals, figures.
-//! - [`route`]: feeding: batches by cell, refreshes.
-//! - [`area`]: one area subscriber's state and exact rule.
-//! - [`event`]: what subscribers receive.
-//! - [`json`]: the events' JSON, assembled from per-object fragments.
-//! - [`mod@feed`]: the task feeding a hub from a game.
+//! - `hub`: subscribing, opening, ending, keep-alives, figures.
+//! - `subscription`: bounds, what a subscription follows, refusals, figures.
+//! - `route`: feeding: batches by cell, refreshes.
+//! - `area`: one area subscriber's state and exact rule.
+//! - `event`: what subscribers receive.
+//! - `json`: the events' JSON, assembled from per-object fragments.
+//! - `feed`: the task feeding a hub from a game.
 
-pub mod area;
-pub mod event;
-pub mod feed;
-pub mod hub;
-pub mod json;
+mod area;
+mod event;
+mod feed;
+mod hub;
+mod json;
 pub(crate) mod registry;
-pub mod route;
-pub mod subscription;
+mod route;
+mod subscription;
 
 pub use event::{AreaDelta, AreaEvent, AreaSnapshot, BatchChanges, Encoded, Event, SharedBatch};
 pub use feed::{BATCH_WINDOW, HEARTBEAT, feed, refresh_areas};
-pub use hub::FanoutHub;
+pub use hub::{FanoutHub, GRID_CELL, ROUTE_CELL};
+pub use json::to_json;
 pub use route::Before;
 pub use subscription::{Follow, HubLimits, HubStats, Refused, Subscription};
 

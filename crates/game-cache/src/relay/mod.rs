@@ -3,7 +3,7 @@
 //! all of it is tested without a broker. The game server carries it over NATS.
 //!
 //! - The **owner** ([`Publisher`]) cuts every batch of the world's changes by cell (the
-//!   fan-out's grid, [`crate::fanout::hub::ROUTE_CELL`]) into [`CellMessage`]s, each
+//!   fan-out's grid, [`crate::fanout::ROUTE_CELL`]) into [`CellMessage`]s, each
 //!   carrying the world's epoch (new at every start of an owner, so a takeover is seen),
 //!   the batch's versions, how many cells the batch has, and the version of the cell's
 //!   previous message (a per-cell chain). It answers snapshot requests in bounded

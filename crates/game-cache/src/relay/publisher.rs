@@ -9,7 +9,7 @@ use game_domain::world::WorldSnapshot;
 use game_domain::world_history::Version;
 
 use super::message::{CellMessage, SnapshotPart};
-use crate::fanout::hub::ROUTE_CELL;
+use crate::fanout::ROUTE_CELL;
 
 /// What the owner has published in its epoch: the world as of its last batch, when that
 /// batch was cut, and each cell's last message.

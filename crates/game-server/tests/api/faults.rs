@@ -64,9 +64,13 @@ async fn shutdown_with_the_database_down_spills_and_the_next_start_applies_it(db
     );
     assert!(spill.exists());
 
-    // The database is back; the stopped server's lease has expired.
+    // The database is back; the stopped server's lease is gone. Freed with its token, not
+    // only made expired: the stopped server's last renewal, abandoned at its deadline while
+    // the writes were blocked, may still commit once they are not, and a renewal by the
+    // same token would make an only-expired lease current again (as it must for an owner
+    // whose database came back; tests/db/lease.rs) and this start would find it held.
     drop(blocked);
-    database.execute("UPDATE lease SET expires_ms = 0");
+    database.execute("UPDATE lease SET expires_ms = 0, token = ''");
     let server = stopped.start_again_with(quick_spill(dir.path())).await;
     assert!(!spill.exists(), "applied and removed");
     let mut demo = server.client_with(token);

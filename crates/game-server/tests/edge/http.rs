@@ -79,7 +79,12 @@ impl Stream {
     /// Opens `GET path` with `cookie` on `addr`.
     pub async fn open(addr: SocketAddr, path: &str, cookie: &str) -> Stream {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let head = format!("GET {path} HTTP/1.1\r\nHost: test\r\nCookie: {cookie}\r\n\r\n");
+        // `Connection: close`: "ended" means the server ended the response. Without it a
+        // finished chunked body leaves a keep-alive connection open for its idle timeout
+        // (30 s), and a test waiting for the close would measure that timeout instead.
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: test\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        );
         stream.write_all(head.as_bytes()).await.expect("write");
         let text = Arc::new(Mutex::new(String::new()));
         let ended = Arc::new(Mutex::new(false));

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 
 use spacewars_harness::server_process::ServerProcess;
 
-use crate::chaos::failover::haproxy::ensure_installed;
+use crate::chaos::failover::haproxy::{ensure_installed, routes_to_owner_only};
 
 /// The shipped configuration (docs/operations.md, Edges).
 pub const SHIPPED: &str = include_str!("../../../../../deploy/haproxy-edges.cfg");
@@ -76,7 +76,7 @@ pub fn config(
 
 /// Writes the configuration for `game` (owner, standby) and `edges` to `dir`, has HAProxy
 /// check it, and runs it in the foreground as a child logging to `haproxy.log`; returns
-/// once `/readyz` through it answers 200 (the owner).
+/// once it routes the game's paths to the owner only.
 pub async fn start(
     dir: &Path,
     listen: SocketAddr,
@@ -110,6 +110,8 @@ pub async fn start(
     let log = dir.join("haproxy.log");
     let mut haproxy = ServerProcess::spawn(command, listen, &log, "haproxy".to_owned())?;
     haproxy.wait_ready("/readyz", READY_TIMEOUT).await?;
+    // A fresh HAProxy counts the standby up until its first failed check.
+    routes_to_owner_only(listen, game.len()).await?;
     Ok(haproxy)
 }
 

@@ -89,7 +89,7 @@ async fn signal_and_reap(fleet: &mut Fleet, index: usize, signal: &str) -> anyho
 }
 
 /// The slot whose `/readyz` answers 200 (the owner), polled for up to [`READY_WAIT`].
-async fn ready_slot(addrs: &[SocketAddr]) -> Option<usize> {
+pub async fn ready_slot(addrs: &[SocketAddr]) -> Option<usize> {
     let deadline = Instant::now() + READY_WAIT;
     while Instant::now() < deadline {
         for (index, addr) in addrs.iter().enumerate() {

@@ -54,10 +54,10 @@ impl Watch<'_> {
     /// Watches from `fault_at` until every stream is back and correct (or the deadline),
     /// the fault's recovery having set `recovered`; then checks the areas at rest.
     pub async fn cycle(&mut self, fault_at: Instant, recovered: &AtomicBool) -> Cycle {
-        let breaks_before: Vec<(u64, u64)> = self
+        let breaks_before: Vec<(u64, u64, u64)> = self
             .players
             .iter()
-            .map(|p| (p.stream.breaks(), p.stream.ended()))
+            .map(|p| (p.stream.breaks(), p.stream.ended(), p.stream.refused()))
             .collect();
         let mut correct_since: Vec<Option<Instant>> = vec![None; self.players.len()];
         // Why each player is not correct yet, for the post-mortem of a lost one.
@@ -107,12 +107,13 @@ impl Watch<'_> {
             .iter()
             .map(|since| since.map(|s| s.saturating_duration_since(fault_at)))
             .collect();
-        let (broken, ended) = self.players.iter().zip(&breaks_before).fold(
-            (0, 0),
-            |(broken, ended), (p, (b0, e0))| {
+        let (broken, ended, refused) = self.players.iter().zip(&breaks_before).fold(
+            (0, 0, 0),
+            |(broken, ended, refused), (p, (b0, e0, r0))| {
                 (
                     broken + p.stream.breaks() - b0,
                     ended + p.stream.ended() - e0,
+                    refused + p.stream.refused() - r0,
                 )
             },
         );
@@ -128,6 +129,7 @@ impl Watch<'_> {
         Cycle {
             broken,
             ended,
+            refused,
             back,
             wrong_at_rest,
             notes,

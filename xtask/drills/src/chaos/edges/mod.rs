@@ -186,7 +186,8 @@ async fn drill(
         writes.0, writes.1
     );
     let (lines, _) = rig.edges.stop_all(None, crate::chaos::EXIT_TIMEOUT).await;
-    let (more, _) = rig.game.stop_all(None, crate::chaos::EXIT_TIMEOUT).await;
+    let owner = fault::ready_slot(&rig.game.addrs()).await;
+    let (more, _) = rig.game.stop_all(owner, crate::chaos::EXIT_TIMEOUT).await;
     for line in lines.iter().chain(&more) {
         println!("edges: stopped {line}");
     }
@@ -237,12 +238,13 @@ async fn rounds(
             let (done, cycle) = tokio::join!(inject, watch.cycle(fault_at, &recovered));
             let what = done.with_context(|| format!("round {round}: {}", fault.name()))?;
             println!(
-                "round {round}/{} {}: {what}; {} stream connections broken ({} ended), all back \
-                 and correct after {}, {} lost",
+                "round {round}/{} {}: {what}; {} stream connections broken ({} ended), {} reopens \
+                 refused, all back and correct after {}, {} lost",
                 args.cycles,
                 fault.name(),
                 cycle.broken,
                 cycle.ended,
+                cycle.refused,
                 cycle
                     .all_back()
                     .map_or_else(|| "never".to_owned(), |d| format!("{d:.2?}")),

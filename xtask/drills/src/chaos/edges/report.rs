@@ -48,6 +48,8 @@ pub struct Cycle {
     pub broken: u64,
     /// Of those, ended by the server with an `ended` event.
     pub ended: u64,
+    /// Reopens refused (HAProxy's 503 while no edge is ready, an edge's own 503).
+    pub refused: u64,
     /// Per player: from the fault until its stream was live and showed its ship as the
     /// owner has it, for good; `None` when that never happened within the deadline.
     pub back: Vec<Option<Duration>>,
@@ -81,6 +83,8 @@ pub struct Totals {
     pub broken: u64,
     /// Of which ended with an `ended` event.
     pub ended: u64,
+    /// Reopens refused.
+    pub refused: u64,
     /// Every player's time until back and correct, over all cycles.
     pub player_back: Vec<Duration>,
     /// Per cycle in which every player came back: when the last one did.
@@ -95,6 +99,7 @@ impl Totals {
         self.cycles += 1;
         self.broken += cycle.broken;
         self.ended += cycle.ended;
+        self.refused += cycle.refused;
         self.player_back.extend(cycle.back.iter().flatten());
         self.all_back.extend(cycle.all_back());
         self.lost += cycle.lost();
@@ -122,16 +127,25 @@ pub fn render(rows: &[(Fault, Totals)]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<14} {:>6} {:>13} {:>10} {:>10} {:>10} {:>10} {:>5}  verdict",
-        "fault", "cycles", "broken (end)", "player p50", "player max", "all p50", "all max", "lost"
+        "{:<14} {:>6} {:>13} {:>7} {:>10} {:>10} {:>10} {:>10} {:>5}  verdict",
+        "fault",
+        "cycles",
+        "broken (end)",
+        "refused",
+        "player p50",
+        "player max",
+        "all p50",
+        "all max",
+        "lost"
     );
     for (fault, t) in rows {
         let _ = writeln!(
             out,
-            "{:<14} {:>6} {:>13} {:>10} {:>10} {:>10} {:>10} {:>5}  {}",
+            "{:<14} {:>6} {:>13} {:>7} {:>10} {:>10} {:>10} {:>10} {:>5}  {}",
             fault.name(),
             t.cycles,
             format!("{} ({})", t.broken, t.ended),
+            t.refused,
             show(percentile(&t.player_back, 50)),
             show(percentile(&t.player_back, 100)),
             show(percentile(&t.all_back, 50)),
@@ -142,7 +156,8 @@ pub fn render(rows: &[(Fault, Totals)]) -> String {
     }
     let _ = writeln!(
         out,
-        "broken = stream connections cut (of which ended with an `ended` event); player = from \
+        "broken = stream connections cut (of which ended with an `ended` event); refused = \
+         reopens answered 503 (retried after 1 s); player = from \
          the fault until a player's stream was live and showed its ship as the owner has it; \
          all = until every player's was (per cycle); lost = players never back and correct \
          within the deadline, or whose area differed from the owner's world at rest"
@@ -174,6 +189,7 @@ mod tests {
         totals.add(&Cycle {
             broken: 12,
             ended: 0,
+            refused: 0,
             back: vec![Some(ms(1_100)), Some(ms(2_300)), Some(ms(100))],
             wrong_at_rest: 0,
             notes: vec![],
@@ -182,12 +198,13 @@ mod tests {
         totals.add(&Cycle {
             broken: 3,
             ended: 3,
+            refused: 4,
             back: vec![Some(ms(900)), None, Some(ms(1_000))],
             wrong_at_rest: 1,
             notes: vec![],
         });
         assert_eq!(totals.cycles, 2);
-        assert_eq!((totals.broken, totals.ended), (15, 3));
+        assert_eq!((totals.broken, totals.ended, totals.refused), (15, 3, 4));
         assert_eq!(totals.player_back.len(), 5);
         assert_eq!(totals.all_back, [ms(2_300)]);
         assert_eq!(totals.lost, 2);
@@ -196,7 +213,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[1],
-            "edge SIGKILL        2        15 (3)      1.00s      2.30s      2.30s      2.30s     2  FAIL"
+            "edge SIGKILL        2        15 (3)       4      1.00s      2.30s      2.30s      2.30s     2  FAIL"
         );
     }
 }

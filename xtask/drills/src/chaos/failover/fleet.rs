@@ -155,19 +155,19 @@ impl Fleet {
             let Some(process) = self.slots[index].process.take() else {
                 continue;
             };
-            let role = if Some(index) == owner {
-                "owner"
-            } else {
-                "standby"
+            let role = match (Some(index) == owner, self.role) {
+                (true, _) => "owner",
+                (false, "--edge") => "edge",
+                (false, _) => "standby",
             };
             match process.stop(timeout).await {
                 Ok(status) => {
                     clean &= status.success();
-                    lines.push(format!("server {index} ({role}): {status}"));
+                    lines.push(format!("{} {index} ({role}): {status}", self.prefix));
                 }
                 Err(error) => {
                     clean = false;
-                    lines.push(format!("server {index} ({role}): {error:#}"));
+                    lines.push(format!("{} {index} ({role}): {error:#}", self.prefix));
                 }
             }
         }

@@ -59,14 +59,15 @@ pub async fn inject(fault: Fault, rig: &mut Rig) -> anyhow::Result<String> {
             } else {
                 "TERM"
             };
-            let edge = busiest(&rig.edges.addrs()).await;
+            let (edge, streams) = busiest(&rig.edges.addrs()).await;
             let exit = signal_and_reap(&mut rig.edges, edge, signal).await?;
             rig.edges.start(edge).await?;
             wait_status(rig.edges.addrs()[edge], StatusCode::OK, READY_WAIT)
                 .await
                 .with_context(|| format!("edge {edge} never became ready again"))?;
             Ok(format!(
-                "SIG{signal} to edge {edge} ({exit}); restarted, ready again"
+                "SIG{signal} to edge {edge} with {streams} open streams ({exit}); restarted, \
+                 ready again"
             ))
         }
         Fault::NatsRestart => {
@@ -128,8 +129,9 @@ async fn status_of(addr: SocketAddr, path: &str) -> Option<StatusCode> {
 }
 
 /// The edge with the most open streams (`spacewars_world_streams_open`), so that a fault
-/// cuts streams even after earlier faults moved them all to one edge.
-async fn busiest(edges: &[SocketAddr]) -> usize {
+/// cuts streams even after earlier faults moved them all to one edge; its index and
+/// open streams.
+async fn busiest(edges: &[SocketAddr]) -> (usize, f64) {
     let mut best = (0, -1.0);
     for (index, addr) in edges.iter().enumerate() {
         let open = open_streams(*addr).await.unwrap_or(0.0);
@@ -137,7 +139,7 @@ async fn busiest(edges: &[SocketAddr]) -> usize {
             best = (index, open);
         }
     }
-    best.0
+    best
 }
 
 async fn open_streams(addr: SocketAddr) -> Option<f64> {

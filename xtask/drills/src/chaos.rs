@@ -229,10 +229,9 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
         table.add(Row::verdict("failover", usize::from(!passed)));
     }
     if args.edges {
-        let rows = runtime.block_on(edges::run(&binary, args, seed, deadline))?;
-        print!("{}", edges::report::render(&rows));
-        let failed = rows.iter().filter(|(_, totals)| !totals.passed()).count();
-        table.add(Row::verdict("edges", failed));
+        let outcome = runtime.block_on(edges::run(&binary, args, seed, deadline))?;
+        print!("{}", edges::report::render(&outcome.rows));
+        table.add(Row::verdict("edges", outcome.failures()));
     }
     for signal in signals {
         let summary = runtime.block_on(drill::drill(&binary, args, signal, seed, deadline))?;

@@ -54,21 +54,35 @@ const BETWEEN_FAULTS_MS: std::ops::RangeInclusive<u64> = 2_000..=4_000;
 /// A player's pause between writes, ms: a write every few seconds.
 const WRITE_PAUSE_MS: std::ops::RangeInclusive<u64> = 1_500..=3_500;
 
-/// Runs the drill; the table's rows, per kind.
+/// What the drill found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The table's rows, per fault kind.
+    pub rows: Vec<(Fault, Totals)>,
+    /// Broken promises outside the rows (stream events that did not apply).
+    pub violations: Vec<String>,
+}
+
+impl Outcome {
+    /// Kinds that failed plus the other violations: 0 when the drill passed.
+    pub fn failures(&self) -> usize {
+        self.rows.iter().filter(|(_, t)| !t.passed()).count() + self.violations.len()
+    }
+}
+
+/// Runs the drill.
 pub async fn run(
     binary: &Path,
     args: &ChaosArgs,
     seed: u64,
     deadline: Instant,
-) -> anyhow::Result<Vec<(Fault, Totals)>> {
+) -> anyhow::Result<Outcome> {
     let schema_name = format!("xtask_edges_{}", std::process::id());
     let schema = Schema::create(&args.postgres, &schema_name)?;
     let dir = tempfile::tempdir().context("creating a temp dir")?;
     println!("edges: PostgreSQL schema {schema_name}");
     let result = drill(binary, args, seed, deadline, &schema, dir.path()).await;
-    let failed = result
-        .as_ref()
-        .map_or(true, |rows| rows.iter().any(|(_, t)| !t.passed()));
+    let failed = result.as_ref().map_or(true, |o| o.failures() > 0);
     if failed || args.keep_logs {
         let kept = dir.keep();
         println!("edges: logs kept in {}", kept.display());
@@ -83,7 +97,7 @@ async fn drill(
     deadline: Instant,
     schema: &Schema,
     dir: &Path,
-) -> anyhow::Result<Vec<(Fault, Totals)>> {
+) -> anyhow::Result<Outcome> {
     let nats = nats::OwnNats::start(dir).await?;
     let world = format!("edges-drill-{}", std::process::id());
     let config = GameServerConfig {
@@ -194,15 +208,16 @@ async fn drill(
     if let Err(error) = haproxy.stop(crate::chaos::EXIT_TIMEOUT).await {
         println!("edges: stopping haproxy: {error:#}");
     }
-    let mut rows = result?;
+    let rows = result?;
+    let mut violations = Vec::new();
     if bad_events > 0 {
-        // A stream event the client could not apply breaks the protocol: count it as lost.
-        if let Some((_, totals)) = rows.first_mut() {
-            totals.lost += 1;
-        }
-        println!("  VIOLATION {bad_events} stream events did not apply");
+        // The client could not follow the protocol: the stream is wrong whatever it shows.
+        violations.push(format!("{bad_events} stream events did not apply"));
     }
-    Ok(rows)
+    for violation in &violations {
+        println!("  VIOLATION {violation}");
+    }
+    Ok(Outcome { rows, violations })
 }
 
 /// `--cycles` rounds of every fault kind; the totals per kind.

@@ -134,7 +134,8 @@ async fn drill(
     let listen = free_local_addr()?;
     let haproxy = balancer::start(dir, listen, &rig.game.addrs(), &rig.edges.addrs()).await?;
     println!(
-        "edges: owner + standby (lease TTL {} ms, persist interval {} ms) on PostgreSQL, 2 edges, own nats-server at {}, HAProxy on {listen} (config from \
+        "edges: owner + standby (lease TTL {} ms, persist interval {} ms) on PostgreSQL, 2 \
+         edges, own nats-server at {}, HAProxy on {listen} (config from \
          deploy/haproxy-edges.cfg); {} players with area streams of radius {}; logs in {}",
         args.lease_ttl_ms,
         args.persist_interval_ms,

@@ -77,6 +77,20 @@ pub async fn run(
     seed: u64,
     deadline: Instant,
 ) -> anyhow::Result<Outcome> {
+    // The server's own bounds (docs/world-sync.md: radius 1 to --max-interest-radius,
+    // 2000 by default), checked here so that a bad flag is not reported as lost streams.
+    anyhow::ensure!(
+        (1.0..=2_000.0).contains(&args.edge_radius),
+        "--edge-radius must be from 1 to 2000"
+    );
+    anyhow::ensure!(
+        args.converge_secs >= 1,
+        "--converge-secs must be at least 1"
+    );
+    anyhow::ensure!(
+        args.lease_ttl_ms >= 300,
+        "--lease-ttl-ms must be at least 300"
+    );
     let schema_name = format!("xtask_edges_{}", std::process::id());
     let schema = Schema::create(&args.postgres, &schema_name)?;
     let dir = tempfile::tempdir().context("creating a temp dir")?;

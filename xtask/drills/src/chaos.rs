@@ -10,12 +10,17 @@
 //!
 //! With `--failover` it runs the [`failover`] drill: an owner and standbys on PostgreSQL
 //! behind HAProxy, the owner killed every cycle, takeover time and losses measured.
+//!
+//! With `--edges` it runs the [`edges`] drill: owner, standby, two edges fed through a NATS
+//! of its own and HAProxy; owner, edges and NATS killed or restarted in turn while players
+//! follow area streams on the edges, which must come back and converge to the owner's world.
 
 pub mod check;
 pub mod cycle;
 pub mod db_faults;
 pub mod drill;
 pub mod driver;
+pub mod edges;
 pub mod failover;
 pub mod ledger;
 pub mod observe;
@@ -39,7 +44,8 @@ pub const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Flags of `cargo xtask drills chaos`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChaosArgs {
-    /// Kill/restart cycles per drill.
+    /// Kill/restart cycles per drill (with --edges: rounds of every fault kind; default 3
+    /// there).
     #[arg(long, default_value_t = 20)]
     pub cycles: u32,
     /// Drill with SIGKILL (the default when neither --kill nor --term is given).
@@ -48,7 +54,7 @@ pub struct ChaosArgs {
     /// Drill with SIGTERM: the server must exit 0 and lose nothing acknowledged.
     #[arg(long)]
     pub term: bool,
-    /// Players driving load.
+    /// Players driving load (default 24 with --edges).
     #[arg(long, default_value_t = 8)]
     pub players: usize,
     /// The server's persist interval, ms.
@@ -119,12 +125,30 @@ pub struct ChaosArgs {
     /// it; the old owner must acknowledge nothing after its deadline.
     #[arg(long)]
     pub partition: bool,
-    /// `--lease-ttl-ms` of the failover drill's servers.
+    /// Edge drill: owner and standby on PostgreSQL, two edges, a NATS of its own and
+    /// HAProxy from deploy/haproxy-edges.cfg; each round SIGKILLs and SIGTERMs the owner and
+    /// an edge and restarts NATS, and every player's area stream (on an edge) must come back
+    /// and converge to the owner's world. Runs instead of the crash drills.
+    #[arg(long)]
+    pub edges: bool,
+    /// Edge drill: the radius of the players' area streams.
+    #[arg(long, default_value_t = 300.0)]
+    pub edge_radius: f64,
+    /// Edge drill: a player whose stream is not back and correct this many seconds after a
+    /// fault is lost.
+    #[arg(long, default_value_t = 30)]
+    pub converge_secs: u64,
+    /// `--lease-ttl-ms` of the failover and edge drills' servers.
     #[arg(long, default_value_t = 2_000)]
     pub lease_ttl_ms: u64,
-    /// The local PostgreSQL server of the fault drills (admin URL; each drill works in a
-    /// throwaway schema, reached through a freezable proxy).
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    /// The local PostgreSQL server of the fault, failover and edge drills (admin URL; each
+    /// drill works in a throwaway schema).
+    #[arg(
+        long,
+        alias = "pg-url",
+        env = "SPACEWARS_TEST_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
     pub postgres: String,
 }
 
@@ -184,7 +208,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     let faults = args.freeze_db || args.outage_sigterm || args.paused_owner;
     let signals = match (args.kill, args.term) {
         // With --failover, --kill / --term choose the failover drill's signals.
-        _ if args.failover => vec![],
+        _ if args.failover || args.edges => vec![],
         (false, false) if faults => vec![],
         (_, false) => vec![Signal::Kill],
         (false, true) => vec![Signal::Term],
@@ -203,6 +227,11 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
     if args.failover {
         let passed = runtime.block_on(failover::run(&binary, args, seed, deadline))?;
         table.add(Row::verdict("failover", usize::from(!passed)));
+    }
+    if args.edges {
+        let outcome = runtime.block_on(edges::run(&binary, args, seed, deadline))?;
+        print!("{}", edges::report::render(&outcome.rows));
+        table.add(Row::verdict("edges", outcome.failures()));
     }
     for signal in signals {
         let summary = runtime.block_on(drill::drill(&binary, args, signal, seed, deadline))?;

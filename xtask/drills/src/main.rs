@@ -11,7 +11,8 @@
 pub mod abuse;
 pub mod chaos;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(name = "spacewars-drills", about = "Spacewars drills")]
@@ -29,7 +30,19 @@ enum Task {
 }
 
 fn main() -> anyhow::Result<()> {
-    match &Cli::parse().task {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Task::Chaos(args), Some(("chaos", chaos))) = (&mut cli.task, matches.subcommand()) {
+        // The edge drill's own defaults: fewer rounds (each runs five faults), more players.
+        let defaulted = |id| chaos.value_source(id) == Some(ValueSource::DefaultValue);
+        if args.edges && defaulted("cycles") {
+            args.cycles = 3;
+        }
+        if args.edges && defaulted("players") {
+            args.players = 24;
+        }
+    }
+    match &cli.task {
         Task::Chaos(args) => chaos::run(args),
         Task::Abuse(args) => abuse::run(args),
     }

@@ -8,6 +8,7 @@
 //! - [`http_client`]: one HTTP/1.1 keep-alive connection; transport errors that say whether
 //!   a request may have been applied.
 //! - [`event_stream`]: one `/api/world/events` stream, read as the server pushes.
+//! - [`sse`]: an incremental `text/event-stream` parser for those streams' bodies.
 //! - [`api`]: typed calls of the game API and its reply shapes.
 //! - [`player`]: registering test players (a session cookie and a ship each).
 //! - [`aim`]: choosing a target to collect and the heading towards it.
@@ -32,3 +33,4 @@ pub mod postgres;
 pub mod progress;
 pub mod proxy;
 pub mod server_process;
+pub mod sse;

@@ -9,17 +9,18 @@
 //! - [`players`]: the players' loops; [`actor`]: their actions; [`echo`]: a write's
 //!   acknowledgement to its delta on the stream.
 //! - [`world`]: a player's copy of the world (full worlds and deltas applied).
-//! - [`sse`]: the incremental event-stream parser; the stream's connection is the
-//!   harness's `event_stream`.
+//! - [`sse`]: the incremental event-stream parser (the harness's, shared with the edge
+//!   drill); the stream's connection is the harness's `event_stream`.
 //! - [`tally`]: counters and outcomes; [`report`]: figures, table and ratios.
 
 pub mod actor;
 pub mod echo;
 pub mod players;
 pub mod report;
-pub mod sse;
 pub mod tally;
 pub mod world;
+
+pub use spacewars_harness::sse;
 
 use std::net::SocketAddr;
 use std::path::Path;

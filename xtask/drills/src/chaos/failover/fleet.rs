@@ -1,6 +1,6 @@
 //! The drill's server processes: each keeps its port for the whole drill (HAProxy's
 //! backends are fixed), and every start, the first included, is a `--standby` that takes
-//! the lease when it is free.
+//! the lease when it is free (or, for the edge drill's edges, an `--edge`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +33,10 @@ pub struct Fleet {
     urls: Vec<String>,
     extra: Vec<String>,
     dir: PathBuf,
+    /// The role flag every start gets (`--standby`, or `--edge`).
+    role: &'static str,
+    /// Log files are `<dir>/<prefix>-<slot>.log`.
+    prefix: &'static str,
     /// One per server.
     pub slots: Vec<Slot>,
 }
@@ -60,8 +64,17 @@ impl Fleet {
             urls: Vec::new(),
             extra,
             dir: dir.to_owned(),
+            role: "--standby",
+            prefix: "server",
             slots,
         })
+    }
+
+    /// Every start gets `--edge` instead of `--standby`, and logs to `edge-<slot>.log`.
+    pub fn as_edges(mut self) -> Fleet {
+        self.role = "--edge";
+        self.prefix = "edge";
+        self
     }
 
     /// From now on slot `i` starts on `urls[i]` instead of the config's database URL.
@@ -76,7 +89,7 @@ impl Fleet {
 
     /// The log file of slot `index`.
     pub fn log(&self, index: usize) -> PathBuf {
-        self.dir.join(format!("server-{index}.log"))
+        self.dir.join(format!("{}-{index}.log", self.prefix))
     }
 
     /// Starts a standby in slot `index` and waits until it answers `/healthz` (it listens
@@ -93,9 +106,9 @@ impl Fleet {
             let mut command = Command::new(&config.binary);
             command
                 .args(config.args(addr))
-                .arg("--standby")
+                .arg(self.role)
                 .args(&self.extra);
-            let name = format!("game-server {index}");
+            let name = format!("game-server {} {index}", self.role);
             let mut process = ServerProcess::spawn(command, addr, &log, name)?;
             let remaining = START_TIMEOUT.saturating_sub(started.elapsed());
             match process.wait_ready("/healthz", remaining).await {
@@ -142,19 +155,19 @@ impl Fleet {
             let Some(process) = self.slots[index].process.take() else {
                 continue;
             };
-            let role = if Some(index) == owner {
-                "owner"
-            } else {
-                "standby"
+            let role = match (Some(index) == owner, self.role) {
+                (true, _) => "owner",
+                (false, "--edge") => "edge",
+                (false, _) => "standby",
             };
             match process.stop(timeout).await {
                 Ok(status) => {
                     clean &= status.success();
-                    lines.push(format!("server {index} ({role}): {status}"));
+                    lines.push(format!("{} {index} ({role}): {status}", self.prefix));
                 }
                 Err(error) => {
                     clean = false;
-                    lines.push(format!("server {index} ({role}): {error:#}"));
+                    lines.push(format!("{} {index} ({role}): {error:#}", self.prefix));
                 }
             }
         }

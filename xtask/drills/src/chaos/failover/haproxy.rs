@@ -156,7 +156,7 @@ pub async fn start(
 /// Waits until HAProxy has taken the standbys out: it starts with every server up until
 /// its first failed check, so a fresh HAProxy sends some requests to standbys (503
 /// `standby`). Done when `3 × backends` requests in a row (round robin) answer 200.
-async fn routes_to_owner_only(listen: SocketAddr, backends: usize) -> anyhow::Result<()> {
+pub async fn routes_to_owner_only(listen: SocketAddr, backends: usize) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + READY_TIMEOUT;
     let mut conn = Connection::new(listen, Duration::from_secs(2));
     let mut in_a_row = 0;

@@ -12,6 +12,8 @@ use tokio::sync::mpsc;
 
 use super::*;
 
+mod boundaries;
+
 const TICK: Duration = Duration::from_millis(250);
 
 fn hub(max_streams: usize, buffer: usize) -> FanoutHub {

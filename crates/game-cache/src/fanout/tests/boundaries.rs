@@ -1,0 +1,91 @@
+//! The edges of the hub's rules: when a registration stops being trusted, and when an
+//! area waiting for its opening gives up.
+
+use super::*;
+
+#[test]
+fn a_batch_trusts_the_cells_for_two_refresh_periods_then_looks_at_every_area() {
+    // The ship (1) flies east at 50 units per second from (100, 100); ticks of 250 ms,
+    // so registrations hold for 500 ms. Registered at 0 around x = 100, in cell 0 only
+    // (cells of 256).
+    let ship = SpaceObject {
+        speed: 60.0,
+        ..asteroid(1, 100.0)
+    };
+    let snapshot = World::versioned(BIG, [ship], 0, 100).snapshot();
+    let hub = hub(10, 8);
+    let mut west = area(&hub, 1, 10.0);
+    assert!(hub.open_area(west.id, &snapshot, 0));
+    hub.refresh(
+        &SpatialGrid::build(snapshot.objects(), BIG, 128.0, 0),
+        &snapshot,
+        0,
+    );
+    assert_eq!(received(&mut west.events).len(), 1, "the opening");
+
+    // At 500 ms, exactly two periods later, the cells still hold: the batch goes by them
+    // (the area is among those its cells reached), not by a look at every area.
+    hub.broadcast(
+        &delta(0, 1, &[asteroid(9, 130.0)], &[]),
+        &snapshot,
+        500,
+        None,
+    );
+    let sent = received(&mut west.events);
+    assert_eq!(sent.len(), 1, "9 is next to the ship at x = 125: {sent:?}");
+    assert!(sent[0].starts_with("1:delta:"), "{}", sent[0]);
+    let touched: Vec<u64> = registry::lock(&hub.routing)
+        .touched
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(touched, vec![west.id], "reached through its cell");
+
+    // At 5 s with no refresh since, the ship is at x = 350, in cell 1, where it was never
+    // registered: only a look at every area finds that 8, appearing there, is its news.
+    hub.broadcast(
+        &delta(1, 2, &[asteroid(8, 350.0)], &[]),
+        &snapshot,
+        5_000,
+        None,
+    );
+    let sent = received(&mut west.events);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].starts_with("2:delta:") && sent[0].contains(r#""upserted":[{"id":8"#),
+        "{}",
+        sent[0]
+    );
+}
+
+#[test]
+fn a_waiting_area_gives_up_on_a_whole_world_or_past_its_room() {
+    let batch = |version| delta(version - 1, version, &[], &[]);
+    let mut waiting = area::AreaState::new(1, 10.0);
+    assert_eq!(waiting.keep(batch(1), 2), Ok(()));
+    assert_eq!(waiting.keep(batch(2), 2), Ok(()));
+    assert_eq!(waiting.keep(batch(3), 2), Err(area::Overflow), "room for 2");
+
+    // A whole world cannot be replayed after an opening read before or after it.
+    let full = Arc::new(SharedBatch::new(
+        0,
+        1,
+        0,
+        BIG,
+        BatchChanges::Full(game_domain::views::WorldView::of(&empty_world(), 0)),
+    ));
+    let mut waiting = area::AreaState::new(1, 10.0);
+    assert_eq!(waiting.keep(full.clone(), 8), Err(area::Overflow));
+
+    // Once open, nothing is kept and nothing refused.
+    let snapshot = World::versioned(BIG, [asteroid(1, 100.0)], 0, 100).snapshot();
+    let mut open = area::AreaState::new(1, 10.0);
+    let grid = SpatialGrid::build(snapshot.objects(), BIG, 128.0, 0);
+    let ctx = area::AreaContext {
+        world: &snapshot,
+        now_ms: 0,
+        margin: 1.0,
+    };
+    assert!(open.open(&grid, &ctx).is_some());
+    assert_eq!(open.keep(full, 0), Ok(()));
+}

@@ -89,3 +89,36 @@ fn a_waiting_area_gives_up_on_a_whole_world_or_past_its_room() {
     assert!(open.open(&grid, &ctx).is_some());
     assert_eq!(open.keep(full, 0), Ok(()));
 }
+
+#[test]
+fn a_batch_outpaces_the_hub_only_when_it_sets_something_faster_than_seen() {
+    let ship = SpaceObject {
+        speed: 60.0,
+        ..asteroid(1, 100.0)
+    };
+    let snapshot = World::versioned(BIG, [ship], 0, 100).snapshot();
+    let hub = hub(10, 8);
+    hub.refresh(
+        &SpatialGrid::build(snapshot.objects(), BIG, 128.0, 0),
+        &snapshot,
+        0,
+    );
+    let moving = |speed| SpaceObject {
+        speed,
+        ..asteroid(2, 500.0)
+    };
+    assert!(!hub.outpaces(&delta(0, 1, &[moving(30.0)], &[])));
+    assert!(!hub.outpaces(&delta(0, 1, &[moving(60.0)], &[])), "as fast");
+    assert!(hub.outpaces(&delta(0, 1, &[moving(61.0)], &[])));
+    let full = SharedBatch::new(
+        0,
+        1,
+        0,
+        BIG,
+        BatchChanges::Full(game_domain::views::WorldView::of(&snapshot, 0)),
+    );
+    assert!(
+        !hub.outpaces(&full),
+        "a whole world reopens every area anyway"
+    );
+}

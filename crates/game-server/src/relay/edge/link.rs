@@ -108,7 +108,7 @@ pub async fn follow(
                             before = (replica.world().clone(), now_ms);
                         }
                         Step::Resync(resync) => break format!("{resync:?}"),
-                        Step::Waiting | Step::Old => {}
+                        Step::Waiting | Step::Old | Step::Quiet => {}
                     }
                 }
                 beacon = beacons.next() => {
@@ -174,6 +174,7 @@ async fn snapshot(
         .map_err(|e| e.to_string())?;
     let request = serde_json::to_vec(&SnapshotRequest {
         part_size: config.relay_snapshot_part,
+        cells: None,
     })
     .map_err(|e| e.to_string())?;
     client

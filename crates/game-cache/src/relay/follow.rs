@@ -88,3 +88,70 @@ impl FollowSet {
         self.unwanted_since.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use game_domain::geometry::WorldSize;
+
+    use super::*;
+
+    fn cells(list: &[u32]) -> BTreeSet<u32> {
+        list.iter().copied().collect()
+    }
+
+    #[test]
+    fn an_edge_wants_the_cells_its_areas_cover_and_lets_go_of_them_late() {
+        let grid = CellGrid::new(
+            WorldSize {
+                width: 1_024.0,
+                height: 1_024.0,
+            },
+            crate::fanout::ROUTE_CELL,
+        );
+        // Around (10, 10) with reach 100: columns 3 and 0, rows 3 and 0 (across the seams).
+        assert_eq!(
+            wanted(&grid, [((10.0, 10.0), 100.0)], 16),
+            Wanted::Cells(cells(&[0, 3, 12, 15]))
+        );
+        assert_eq!(
+            wanted(&grid, [((10.0, 10.0), 100.0), ((600.0, 600.0), 10.0)], 16),
+            Wanted::Cells(cells(&[0, 3, 10, 12, 15]))
+        );
+        assert_eq!(wanted(&grid, [((10.0, 10.0), 100.0)], 3), Wanted::All);
+        assert_eq!(wanted(&grid, [], 3), Wanted::Cells(BTreeSet::new()));
+        let mut follow = FollowSet::new();
+        let change = |join: &[u32], leave: &[u32]| Change {
+            join: cells(join),
+            leave: cells(leave),
+        };
+        assert_eq!(
+            follow.update(&cells(&[0, 1]), 0, 2_000),
+            change(&[0, 1], &[])
+        );
+        assert_eq!(
+            follow.update(&cells(&[1, 2]), 1_000, 2_000),
+            change(&[2], &[])
+        );
+        assert_eq!(
+            follow.update(&cells(&[1, 2]), 2_999, 2_000),
+            change(&[], &[])
+        );
+        assert_eq!(
+            follow.update(&cells(&[1, 2]), 3_000, 2_000),
+            change(&[], &[0])
+        );
+        assert_eq!(follow.cells(), &cells(&[1, 2]));
+        // Unwanted, then wanted again before the hold ran out: it stays, and its hold restarts.
+        assert_eq!(follow.update(&cells(&[2]), 4_000, 2_000), change(&[], &[]));
+        assert_eq!(
+            follow.update(&cells(&[1, 2]), 5_000, 2_000),
+            change(&[], &[])
+        );
+        assert_eq!(follow.update(&cells(&[2]), 6_000, 2_000), change(&[], &[]));
+        assert_eq!(follow.update(&cells(&[2]), 8_000, 2_000), change(&[], &[1]));
+        follow.clear();
+        assert!(follow.cells().is_empty());
+    }
+}

@@ -36,7 +36,11 @@ pub use publisher::{Batch, Publisher};
 pub use replica::{Applied, Replica, ReplicaError, Resync, Step};
 
 #[cfg(test)]
+mod cell_world;
+#[cfg(test)]
 mod partial_tests;
+#[cfg(test)]
+mod publisher_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

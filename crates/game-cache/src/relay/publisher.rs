@@ -243,6 +243,11 @@ fn crossings(
     let size = world.size();
     let mut crossed = Vec::new();
     for object in world.objects() {
+        // Something standing still stays in its home (every object has one: from the
+        // start, or from the batch that added or changed it): no trigonometry for it.
+        if object.speed == 0.0 && homes.contains_key(&object.id) {
+            continue;
+        }
         let cell = grid.cell_of(object.position_at(now_ms, size));
         let home = homes.entry(object.id).or_insert(cell);
         if *home != cell {

@@ -333,9 +333,15 @@ impl<R: Backend> Started<R> {
         // `--nats`: the world published for the edges, from the same versions.
         #[cfg(feature = "nats")]
         let relay = match (self.relay.take(), app.game.repo().world_versions()) {
-            (Some((config, notices)), Some(versions)) => Some(tokio::spawn(
-                crate::relay::owner::publish(config, app.game.clone(), versions, notices),
-            )),
+            (Some((config, notices)), Some(versions)) => {
+                Some(tokio::spawn(crate::relay::owner::publish(
+                    config,
+                    app.game.clone(),
+                    versions,
+                    notices,
+                    app.streams.tick(),
+                )))
+            }
             _ => None,
         };
         serve(listeners, app, stop, grace).await;

@@ -14,13 +14,18 @@ pub struct CellMessage {
     pub epoch: u64,
     /// The cell (`row * columns + column` of the fan-out grid).
     pub cell: CellId,
+    /// The batch's number in the epoch (1, 2, …; the starting world is 0). Every batch
+    /// has one, also one that only carries arrivals (then `since == version`).
+    #[serde(default)]
+    pub seq: u64,
     /// The version of the previous batch published in this epoch (where a receiver must
     /// be to apply this one).
     pub since: Version,
     /// The version the batch leads to.
     pub version: Version,
-    /// The version of this cell's previous message in this epoch; 0 when it had none.
-    pub prev: Version,
+    /// The batch number (`seq`) of this cell's previous message in this epoch; 0 when it
+    /// had none (a per-cell chain: a receiver that holds another number lost a message).
+    pub prev: u64,
     /// How many cells (messages) the batch has.
     pub parts: u32,
     /// The owner's clock when it cut the batch (Unix ms).
@@ -29,20 +34,55 @@ pub struct CellMessage {
     pub upserted: Vec<SpaceObject>,
     /// Objects that left the world from (or near) the cell.
     pub removed: Vec<ObjectId>,
+    /// Objects that drifted into the cell on their course with no change to their stored
+    /// state (not a change: a whole-world receiver already has them; a receiver that
+    /// follows this cell and not the one they came from learns of them here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arrived: Vec<SpaceObject>,
+}
+
+/// The index of one batch, published on the world's batch subject before the batch's cell
+/// messages: which cells it touched, so that a receiver following some cells knows which
+/// messages complete the batch for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchIndex {
+    /// The owner's epoch.
+    pub epoch: u64,
+    /// The batch's number in the epoch.
+    pub seq: u64,
+    /// The version the batch starts from.
+    pub since: Version,
+    /// The version it leads to (equal to `since` for a batch of arrivals only).
+    pub version: Version,
+    /// The owner's clock when it cut the batch (Unix ms).
+    pub at_ms: i64,
+    /// The cells the batch has a message for, in cell order.
+    pub cells: Vec<CellId>,
 }
 
 /// A request for the world, answered on the request's reply subject in parts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotRequest {
     /// At most this many objects per part (the owner caps it too).
     pub part_size: usize,
+    /// The cells wanted (objects whose last published cell is one of them); `None` for
+    /// the whole world. The owner answers at most `MAX_SNAPSHOT_CELLS` of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells: Option<Vec<CellId>>,
 }
+
+/// At most this many cells in one snapshot request (the owner ignores the rest: a
+/// receiver following more cells asks for the whole world).
+pub const MAX_SNAPSHOT_CELLS: usize = 4_096;
 
 /// One part of a snapshot of the world as of a published batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotPart {
     /// The owner's epoch.
     pub epoch: u64,
+    /// The number of the last batch published (the next one is `seq + 1`).
+    #[serde(default)]
+    pub seq: u64,
     /// The version of the last batch published: the snapshot shows the world there, and
     /// the next batch starts from it.
     pub version: Version,
@@ -54,8 +94,9 @@ pub struct SnapshotPart {
     pub parts: u32,
     /// Some of the objects (each object is in exactly one part).
     pub objects: Vec<SpaceObject>,
-    /// In the last part only: every cell's last message version in this epoch.
-    pub cells: Vec<(CellId, Version)>,
+    /// In the last part only: the last batch number (`seq`) of every cell that had a
+    /// message in this epoch (of the cells asked for, for a snapshot of a cell set).
+    pub cells: Vec<(CellId, u64)>,
 }
 
 /// The owner's beacon: its epoch and the last batch it published, at its start and every
@@ -103,6 +144,11 @@ impl Subjects {
     pub fn cell(&self, cell: CellId, columns: u32) -> String {
         let columns = columns.max(1);
         format!("{}.cell.{}.{}", self.prefix, cell % columns, cell / columns)
+    }
+
+    /// The batch index ([`BatchIndex`]), one message per batch.
+    pub fn batch(&self) -> String {
+        format!("{}.batch", self.prefix)
     }
 
     /// Every cell's changes (a wildcard).

@@ -20,14 +20,27 @@
 //! - [`publisher`]: the owner's side.
 //! - [`replica`]: the edge's side.
 
+pub mod follow;
 pub mod message;
+pub mod partial;
 pub mod publisher;
 pub mod replica;
 
-pub use message::{Beacon, CellMessage, SessionNotice, SnapshotPart, SnapshotRequest, Subjects};
-pub use publisher::Publisher;
+pub use follow::{Change, FollowSet, Wanted, wanted};
+pub use message::{
+    BatchIndex, Beacon, CellMessage, MAX_SNAPSHOT_CELLS, SessionNotice, SnapshotPart,
+    SnapshotRequest, Subjects,
+};
+pub use partial::{JoinError, PartialReplica};
+pub use publisher::{Batch, Publisher};
 pub use replica::{Applied, Replica, ReplicaError, Resync, Step};
 
+#[cfg(test)]
+mod cell_world;
+#[cfg(test)]
+mod partial_tests;
+#[cfg(test)]
+mod publisher_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

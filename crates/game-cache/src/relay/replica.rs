@@ -39,6 +39,18 @@ pub enum Resync {
         /// Where the message's batch starts.
         since: Version,
     },
+    /// The batch index had a gap: a batch's index was lost.
+    Index {
+        /// The next batch number the replica expected.
+        expected: u64,
+        /// The one it got.
+        got: u64,
+    },
+    /// Too many batches waiting for their messages: some were lost.
+    Stalled {
+        /// The last batch applied.
+        seq: u64,
+    },
     /// The owner's beacon named a batch the replica still had not applied at the next
     /// beacon: its last messages were lost.
     Behind {
@@ -51,10 +63,10 @@ pub enum Resync {
     Cell {
         /// The cell.
         cell: CellId,
-        /// Its last version the replica knows.
-        known: Version,
-        /// Its previous version according to the message.
-        prev: Version,
+        /// Its last batch number the replica knows.
+        known: u64,
+        /// Its previous batch number according to the message.
+        prev: u64,
     },
 }
 
@@ -78,6 +90,8 @@ pub enum Step {
     Waiting,
     /// Its batch is complete and applied.
     Applied(Applied),
+    /// Its batch is complete and carried arrivals only: nothing changed.
+    Quiet,
     /// Already in the replica (from before its snapshot): ignored.
     Old,
     /// The replica can no longer follow: fetch a snapshot.
@@ -87,6 +101,7 @@ pub enum Step {
 /// A batch whose messages are arriving.
 #[derive(Debug, Clone)]
 struct Pending {
+    seq: u64,
     since: Version,
     version: Version,
     at_ms: i64,
@@ -99,8 +114,11 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct Replica {
     epoch: u64,
+    /// The number of the last batch applied.
+    seq: u64,
     world: WorldSnapshot,
-    cells: BTreeMap<CellId, Version>,
+    /// Each cell's last batch number.
+    cells: BTreeMap<CellId, u64>,
     pending: Option<Pending>,
     /// The version the last beacon named, if the replica was behind it then.
     announced: Option<Version>,
@@ -108,24 +126,13 @@ pub struct Replica {
 
 impl Replica {
     /// The replica a complete snapshot describes (its parts in any order).
-    pub fn from_parts(mut parts: Vec<SnapshotPart>) -> Result<Replica, ReplicaError> {
-        parts.sort_by_key(|p| p.part);
-        let first = parts.first().ok_or(ReplicaError::Empty)?;
-        let (epoch, version, size, count) = (first.epoch, first.version, first.size, first.parts);
-        let fits = usize::try_from(count).is_ok_and(|n| n == parts.len())
-            && parts.iter().enumerate().all(|(index, p)| {
-                (p.epoch, p.version, p.parts) == (epoch, version, count)
-                    && usize::try_from(p.part).is_ok_and(|part| part == index)
-            });
-        if !fits {
-            return Err(ReplicaError::Mismatched);
-        }
-        let cells = parts.iter().flat_map(|p| p.cells.iter().copied()).collect();
-        let objects = parts.into_iter().flat_map(|p| p.objects);
+    pub fn from_parts(parts: Vec<SnapshotPart>) -> Result<Replica, ReplicaError> {
+        let whole = Assembled::from_parts(parts)?;
         Ok(Replica {
-            epoch,
-            world: WorldSnapshot::replica(size, version, objects),
-            cells,
+            epoch: whole.epoch,
+            seq: whole.seq,
+            world: whole.world,
+            cells: whole.cells,
             pending: None,
             announced: None,
         })
@@ -164,6 +171,7 @@ impl Replica {
 
     /// Takes one message (every cell's messages must be given, in the order the owner
     /// published them): keeps it until its batch is complete, then applies the batch.
+    /// Arrivals are not changes: the whole world has those objects already.
     pub fn receive(&mut self, message: CellMessage) -> Step {
         if message.epoch != self.epoch {
             return Step::Resync(Resync::Epoch {
@@ -171,15 +179,13 @@ impl Replica {
                 theirs: message.epoch,
             });
         }
-        if message.version <= self.world.version() {
+        if message.seq <= self.seq {
             return Step::Old;
         }
         let at = self.world.version();
         let starts_here = message.since == at
-            && self
-                .pending
-                .as_ref()
-                .is_none_or(|p| p.version == message.version);
+            && message.seq == self.seq + 1
+            && self.pending.as_ref().is_none_or(|p| p.seq == message.seq);
         if !starts_here {
             return Step::Resync(Resync::Batch {
                 at,
@@ -195,6 +201,7 @@ impl Replica {
             });
         }
         let pending = self.pending.get_or_insert_with(|| Pending {
+            seq: message.seq,
             since: message.since,
             version: message.version,
             at_ms: message.at_ms,
@@ -231,7 +238,12 @@ impl Replica {
             }
         }
         for cell in done.cells {
-            self.cells.insert(cell, done.version);
+            self.cells.insert(cell, done.seq);
+        }
+        self.seq = done.seq;
+        if done.since == done.version {
+            // Arrivals only: the whole world already holds them.
+            return Step::Quiet;
         }
         self.world = self.world.with_changes(done.version, &delta);
         Step::Applied(Applied {
@@ -239,6 +251,46 @@ impl Replica {
             version: done.version,
             at_ms: done.at_ms,
             delta,
+        })
+    }
+}
+
+/// A snapshot's parts put together.
+#[derive(Debug, Clone)]
+pub(crate) struct Assembled {
+    pub(crate) epoch: u64,
+    pub(crate) seq: u64,
+    pub(crate) world: WorldSnapshot,
+    pub(crate) cells: BTreeMap<CellId, u64>,
+}
+
+impl Assembled {
+    /// Checks that the parts (in any order) make one snapshot and puts them together.
+    pub(crate) fn from_parts(mut parts: Vec<SnapshotPart>) -> Result<Assembled, ReplicaError> {
+        parts.sort_by_key(|p| p.part);
+        let first = parts.first().ok_or(ReplicaError::Empty)?;
+        let (epoch, seq, version, size, count) = (
+            first.epoch,
+            first.seq,
+            first.version,
+            first.size,
+            first.parts,
+        );
+        let fits = usize::try_from(count).is_ok_and(|n| n == parts.len())
+            && parts.iter().enumerate().all(|(index, p)| {
+                (p.epoch, p.seq, p.version, p.parts) == (epoch, seq, version, count)
+                    && usize::try_from(p.part).is_ok_and(|part| part == index)
+            });
+        if !fits {
+            return Err(ReplicaError::Mismatched);
+        }
+        let cells = parts.iter().flat_map(|p| p.cells.iter().copied()).collect();
+        let objects = parts.into_iter().flat_map(|p| p.objects);
+        Ok(Assembled {
+            epoch,
+            seq,
+            world: WorldSnapshot::replica(size, version, objects),
+            cells,
         })
     }
 }

@@ -42,6 +42,13 @@ fn three_rocks(version: u64, first: (f64, f64), second: (f64, f64)) -> WorldSnap
     )
 }
 
+/// The messages of the publisher's next batch (none when nothing changed).
+fn cut(publisher: &mut Publisher, world: WorldSnapshot, now_ms: i64) -> Vec<CellMessage> {
+    publisher
+        .next(world, now_ms)
+        .map_or_else(Vec::new, |b| b.messages)
+}
+
 fn objects(world: &WorldSnapshot) -> Vec<SpaceObject> {
     world.objects().copied().collect()
 }
@@ -50,14 +57,14 @@ fn objects(world: &WorldSnapshot) -> Vec<SpaceObject> {
 fn owner_and_edge() -> (Publisher, Replica) {
     let start = three_rocks(5, (10.0, 10.0), (300.0, 10.0));
     let publisher = Publisher::new(77, start, 1_000);
-    let replica = Replica::from_parts(publisher.snapshot(2)).expect("a whole snapshot");
+    let replica = Replica::from_parts(publisher.snapshot(2, None)).expect("a whole snapshot");
     (publisher, replica)
 }
 
 #[test]
 fn a_snapshot_comes_in_bounded_parts_and_rebuilds_the_world() {
     let (publisher, replica) = owner_and_edge();
-    let parts = publisher.snapshot(2);
+    let parts = publisher.snapshot(2, None);
     assert_eq!(
         parts
             .iter()
@@ -103,7 +110,7 @@ fn a_batch_is_cut_by_cell_and_applied_whole() {
             rock(4, 900.0, 400.0),
         ],
     );
-    let messages = publisher.next(next, 2_000);
+    let messages = cut(&mut publisher, next, 2_000);
     assert_eq!(
         messages
             .iter()
@@ -139,8 +146,9 @@ fn a_batch_is_cut_by_cell_and_applied_whole() {
             rock(4, 900.0, 400.0)
         ]
     );
-    // The next batch chains on: cell 1's previous message is version 9's.
-    let again = publisher.next(
+    // The next batch chains on: cell 1's previous message is batch 1's.
+    let again = cut(
+        &mut publisher,
         world(
             10,
             &[
@@ -156,7 +164,7 @@ fn a_batch_is_cut_by_cell_and_applied_whole() {
             .iter()
             .map(|m| (m.cell, m.since, m.prev))
             .collect::<Vec<_>>(),
-        vec![(1, 9, 9)]
+        vec![(1, 9, 1)]
     );
     assert!(matches!(
         replica.receive(again[0].clone()),
@@ -168,13 +176,21 @@ fn a_batch_is_cut_by_cell_and_applied_whole() {
 #[test]
 fn a_snapshot_taken_between_batches_fits_the_next_batch() {
     let (mut publisher, _) = owner_and_edge();
-    let first = publisher.next(three_rocks(6, (20.0, 10.0), (300.0, 10.0)), 2_000);
+    let first = cut(
+        &mut publisher,
+        three_rocks(6, (20.0, 10.0), (300.0, 10.0)),
+        2_000,
+    );
     assert_eq!(first.len(), 1);
-    let mut late = Replica::from_parts(publisher.snapshot(100)).expect("a whole snapshot");
+    let mut late = Replica::from_parts(publisher.snapshot(100, None)).expect("a whole snapshot");
     assert_eq!(late.world().version(), 6);
     assert_eq!(late.receive(first[0].clone()), Step::Old);
-    let second = publisher.next(three_rocks(7, (30.0, 10.0), (300.0, 10.0)), 3_000);
-    assert_eq!((second[0].cell, second[0].prev), (0, 6));
+    let second = cut(
+        &mut publisher,
+        three_rocks(7, (30.0, 10.0), (300.0, 10.0)),
+        3_000,
+    );
+    assert_eq!((second[0].cell, second[0].seq, second[0].prev), (0, 2, 1));
     assert!(matches!(late.receive(second[0].clone()), Step::Applied(_)));
     assert_eq!(objects(late.world())[0], rock(1, 30.0, 10.0));
 }
@@ -182,9 +198,17 @@ fn a_snapshot_taken_between_batches_fits_the_next_batch() {
 #[test]
 fn a_lost_message_or_a_new_epoch_asks_for_a_snapshot() {
     let (mut publisher, mut replica) = owner_and_edge();
-    let lost = publisher.next(three_rocks(6, (20.0, 10.0), (300.0, 10.0)), 2_000);
+    let lost = cut(
+        &mut publisher,
+        three_rocks(6, (20.0, 10.0), (300.0, 10.0)),
+        2_000,
+    );
     assert_eq!(lost.len(), 1);
-    let next = publisher.next(three_rocks(8, (20.0, 10.0), (310.0, 10.0)), 3_000);
+    let next = cut(
+        &mut publisher,
+        three_rocks(8, (20.0, 10.0), (310.0, 10.0)),
+        3_000,
+    );
     assert_eq!(
         replica.receive(next[0].clone()),
         Step::Resync(Resync::Batch { at: 5, since: 6 })
@@ -193,17 +217,18 @@ fn a_lost_message_or_a_new_epoch_asks_for_a_snapshot() {
     // batch is seen first as not starting where the replica is.
     let mut cell_gap = next[0].clone();
     cell_gap.since = 5;
-    cell_gap.prev = 6;
+    cell_gap.seq = 1;
+    cell_gap.prev = 1;
     assert_eq!(
         replica.receive(cell_gap),
         Step::Resync(Resync::Cell {
             cell: 1,
             known: 0,
-            prev: 6
+            prev: 1
         })
     );
     let successor = Publisher::new(78, world(8, &[]), 4_000);
-    let mut theirs = successor.snapshot(10);
+    let mut theirs = successor.snapshot(10, None);
     assert_eq!(theirs.len(), 1);
     let mut message = next[0].clone();
     message.epoch = 78;
@@ -224,9 +249,17 @@ fn a_lost_message_or_a_new_epoch_asks_for_a_snapshot() {
 #[test]
 fn a_batch_interrupted_by_the_next_one_asks_for_a_snapshot() {
     let (mut publisher, mut replica) = owner_and_edge();
-    let two_cells = publisher.next(three_rocks(6, (20.0, 10.0), (310.0, 10.0)), 2_000);
+    let two_cells = cut(
+        &mut publisher,
+        three_rocks(6, (20.0, 10.0), (310.0, 10.0)),
+        2_000,
+    );
     assert_eq!(two_cells.len(), 2);
-    let next = publisher.next(three_rocks(7, (30.0, 10.0), (310.0, 10.0)), 3_000);
+    let next = cut(
+        &mut publisher,
+        three_rocks(7, (30.0, 10.0), (310.0, 10.0)),
+        3_000,
+    );
     assert_eq!(replica.receive(two_cells[0].clone()), Step::Waiting);
     assert_eq!(
         replica.receive(next[0].clone()),
@@ -245,7 +278,11 @@ fn the_beacon_shows_a_new_owner_or_a_lost_last_batch_while_nothing_changes() {
         None
     );
     // Batch 6 is lost; the next beacon names it, and one later it is still missing.
-    let lost = publisher.next(three_rocks(6, (20.0, 10.0), (300.0, 10.0)), 2_000);
+    let lost = cut(
+        &mut publisher,
+        three_rocks(6, (20.0, 10.0), (300.0, 10.0)),
+        2_000,
+    );
     assert_eq!(lost.len(), 1);
     assert_eq!(
         replica.beacon(Beacon {
@@ -265,8 +302,12 @@ fn the_beacon_shows_a_new_owner_or_a_lost_last_batch_while_nothing_changes() {
         })
     );
     // A beacon that overtook its batch: the batch arrives before the next beacon.
-    let mut fresh = Replica::from_parts(publisher.snapshot(10)).expect("a whole snapshot");
-    let next = publisher.next(three_rocks(7, (30.0, 10.0), (300.0, 10.0)), 3_000);
+    let mut fresh = Replica::from_parts(publisher.snapshot(10, None)).expect("a whole snapshot");
+    let next = cut(
+        &mut publisher,
+        three_rocks(7, (30.0, 10.0), (300.0, 10.0)),
+        3_000,
+    );
     assert_eq!(
         fresh.beacon(Beacon {
             epoch: 77,
@@ -298,6 +339,6 @@ fn the_beacon_shows_a_new_owner_or_a_lost_last_batch_while_nothing_changes() {
 fn nothing_changed_publishes_nothing() {
     let (mut publisher, _) = owner_and_edge();
     let same = three_rocks(9, (10.0, 10.0), (300.0, 10.0));
-    assert_eq!(publisher.next(same, 2_000), Vec::new());
+    assert_eq!(publisher.next(same, 2_000), None);
     assert_eq!(publisher.version(), 5, "the next batch still starts at 5");
 }

@@ -10,6 +10,7 @@ fn the_subjects_name_the_world_and_the_cell() {
     assert_eq!(subjects.snapshot(), "spacewars.alpha-1.snapshot");
     assert_eq!(subjects.sessions(), "spacewars.alpha-1.sessions");
     assert_eq!(subjects.owner(), "spacewars.alpha-1.owner");
+    assert_eq!(subjects.batch(), "spacewars.alpha-1.batch");
     for bad in ["", "a.b", "a*", "a>", "a b"] {
         assert_eq!(Subjects::new(bad), None, "{bad:?}");
     }
@@ -24,9 +25,28 @@ fn the_wire_format_is_plain_json() {
         serde_json::to_string(&notice).ok(),
         Some(r#"{"kind":"revoked","token_hash":"ab12"}"#.to_owned())
     );
-    let request = SnapshotRequest { part_size: 500 };
+    let request = SnapshotRequest {
+        part_size: 500,
+        cells: None,
+    };
     assert_eq!(
         serde_json::to_string(&request).ok(),
         Some(r#"{"part_size":500}"#.to_owned())
+    );
+    let some = SnapshotRequest {
+        part_size: 500,
+        cells: Some(vec![3, 4]),
+    };
+    assert_eq!(
+        serde_json::to_string(&some).ok(),
+        Some(r#"{"part_size":500,"cells":[3,4]}"#.to_owned())
+    );
+    // An older edge's request (no cells) still reads as the whole world.
+    assert_eq!(
+        serde_json::from_str::<SnapshotRequest>(r#"{"part_size":7}"#).ok(),
+        Some(SnapshotRequest {
+            part_size: 7,
+            cells: None
+        })
     );
 }

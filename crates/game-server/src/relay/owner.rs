@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use game_cache::fanout::BATCH_WINDOW;
-use game_cache::relay::{Beacon, Publisher, SessionNotice, SnapshotRequest};
+use game_cache::relay::{Batch, Beacon, Publisher, SessionNotice, SnapshotRequest, Subjects};
 use game_domain::game::Game;
 use rand::{RngCore, SeedableRng};
 use tokio::sync::{mpsc, watch};
@@ -25,15 +25,17 @@ pub const NOTICE_QUEUE: usize = 1_024;
 pub const BEACON: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Publishes `game`'s world on NATS until the process stops (module docs); `notices`
-/// carries the hashes of revoked sessions. A relay that cannot start is logged: the owner
-/// goes on serving its own players (its edges stay not ready).
+/// carries the hashes of revoked sessions; every `tick` (the hub's area refresh period)
+/// the objects that drifted into another cell are published there. A relay that cannot
+/// start is logged: the owner goes on serving its own players (its edges stay not ready).
 pub async fn publish<R: Backend>(
     config: RelayConfig,
     game: Arc<Game<R>>,
     versions: watch::Receiver<u64>,
     notices: mpsc::Receiver<String>,
+    tick: std::time::Duration,
 ) {
-    if let Err(error) = run(config, game, versions, notices).await {
+    if let Err(error) = run(config, game, versions, notices, tick).await {
         let error = error_chain(&error);
         tracing::error!(error, "relay: publishing the world stopped");
     }
@@ -56,6 +58,7 @@ async fn run<R: Backend>(
     game: Arc<Game<R>>,
     mut versions: watch::Receiver<u64>,
     mut notices: mpsc::Receiver<String>,
+    tick: std::time::Duration,
 ) -> Result<(), RelayError> {
     let Some(url) = config.nats.as_deref() else {
         return Ok(());
@@ -88,6 +91,8 @@ async fn run<R: Backend>(
     tracing::info!(epoch, world = %config.world, "relay: publishing the world on NATS");
     let mut beacons = tokio::time::interval(BEACON);
     beacons.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = tokio::time::interval(tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = beacons.tick() => {
@@ -96,6 +101,17 @@ async fn run<R: Backend>(
                     && let Err(error) = client.publish(subjects.owner(), Bytes::from(json)).await
                 {
                     tracing::warn!(%error, "relay: the beacon failed");
+                }
+                continue;
+            }
+            _ = ticks.tick() => {
+                let now_ms = game.now_ms();
+                let (arrivals, columns) = {
+                    let mut publisher = publisher.lock().unwrap_or_else(PoisonError::into_inner);
+                    (publisher.arrivals(now_ms), publisher.columns())
+                };
+                if let Some(batch) = arrivals {
+                    send(&client, &subjects, columns, batch).await;
                 }
                 continue;
             }
@@ -121,27 +137,44 @@ async fn run<R: Backend>(
             }
         };
         let now_ms = game.now_ms();
-        let (messages, columns) = {
+        let (batch, columns) = {
             let mut publisher = publisher.lock().unwrap_or_else(PoisonError::into_inner);
             (publisher.next(world, now_ms), publisher.columns())
         };
-        for message in messages {
-            let subject = subjects.cell(message.cell, columns);
-            match serde_json::to_vec(&message) {
-                // A failed publish is a gap the edges see and repair with a snapshot.
-                Ok(json) => {
-                    if let Err(error) = client.publish(subject, Bytes::from(json)).await {
-                        tracing::warn!(%error, "relay: publishing a cell failed");
-                    }
-                }
-                Err(error) => tracing::error!(%error, "relay: encoding a cell failed"),
-            }
+        if let Some(batch) = batch {
+            send(&client, &subjects, columns, batch).await;
         }
     }
 }
 
-/// Answers each snapshot request with the world as of the last batch published, in parts
-/// of at most `part_cap` objects, on the request's reply subject.
+/// Publishes a batch: its index first (a receiver that reads the index subject before
+/// the cells' knows every message's batch), then its cells' messages. A failed publish
+/// is a gap the edges see and repair with a snapshot.
+async fn send(client: &async_nats::Client, subjects: &Subjects, columns: u32, batch: Batch) {
+    match serde_json::to_vec(&batch.index) {
+        Ok(json) => {
+            if let Err(error) = client.publish(subjects.batch(), Bytes::from(json)).await {
+                tracing::warn!(%error, "relay: publishing a batch index failed");
+            }
+        }
+        Err(error) => tracing::error!(%error, "relay: encoding a batch index failed"),
+    }
+    for message in batch.messages {
+        let subject = subjects.cell(message.cell, columns);
+        match serde_json::to_vec(&message) {
+            Ok(json) => {
+                if let Err(error) = client.publish(subject, Bytes::from(json)).await {
+                    tracing::warn!(%error, "relay: publishing a cell failed");
+                }
+            }
+            Err(error) => tracing::error!(%error, "relay: encoding a cell failed"),
+        }
+    }
+}
+
+/// Answers each snapshot request with the world (or the cells asked for) as of the last
+/// batch published, in parts of at most `part_cap` objects, on the request's reply
+/// subject.
 async fn answer_snapshots(
     client: async_nats::Client,
     mut requests: async_nats::Subscriber,
@@ -152,12 +185,14 @@ async fn answer_snapshots(
         let Some(reply) = request.reply else {
             continue;
         };
-        let part_size = serde_json::from_slice::<SnapshotRequest>(&request.payload)
-            .map_or(part_cap, |r| r.part_size.clamp(1, part_cap));
+        let (part_size, cells) = serde_json::from_slice::<SnapshotRequest>(&request.payload)
+            .map_or((part_cap, None), |r| {
+                (r.part_size.clamp(1, part_cap), r.cells)
+            });
         let parts = publisher
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .snapshot(part_size);
+            .snapshot(part_size, cells.as_deref());
         for part in parts {
             let Ok(json) = serde_json::to_vec(&part) else {
                 break;

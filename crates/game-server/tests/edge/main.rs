@@ -7,6 +7,7 @@
 #![cfg(feature = "nats")]
 
 mod balancer;
+mod cells;
 // The browser driver the API suite's browser tests use; this binary needs only part of it.
 #[allow(dead_code)]
 #[path = "../api/browser/driver.rs"]

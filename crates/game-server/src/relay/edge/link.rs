@@ -1,6 +1,7 @@
-//! The edge's link to the owner: subscribe to every cell and to the session notices,
-//! fetch a snapshot, then move the replica forward batch by batch and feed the edge's own
-//! hub from it, as the owner's feeder does from its game. A gap or another epoch fetches
+//! The edge's link to the owner: subscribe to every cell (the wildcard, through
+//! [`super::cells`]) and to the session notices, fetch a snapshot, then move the replica
+//! forward batch by batch and feed the edge's own hub from it, as the owner's feeder does
+//! from its game. A gap or another epoch fetches
 //! a snapshot again (open streams get it as a fresh `snapshot` event); a lost link ends
 //! every stream with `ended` `relay_lost` until NATS is back.
 
@@ -12,12 +13,14 @@ use futures_util::StreamExt;
 use game_cache::fanout::{BatchChanges, Encoded, HEARTBEAT, SharedBatch, refresh_areas};
 use game_cache::relay::{
     Beacon, CellMessage, Replica, SessionNotice, SnapshotPart, SnapshotRequest, Step, Subjects,
+    Wanted,
 };
 use game_domain::views::WorldView;
 use game_domain::world::WorldSnapshot;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::cells::CellSubscriptions;
 use super::repo::EdgeRepo;
 use crate::app::App;
 use crate::relay::config::RelayConfig;
@@ -47,14 +50,24 @@ pub async fn follow(
             return;
         }
         // Subscribed before the snapshot is asked for: what is published meanwhile waits
-        // in the subscription, and what the snapshot already holds is skipped.
-        let (mut cells, mut sessions, mut beacons) = match (
-            client.subscribe(subjects.all_cells()).await,
-            client.subscribe(subjects.sessions()).await,
-            client.subscribe(subjects.owner()).await,
-        ) {
-            (Ok(cells), Ok(sessions), Ok(beacons)) => (cells, sessions, beacons),
-            (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+        // in the subscription, and what the snapshot already holds is skipped. Every
+        // cell, through the wildcard (the replica is of the whole world); the
+        // subscriptions of the previous round are dropped with it.
+        let (mut subscriptions, mut cells) =
+            CellSubscriptions::new(client.clone(), subjects.clone(), 1, 0, config.relay_buffer);
+        let subscribed = match subscriptions.follow(&Wanted::All).await {
+            Ok(()) => match (
+                client.subscribe(subjects.sessions()).await,
+                client.subscribe(subjects.owner()).await,
+            ) {
+                (Ok(sessions), Ok(beacons)) => Ok((sessions, beacons)),
+                (Err(error), _) | (_, Err(error)) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        let (mut sessions, mut beacons) = match subscribed {
+            Ok(both) => both,
+            Err(error) => {
                 tracing::warn!(%error, "edge: subscribing failed; retrying");
                 tokio::time::sleep(RETRY).await;
                 continue;
@@ -73,6 +86,8 @@ pub async fn follow(
             epoch = replica.epoch(),
             version = replica.world().version(),
             objects = replica.world().len(),
+            cell_subscriptions = subscriptions.count(),
+            all_cells = subscriptions.follows_all(),
             "edge: following the owner"
         );
         if followed_before {
@@ -83,7 +98,7 @@ pub async fn follow(
         let mut before = (replica.world().clone(), app.game.now_ms());
         let why = loop {
             tokio::select! {
-                message = cells.next() => {
+                message = cells.recv() => {
                     let Some(message) = message else { break "the cells' subscription ended".to_owned() };
                     let Ok(message) = serde_json::from_slice::<CellMessage>(&message.payload) else {
                         tracing::warn!("edge: a cell message that is not one; ignored");
@@ -108,7 +123,7 @@ pub async fn follow(
                             before = (replica.world().clone(), now_ms);
                         }
                         Step::Resync(resync) => break format!("{resync:?}"),
-                        Step::Waiting | Step::Old => {}
+                        Step::Waiting | Step::Old | Step::Quiet => {}
                     }
                 }
                 beacon = beacons.next() => {
@@ -174,6 +189,7 @@ async fn snapshot(
         .map_err(|e| e.to_string())?;
     let request = serde_json::to_vec(&SnapshotRequest {
         part_size: config.relay_snapshot_part,
+        cells: None,
     })
     .map_err(|e| e.to_string())?;
     client

@@ -5,7 +5,9 @@
 //!
 //! - [`repo`]: the repository over the replica and the database.
 //! - [`link`]: following the owner through NATS.
+//! - [`cells`]: the link's cell subscriptions (per cell, or the wildcard).
 
+pub mod cells;
 pub mod link;
 pub mod repo;
 

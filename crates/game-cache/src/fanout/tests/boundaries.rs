@@ -122,3 +122,64 @@ fn a_batch_outpaces_the_hub_only_when_it_sets_something_faster_than_seen() {
         "a whole world reopens every area anyway"
     );
 }
+
+#[test]
+fn an_area_subscribing_between_refreshes_still_gets_the_batches_before_its_opening() {
+    let snapshot = World::versioned(BIG, [asteroid(1, 100.0)], 0, 100).snapshot();
+    let hub = hub(10, 8);
+    let mut first = area(&hub, 1, 10.0);
+    assert!(hub.open_area(first.id, &snapshot, 0));
+    hub.refresh(
+        &SpatialGrid::build(snapshot.objects(), BIG, 128.0, 0),
+        &snapshot,
+        0,
+    );
+    assert_eq!(received(&mut first.events).len(), 1, "the opening");
+    // Registrations are fresh, so this batch goes by cells; the newcomer is in none yet
+    // and must keep it for its opening.
+    let mut late = area(&hub, 1, 10.0);
+    hub.broadcast(
+        &delta(0, 1, &[asteroid(9, 105.0)], &[]),
+        &snapshot,
+        100,
+        None,
+    );
+    assert!(
+        received(&mut late.events).is_empty(),
+        "not before its opening"
+    );
+    assert!(hub.open_area(late.id, &snapshot, 100));
+    let opening = received(&mut late.events);
+    assert_eq!(opening.len(), 2, "{opening:?}");
+    assert!(opening[0].starts_with("0:snapshot:"), "{}", opening[0]);
+    assert!(
+        opening[1].starts_with("1:delta:") && opening[1].contains(r#""upserted":[{"id":9"#),
+        "{}",
+        opening[1]
+    );
+}
+
+#[test]
+fn a_whole_world_reopens_open_areas_and_ends_waiting_ones() {
+    let snapshot = World::versioned(BIG, [asteroid(1, 100.0)], 0, 100).snapshot();
+    let hub = hub(10, 8);
+    let mut open = area(&hub, 1, 10.0);
+    assert!(hub.open_area(open.id, &snapshot, 0));
+    assert_eq!(received(&mut open.events).len(), 1, "the opening");
+    let mut waiting = area(&hub, 1, 10.0);
+    assert_eq!(hub.len(), 2);
+    let full = SharedBatch::new(
+        0,
+        1,
+        0,
+        BIG,
+        BatchChanges::Full(game_domain::views::WorldView::of(&snapshot, 0)),
+    );
+    hub.broadcast(&Arc::new(full), &snapshot, 0, None);
+    let reopened = received(&mut open.events);
+    assert_eq!(reopened.len(), 1, "{reopened:?}");
+    assert!(reopened[0].contains(":snapshot:"), "{}", reopened[0]);
+    assert!(received(&mut waiting.events).is_empty(), "told nothing");
+    assert_eq!(hub.len(), 1, "the waiting one ended, the open one stays");
+    assert!(!hub.open_area(waiting.id, &snapshot, 0), "ended");
+}

@@ -183,3 +183,50 @@ fn a_whole_world_reopens_open_areas_and_ends_waiting_ones() {
     assert_eq!(hub.len(), 1, "the waiting one ended, the open one stays");
     assert!(!hub.open_area(waiting.id, &snapshot, 0), "ended");
 }
+
+#[test]
+fn a_batch_faster_than_the_registrations_allow_for_looks_at_every_area() {
+    // Cells of 256: 1's area in cell 0, 2's in cell 1.
+    let snapshot =
+        World::versioned(BIG, [asteroid(1, 100.0), asteroid(2, 300.0)], 0, 100).snapshot();
+    let hub = hub(10, 8);
+    let mut west = area(&hub, 1, 10.0);
+    let mut east = area(&hub, 2, 10.0);
+    for sub in [&west, &east] {
+        assert!(hub.open_area(sub.id, &snapshot, 0));
+    }
+    hub.refresh(
+        &SpatialGrid::build(snapshot.objects(), BIG, 128.0, 0),
+        &snapshot,
+        0,
+    );
+    for sub in [&mut west, &mut east] {
+        assert_eq!(received(&mut sub.events).len(), 1, "the opening");
+    }
+    let touched = |hub: &FanoutHub| -> Vec<u64> {
+        let routing = registry::lock(&hub.routing);
+        routing.touched.iter().map(|s| s.id).collect()
+    };
+    // As slow as what the registrations allow for (nothing moves): by cells.
+    hub.broadcast(
+        &delta(0, 1, &[asteroid(9, 105.0)], &[]),
+        &snapshot,
+        10,
+        None,
+    );
+    assert_eq!(received(&mut west.events).len(), 1);
+    assert_eq!(touched(&hub), vec![west.id], "reached through its cell");
+    // Something faster than any registration allows for, next to 2: every area is looked
+    // at (2 hears of it), none through its cells (2 is not marked as reached by them).
+    let fast = SpaceObject {
+        speed: 600.0,
+        ..asteroid(8, 305.0)
+    };
+    hub.broadcast(&delta(1, 2, &[fast], &[]), &snapshot, 20, None);
+    assert_eq!(received(&mut east.events).len(), 1);
+    assert_eq!(
+        touched(&hub),
+        vec![west.id],
+        "no cell routing for this batch"
+    );
+}

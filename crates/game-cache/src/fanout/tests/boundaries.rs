@@ -230,3 +230,26 @@ fn a_batch_faster_than_the_registrations_allow_for_looks_at_every_area() {
         "no cell routing for this batch"
     );
 }
+
+#[test]
+fn a_refresh_after_two_quiet_periods_looks_at_every_area() {
+    // The ship (1) flies east at 50 units per second from x = 100; 3 stands at x = 400.
+    // Registered at 0 in cell 0 only; by 5 s the ship is at x = 350, in cell 1, and 3 is
+    // within its radius of 100. Nothing is registered in cell 1, so only a look at every
+    // area (the registrations are 5 s old, past their 500 ms) finds that 3 entered.
+    let ship = SpaceObject {
+        speed: 60.0,
+        ..asteroid(1, 100.0)
+    };
+    let snapshot = World::versioned(BIG, [ship, asteroid(3, 400.0)], 0, 100).snapshot();
+    let hub = hub(10, 8);
+    let mut west = area(&hub, 1, 100.0);
+    assert!(hub.open_area(west.id, &snapshot, 0));
+    let grid_at = |now_ms| SpatialGrid::build(snapshot.objects(), BIG, 128.0, now_ms);
+    hub.refresh(&grid_at(0), &snapshot, 0);
+    assert_eq!(received(&mut west.events).len(), 1, "the opening");
+    hub.refresh(&grid_at(5_000), &snapshot, 5_000);
+    let sent = received(&mut west.events);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains(r#""upserted":[{"id":3"#), "{}", sent[0]);
+}

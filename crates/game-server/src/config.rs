@@ -9,11 +9,11 @@ use game_domain::geometry::WorldSize;
 use game_domain::spawn::Spawn;
 use thiserror::Error;
 
-use crate::limits::config::{LimitsConfig, LimitsError};
+use crate::limits::{LimitsConfig, LimitsError};
 use crate::relay::config::{RelayConfig, RelayConfigError};
 use crate::storage::{StorageConfig, StorageConfigError};
 use crate::switch::Switch;
-use crate::world_stream::config::{SyncConfig, SyncConfigError};
+use crate::world_stream::{SyncConfig, SyncConfigError};
 
 /// Shortest accepted persist interval (docs/persistence.md, Write-behind): the cache's own
 /// minimum, in the flag's unit, so the two checks cannot drift apart.

@@ -14,7 +14,7 @@
 //! replaces an older hash ([`PasswordHasher::needs_rehash`]).
 
 pub mod memory;
-pub mod pool;
+mod pool;
 pub mod timing;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -33,7 +33,7 @@ use timing::CostWindow;
 /// The argon2id cost parameters [`Argon2Hasher::new`] takes (re-exported so embedders need
 /// no argon2 dependency of their own; `Argon2Params::default()` is the recommended cost).
 pub use argon2::Params as Argon2Params;
-pub use pool::{HashPool, PoolError, PoolStats, Reservation};
+pub use pool::{HASH_THREAD_NICE, HashPool, PoolError, PoolStats, Reservation};
 
 /// Hashing failed (bad parameters, the pool refused or its threads are gone).
 #[derive(Debug, Error)]

@@ -16,15 +16,16 @@
 //!   batch, at its start and every few seconds) shows a new owner, or a lost last batch,
 //!   while nothing changes.
 //!
-//! - [`message`]: the wire format (JSON) and the subjects.
-//! - [`publisher`]: the owner's side.
-//! - [`replica`]: the edge's side.
+//! The modules are private and their items re-exported here, one path to each: the wire
+//! format and the subjects (`message`), the owner's side (`publisher`), the edge's
+//! whole-world and partial replicas (`replica`, `partial`), and which cells an edge's
+//! streams need (`follow`).
 
-pub mod follow;
-pub mod message;
-pub mod partial;
-pub mod publisher;
-pub mod replica;
+mod follow;
+mod message;
+mod partial;
+mod publisher;
+mod replica;
 
 pub use follow::{Change, FollowSet, Wanted, wanted};
 pub use message::{

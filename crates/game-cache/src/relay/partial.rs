@@ -17,7 +17,7 @@ use game_domain::world::WorldSnapshot;
 use game_domain::world_history::Delta;
 
 use super::message::{BatchIndex, Beacon, CellMessage, SnapshotPart};
-use super::replica::{Applied, Assembled, ReplicaError, Resync};
+use super::replica::{Applied, Assembled, ReplicaError, Resync, judge_beacon};
 use crate::fanout::ROUTE_CELL;
 
 /// At most this many batches may wait for their messages; past it some were lost.
@@ -177,20 +177,12 @@ impl PartialReplica {
 
     /// Takes the owner's beacon (as [`super::Replica::beacon`]).
     pub fn beacon(&mut self, beacon: Beacon) -> Option<Resync> {
-        if beacon.epoch != self.epoch {
-            return Some(Resync::Epoch {
-                ours: self.epoch,
-                theirs: beacon.epoch,
-            });
-        }
-        let at = self.world.version();
-        if let Some(announced) = self.announced.take()
-            && announced > at
-        {
-            return Some(Resync::Behind { at, announced });
-        }
-        self.announced = (beacon.version > at).then_some(beacon.version);
-        None
+        judge_beacon(
+            self.epoch,
+            self.world.version(),
+            &mut self.announced,
+            beacon,
+        )
     }
 
     /// Takes a batch's index (indexes must come in order); applies what became complete.

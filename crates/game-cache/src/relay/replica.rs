@@ -153,20 +153,12 @@ impl Replica {
     /// may overtake its batch's messages on the way in; one beacon period later they are
     /// in.)
     pub fn beacon(&mut self, beacon: Beacon) -> Option<Resync> {
-        if beacon.epoch != self.epoch {
-            return Some(Resync::Epoch {
-                ours: self.epoch,
-                theirs: beacon.epoch,
-            });
-        }
-        let at = self.world.version();
-        if let Some(announced) = self.announced.take()
-            && announced > at
-        {
-            return Some(Resync::Behind { at, announced });
-        }
-        self.announced = (beacon.version > at).then_some(beacon.version);
-        None
+        judge_beacon(
+            self.epoch,
+            self.world.version(),
+            &mut self.announced,
+            beacon,
+        )
     }
 
     /// Takes one message (every cell's messages must be given, in the order the owner
@@ -293,4 +285,31 @@ impl Assembled {
             cells,
         })
     }
+}
+
+/// A replica's verdict on the owner's beacon, for one at `epoch` and version `at` whose
+/// previous beacon left `announced` (a version it was behind then): another epoch, or
+/// still behind what the previous beacon announced, means fetching a snapshot.
+pub(super) fn judge_beacon(
+    epoch: u64,
+    at: Version,
+    announced: &mut Option<Version>,
+    beacon: Beacon,
+) -> Option<Resync> {
+    if beacon.epoch != epoch {
+        return Some(Resync::Epoch {
+            ours: epoch,
+            theirs: beacon.epoch,
+        });
+    }
+    if let Some(earlier) = announced.take()
+        && earlier > at
+    {
+        return Some(Resync::Behind {
+            at,
+            announced: earlier,
+        });
+    }
+    *announced = (beacon.version > at).then_some(beacon.version);
+    None
 }

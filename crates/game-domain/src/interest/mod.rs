@@ -15,13 +15,13 @@
 //! the cells its area covers, and a batch of changes is cut into [`CellBatch`]es, one per
 //! cell it touched, so a change is only looked at by the subscribers of its cells.
 //!
-//! - [`grid`]: the objects near a point at one instant (area refreshes).
-//! - [`cells`]: the fan-out cells: the cell of a point, the cells of a disc.
-//! - [`cell_batch`]: a batch of changes cut by cell.
+//! - [`SpatialGrid`]: the objects near a point at one instant (area refreshes).
+//! - [`CellGrid`]: the fan-out cells: the cell of a point, the cells of a disc.
+//! - [`CellBatches`]: a batch of changes cut by cell.
 
-pub mod cell_batch;
-pub mod cells;
-pub mod grid;
+mod cell_batch;
+mod cells;
+mod grid;
 
 pub use cell_batch::{CellBatch, CellBatches, Previous};
 pub use cells::{CellGrid, CellId, CellRect};

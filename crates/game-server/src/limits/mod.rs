@@ -1,7 +1,7 @@
 //! Staying up under hostile load (docs/limits.md): bounded password hashing, rate limits on
 //! login and registration, connection caps, stalled writes and the open-file limit.
 //!
-//! - [`config`]: the flags.
+//! - `config`: the flags ([`LimitsConfig`]).
 //! - [`rate`]: token buckets per client address, per account and per known device.
 //! - [`lru_store`]: the rate limiters' tables, bounded in keys.
 //! - [`client`]: the client address of a request (peer or trusted `X-Forwarded-For`).
@@ -12,7 +12,7 @@
 
 pub mod busy_body;
 pub mod client;
-pub mod config;
+mod config;
 pub mod connections;
 pub mod lru_store;
 pub mod rate;

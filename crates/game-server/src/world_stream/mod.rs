@@ -13,18 +13,20 @@
 //! the world version it leads to, so a browser's `EventSource` resumes by itself after a
 //! cut. Comments keep idle connections alive.
 //!
-//! - [`config`]: the flags (stream cap, per-stream buffer, change log size, areas).
+//! - `config`: the flags ([`SyncConfig`]: stream cap, per-stream buffer, change log size,
+//!   areas).
 //! - [`event`]: the text/event-stream framing.
-//! - [`body`]: the response body fed by a subscription's queue.
+//! - `body`: the response body fed by a subscription's queue ([`EventBody`]).
 //! - [`open`]: opening one stream (authentication, registration, the opening event).
 //! - [`metrics`]: the hub's figures in `/metrics`.
 //! - [`quota`]: streams per session and per player; the oldest closes past the cap.
-//! - [`lease_deadline`]: ending every stream while past the lease deadline.
+//! - `lease_deadline`: ending every stream while past the lease deadline
+//!   ([`end_when_lease_expires`]).
 
-pub mod body;
-pub mod config;
+mod body;
+mod config;
 pub mod event;
-pub mod lease_deadline;
+mod lease_deadline;
 pub mod metrics;
 pub mod open;
 pub mod quota;

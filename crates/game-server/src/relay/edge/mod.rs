@@ -29,7 +29,7 @@ use crate::relay::RelayError;
 use crate::serve::{Listeners, serve};
 use crate::session::SessionKeys;
 
-pub use repo::EdgeRepo;
+use repo::EdgeRepo;
 
 /// An edge ready to serve: its handlers' state and its NATS link.
 pub struct Edge {

@@ -6,14 +6,13 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use spacewars_harness::server_process::ServerProcess;
 
-use crate::chaos::failover::haproxy::{ensure_installed, routes_to_owner_only};
+use crate::chaos::failover::haproxy::{check_config, ensure_installed, routes_to_owner_only};
 
 /// The shipped configuration (docs/operations.md, Edges).
 pub const SHIPPED: &str = include_str!("../../../../../deploy/haproxy-edges.cfg");
@@ -93,18 +92,7 @@ pub async fn start(
     let cfg = dir.join("haproxy-edges.cfg");
     std::fs::write(&cfg, config(SHIPPED, listen, &servers)?)
         .with_context(|| format!("writing {}", cfg.display()))?;
-    let check = Command::new(&binary)
-        .args(["-c", "-n", DRILL_MAXCONN, "-f"])
-        .arg(&cfg)
-        .output()
-        .context("running haproxy -c")?;
-    if !check.status.success() {
-        bail!(
-            "haproxy -c rejected the generated config: {}{}",
-            String::from_utf8_lossy(&check.stdout),
-            String::from_utf8_lossy(&check.stderr)
-        );
-    }
+    check_config(&binary, &cfg)?;
     let mut command = tokio::process::Command::new(&binary);
     command.args(["-db", "-n", DRILL_MAXCONN, "-f"]).arg(&cfg);
     let log = dir.join("haproxy.log");

@@ -125,19 +125,7 @@ pub async fn start(
     let cfg = dir.join("haproxy.cfg");
     std::fs::write(&cfg, config(SHIPPED, listen, backends)?)
         .with_context(|| format!("writing {}", cfg.display()))?;
-    let check = Command::new(binary)
-        .args(["-c", "-n", DRILL_MAXCONN])
-        .arg("-f")
-        .arg(&cfg)
-        .output()
-        .context("running haproxy -c")?;
-    if !check.status.success() {
-        bail!(
-            "haproxy -c rejected the generated config: {}{}",
-            String::from_utf8_lossy(&check.stdout),
-            String::from_utf8_lossy(&check.stderr)
-        );
-    }
+    check_config(binary, &cfg)?;
     let mut command = tokio::process::Command::new(binary);
     // `-n` takes precedence over the shipped `maxconn 10000`, which needs about 20 000 file
     // descriptors: more than a container's hard limit may allow. The drill needs dozens.
@@ -151,6 +139,24 @@ pub async fn start(
     haproxy.wait_ready("/readyz", READY_TIMEOUT).await?;
     routes_to_owner_only(listen, backends.len()).await?;
     Ok(haproxy)
+}
+
+/// Has `haproxy -c` check the generated config at `cfg`, so that a config HAProxy would
+/// refuse fails here with HAProxy's own words rather than as a process that never listens.
+pub fn check_config(binary: &Path, cfg: &Path) -> anyhow::Result<()> {
+    let check = Command::new(binary)
+        .args(["-c", "-n", DRILL_MAXCONN, "-f"])
+        .arg(cfg)
+        .output()
+        .context("running haproxy -c")?;
+    if !check.status.success() {
+        bail!(
+            "haproxy -c rejected the generated config: {}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    Ok(())
 }
 
 /// Waits until HAProxy has taken the standbys out: it starts with every server up until

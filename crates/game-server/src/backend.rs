@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use game_cache::CachedRepo;
 use game_cache::engine::Backing;
+use game_domain::error::AppError;
 use game_domain::repository::Repository;
+use game_domain::user::UserId;
 use game_locks::LevelStats;
 use game_persistence::{DbRepo, Store};
 use tokio::sync::watch;
@@ -27,6 +29,14 @@ pub trait Backend: Repository + Backing {
     /// True when every change of the world advances its version, so a version (and a
     /// moment) names one world.
     fn keeps_versions(&self) -> bool;
+
+    /// Readies what a stream of `user_id` needs before it opens: the whole world
+    /// (`area: None`) or the neighbourhood of the player's ship within `area` units. Ok
+    /// at once for a repository that holds the whole world; an edge following some
+    /// cells fetches the whole world, or the cells around the ship, first.
+    async fn prepare_stream(&self, _user_id: UserId, _area: Option<f64>) -> Result<(), AppError> {
+        Ok(())
+    }
 }
 
 #[async_trait]

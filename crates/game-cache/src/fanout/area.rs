@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use game_domain::geometry::WorldSize;
 use game_domain::interest::{CellRect, Interest, SpatialGrid};
 use game_domain::space_object::{ObjectId, SpaceObject};
 use game_domain::world::WorldSnapshot;
@@ -59,8 +60,13 @@ impl AreaState {
     /// Where its ship is at `ctx.now_ms`, by the ship's state as of the last batch or
     /// refresh it was given.
     pub fn center(&self, ctx: &AreaContext<'_>) -> Option<(f64, f64)> {
+        self.center_at(ctx.now_ms, ctx.world.size())
+    }
+
+    /// [`AreaState::center`] at `now_ms` in a world of `size`.
+    pub fn center_at(&self, now_ms: i64, size: WorldSize) -> Option<(f64, f64)> {
         let ship = self.ship_state?;
-        Some(ship.position_at(ctx.now_ms, ctx.world.size()))
+        Some(ship.position_at(now_ms, size))
     }
 
     /// The radius it follows.

@@ -113,6 +113,12 @@ impl FanoutHub {
         self.len() == 0
     }
 
+    /// Whole-world subscriptions open now.
+    pub fn world_streams(&self) -> usize {
+        self.len()
+            .saturating_sub(self.areas.load(Ordering::Relaxed))
+    }
+
     /// True when some subscription follows an area (the feeder then refreshes areas).
     pub fn has_areas(&self) -> bool {
         self.areas.load(Ordering::Relaxed) > 0

@@ -31,6 +31,7 @@
 //! - `hub`: subscribing, opening, ending, keep-alives, figures.
 //! - `subscription`: bounds, what a subscription follows, refusals, figures.
 //! - `route`: feeding: batches by cell, refreshes.
+//! - `reach`: what a feeder holding part of the world must know: speeds, areas' reach.
 //! - `area`: one area subscriber's state and exact rule.
 //! - `event`: what subscribers receive.
 //! - `json`: the events' JSON, assembled from per-object fragments.
@@ -41,6 +42,7 @@ mod event;
 mod feed;
 mod hub;
 mod json;
+mod reach;
 pub(crate) mod registry;
 mod route;
 mod subscription;

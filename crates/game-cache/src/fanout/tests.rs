@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use super::*;
 
 mod boundaries;
+mod reach;
 
 const TICK: Duration = Duration::from_millis(250);
 

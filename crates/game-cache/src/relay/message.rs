@@ -44,7 +44,7 @@ pub struct CellMessage {
 /// The index of one batch, published on the world's batch subject before the batch's cell
 /// messages: which cells it touched, so that a receiver following some cells knows which
 /// messages complete the batch for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchIndex {
     /// The owner's epoch.
     pub epoch: u64,
@@ -58,6 +58,11 @@ pub struct BatchIndex {
     pub at_ms: i64,
     /// The cells the batch has a message for, in cell order.
     pub cells: Vec<CellId>,
+    /// The fastest speed of any object the owner has published in its epoch (units per
+    /// minute; it only grows): a receiver that follows some cells sees only their
+    /// objects, and must allow for this speed in the margin around its areas.
+    #[serde(default)]
+    pub speed: f64,
 }
 
 /// A request for the world, answered on the request's reply subject in parts.
@@ -69,10 +74,15 @@ pub struct SnapshotRequest {
     /// the whole world. The owner answers at most `MAX_SNAPSHOT_CELLS` of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cells: Option<Vec<CellId>>,
+    /// Instead of cells: these objects alone, as of the last batch, in one part with no
+    /// cell numbers (a receiver locates a player's ship before it knows which cells to
+    /// follow). The owner answers at most `MAX_SNAPSHOT_CELLS` of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<Vec<ObjectId>>,
 }
 
-/// At most this many cells in one snapshot request (the owner ignores the rest: a
-/// receiver following more cells asks for the whole world).
+/// At most this many cells (or objects) in one snapshot request (the owner ignores the
+/// rest: a receiver following more cells asks for the whole world).
 pub const MAX_SNAPSHOT_CELLS: usize = 4_096;
 
 /// One part of a snapshot of the world as of a published batch.

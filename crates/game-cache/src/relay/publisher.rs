@@ -36,6 +36,8 @@ pub struct Publisher {
     at_ms: i64,
     cells: BTreeMap<CellId, u64>,
     homes: HashMap<ObjectId, CellId>,
+    /// The fastest speed published in the epoch (it only grows).
+    speed: f64,
 }
 
 impl Publisher {
@@ -48,6 +50,7 @@ impl Publisher {
             .objects()
             .map(|o| (o.id, grid.cell_of(o.position_at(now_ms, size))))
             .collect();
+        let speed = max_speed(world.objects());
         Publisher {
             epoch,
             seq: 0,
@@ -56,6 +59,7 @@ impl Publisher {
             at_ms: now_ms,
             cells: BTreeMap::new(),
             homes,
+            speed,
         }
     }
 
@@ -118,6 +122,7 @@ impl Publisher {
         for id in &delta.removed {
             self.homes.remove(id);
         }
+        self.speed = self.speed.max(max_speed(&delta.upserted));
         let mut cells: BTreeMap<CellId, Cut> = split
             .cells
             .into_iter()
@@ -166,6 +171,7 @@ impl Publisher {
             version,
             at_ms,
             cells: cells.keys().copied().collect(),
+            speed: self.speed,
         };
         let messages = cells
             .into_iter()
@@ -229,6 +235,29 @@ impl Publisher {
                 },
             })
             .collect()
+    }
+}
+
+impl Publisher {
+    /// The objects `ids` (at most [`MAX_SNAPSHOT_CELLS`] are looked up) as of the last
+    /// batch, in one part without cell numbers: where a receiver finds a ship before it
+    /// knows which cells to follow. Ids not in the world are left out.
+    pub fn locate(&self, ids: &[ObjectId]) -> SnapshotPart {
+        SnapshotPart {
+            epoch: self.epoch,
+            seq: self.seq,
+            version: self.world.version(),
+            size: self.world.size(),
+            part: 0,
+            parts: 1,
+            objects: ids
+                .iter()
+                .take(MAX_SNAPSHOT_CELLS)
+                .filter_map(|id| self.world.get(*id))
+                .copied()
+                .collect(),
+            cells: Vec::new(),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::cell_world::{message, objects, rock, thing, world};
 use super::*;
+use game_domain::space_object::ObjectId;
 
 #[test]
 fn an_object_drifting_into_another_cell_is_published_there_once() {
@@ -24,6 +25,7 @@ fn an_object_drifting_into_another_cell_is_published_there_once() {
                 version: 5,
                 at_ms: 1_000,
                 cells: vec![1],
+                speed: 12.0,
             },
             messages: vec![arrival.clone()],
         }
@@ -115,4 +117,35 @@ fn a_snapshot_of_a_cell_set_holds_those_cells_only() {
     assert_eq!(whole.len(), 1);
     assert_eq!(whole[0].objects.len(), 4);
     assert_eq!(whole[0].cells, vec![(1, 1), (3, 1)]);
+}
+
+#[test]
+fn the_index_carries_the_fastest_speed_published_and_a_ship_can_be_located() {
+    let ship = thing(1, 250.0, 10.0, 12.0, 0.0);
+    let mut publisher = Publisher::new(77, world(5, &[ship, rock(2, 300.0, 300.0)]), 0);
+    let fast = thing(2, 300.0, 300.0, 40.0, 90.0);
+    let batch = publisher
+        .next(world(6, &[ship, fast]), 1_000)
+        .expect("rock 2 speeds up");
+    assert_eq!(batch.index.speed, 40.0);
+    let slow = thing(2, 300.0, 300.0, 5.0, 90.0);
+    let batch = publisher
+        .next(world(7, &[ship, slow]), 2_000)
+        .expect("rock 2 slows down");
+    assert_eq!(batch.index.speed, 40.0, "the speed only grows");
+    assert_eq!(
+        publisher.locate(&[9, 1]),
+        SnapshotPart {
+            epoch: 77,
+            seq: 2,
+            version: 7,
+            size: super::cell_world::SIZE,
+            part: 0,
+            parts: 1,
+            objects: vec![ship],
+            cells: Vec::new(),
+        }
+    );
+    let many: Vec<ObjectId> = vec![1; 5_000];
+    assert_eq!(publisher.locate(&many).objects.len(), MAX_SNAPSHOT_CELLS);
 }

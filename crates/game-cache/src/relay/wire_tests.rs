@@ -28,6 +28,7 @@ fn the_wire_format_is_plain_json() {
     let request = SnapshotRequest {
         part_size: 500,
         cells: None,
+        objects: None,
     };
     assert_eq!(
         serde_json::to_string(&request).ok(),
@@ -36,6 +37,7 @@ fn the_wire_format_is_plain_json() {
     let some = SnapshotRequest {
         part_size: 500,
         cells: Some(vec![3, 4]),
+        objects: None,
     };
     assert_eq!(
         serde_json::to_string(&some).ok(),
@@ -46,7 +48,25 @@ fn the_wire_format_is_plain_json() {
         serde_json::from_str::<SnapshotRequest>(r#"{"part_size":7}"#).ok(),
         Some(SnapshotRequest {
             part_size: 7,
-            cells: None
+            cells: None,
+            objects: None,
         })
+    );
+    let ships = SnapshotRequest {
+        part_size: 1,
+        cells: None,
+        objects: Some(vec![9]),
+    };
+    assert_eq!(
+        serde_json::to_string(&ships).ok(),
+        Some(r#"{"part_size":1,"objects":[9]}"#.to_owned())
+    );
+    // An older owner's index (no speed) reads as speed 0.
+    let index = r#"{"epoch":1,"seq":2,"since":3,"version":4,"at_ms":5,"cells":[6]}"#;
+    assert_eq!(
+        serde_json::from_str::<BatchIndex>(index)
+            .map(|i| i.speed)
+            .ok(),
+        Some(0.0)
     );
 }

@@ -40,6 +40,17 @@ pub struct RelayConfig {
         default_value_t = 5_000
     )]
     pub relay_snapshot_timeout_ms: u64,
+
+    /// Edge: at most this many NATS subscriptions to single cells. An edge follows only
+    /// the cells its area streams need; past this many (or while a whole-world stream is
+    /// open) it follows every cell through one wildcard subscription and holds the whole
+    /// world. 0: always the whole world.
+    #[arg(
+        long,
+        env = "SPACEWARS_RELAY_MAX_CELL_SUBSCRIPTIONS",
+        default_value_t = 1_024
+    )]
+    pub relay_max_cell_subscriptions: usize,
 }
 
 impl Default for RelayConfig {
@@ -51,6 +62,7 @@ impl Default for RelayConfig {
             relay_buffer: 65_536,
             relay_snapshot_part: 2_000,
             relay_snapshot_timeout_ms: 5_000,
+            relay_max_cell_subscriptions: 1_024,
         }
     }
 }

@@ -172,8 +172,8 @@ async fn send(client: &async_nats::Client, subjects: &Subjects, columns: u32, ba
     }
 }
 
-/// Answers each snapshot request with the world (or the cells asked for) as of the last
-/// batch published, in parts of at most `part_cap` objects, on the request's reply
+/// Answers each snapshot request with the world (or the cells, or the objects, asked for)
+/// as of the last batch published, in parts of at most `part_cap` objects, on the request's reply
 /// subject.
 async fn answer_snapshots(
     client: async_nats::Client,
@@ -185,14 +185,19 @@ async fn answer_snapshots(
         let Some(reply) = request.reply else {
             continue;
         };
-        let (part_size, cells) = serde_json::from_slice::<SnapshotRequest>(&request.payload)
-            .map_or((part_cap, None), |r| {
-                (r.part_size.clamp(1, part_cap), r.cells)
-            });
-        let parts = publisher
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .snapshot(part_size, cells.as_deref());
+        let request = serde_json::from_slice::<SnapshotRequest>(&request.payload).ok();
+        let parts = {
+            let publisher = publisher.lock().unwrap_or_else(PoisonError::into_inner);
+            match request {
+                Some(SnapshotRequest {
+                    objects: Some(ids), ..
+                }) => vec![publisher.locate(&ids)],
+                Some(SnapshotRequest {
+                    part_size, cells, ..
+                }) => publisher.snapshot(part_size.clamp(1, part_cap), cells.as_deref()),
+                None => publisher.snapshot(part_cap, None),
+            }
+        };
         for part in parts {
             let Ok(json) = serde_json::to_vec(&part) else {
                 break;

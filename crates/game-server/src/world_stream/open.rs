@@ -75,6 +75,14 @@ pub async fn open<R: Backend>(
         Mode::Area(radius) if radius >= farthest => Mode::World,
         other => other,
     };
+    let area = match mode {
+        Mode::World => None,
+        Mode::Area(radius) => Some(radius),
+    };
+    app.game
+        .repo()
+        .prepare_stream(session.user_id, area)
+        .await?;
     let follow = match mode {
         Mode::World => Follow::World,
         Mode::Area(radius) => Follow::Area {

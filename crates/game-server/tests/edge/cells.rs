@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::http::wait_status;
 use crate::nats::{shared, unique_world};
-use crate::relay::{navigate, register, ship_of, start};
+use crate::relay::{SPREAD_4000, navigate, register, ship_of, start};
 
 const SIZE: WorldSize = WorldSize {
     width: 4_000.0,
@@ -29,15 +29,7 @@ async fn the_owner_indexes_its_batches_publishes_arrivals_and_answers_cell_sets(
     let Some(nats) = shared() else { return };
     let db = TestDatabase::sqlite();
     let world = unique_world("cells");
-    let flags = [
-        "--world-width",
-        "4000",
-        "--world-height",
-        "4000",
-        "--spawn",
-        "spread",
-    ];
-    let owner = start(&db, &nats, &world, false, &flags).await;
+    let owner = start(&db, &nats, &world, false, &SPREAD_4000).await;
     wait_status(owner.addr(), "/readyz", 200).await;
     let client = async_nats::connect(nats.as_str()).await.expect("NATS");
     let subjects = Subjects::new(&world).expect("a valid world name");
@@ -136,6 +128,7 @@ async fn ask(
     let request = serde_json::to_vec(&SnapshotRequest {
         part_size: 1_000,
         cells,
+        objects: None,
     })
     .expect("JSON");
     client

@@ -73,6 +73,14 @@ pub async fn wait_status(addr: SocketAddr, path: &str, status: u16) {
 pub struct Stream {
     text: Arc<Mutex<String>>,
     ended: Arc<Mutex<bool>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Stream {
+    /// Closes the connection (the reader owns it).
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 impl Stream {
@@ -89,7 +97,7 @@ impl Stream {
         let text = Arc::new(Mutex::new(String::new()));
         let ended = Arc::new(Mutex::new(false));
         let (into, done) = (text.clone(), ended.clone());
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut buffer = vec![0; 64 * 1024];
             loop {
                 match stream.read(&mut buffer).await {
@@ -102,7 +110,11 @@ impl Stream {
             }
             *done.lock().expect("ended") = true;
         });
-        Stream { text, ended }
+        Stream {
+            text,
+            ended,
+            reader,
+        }
     }
 
     /// What arrived so far.

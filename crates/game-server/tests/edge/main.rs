@@ -8,6 +8,7 @@
 
 mod balancer;
 mod cells;
+mod follow;
 // The browser driver the API suite's browser tests use; this binary needs only part of it.
 #[allow(dead_code)]
 #[path = "../api/browser/driver.rs"]

@@ -36,6 +36,17 @@ pub async fn start(
         .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
+/// The flags of a 4,000-unit world with ships spread over it (of 15 × 15 fan-out cells),
+/// where an area of a few hundred units holds a small part of the world.
+pub const SPREAD_4000: [&str; 6] = [
+    "--world-width",
+    "4000",
+    "--world-height",
+    "4000",
+    "--spawn",
+    "spread",
+];
+
 /// Registers `name` on the owner; its session cookie.
 pub async fn register(owner: SocketAddr, name: &str) -> String {
     let body = format!(r#"{{"username":"{name}","password":"correct horse battery"}}"#);
@@ -61,10 +72,10 @@ pub async fn ship_of(owner: SocketAddr, cookie: &str) -> u64 {
 }
 
 /// An object's id, kind and (speed, angle).
-type Course = (u64, String, Option<(f64, f64)>);
+pub type Course = (u64, String, Option<(f64, f64)>);
 
 /// Every object's kind and course, by id.
-fn courses(world: &std::collections::BTreeMap<u64, serde_json::Value>) -> Vec<Course> {
+pub fn courses(world: &std::collections::BTreeMap<u64, serde_json::Value>) -> Vec<Course> {
     world
         .iter()
         .map(|(id, object)| {

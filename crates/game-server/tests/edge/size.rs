@@ -4,7 +4,7 @@ use game_persistence::testing::TestDatabase;
 
 use crate::http::{Stream, events, request, wait_status};
 use crate::nats::{shared, unique_world};
-use crate::relay::{register, start};
+use crate::relay::{SPREAD_4000, register, start};
 
 /// The ids of the objects in a stream's opening `snapshot` event.
 fn opening_ids(stream: &Stream) -> Vec<u64> {
@@ -30,15 +30,7 @@ async fn an_edge_with_other_size_flags_serves_the_owners_areas() {
     let world = unique_world("size");
     // A 4,000-unit world with ships spread over it; the edge keeps the default 500 × 500
     // flags, in which the default radius would cover everything.
-    let big = [
-        "--world-width",
-        "4000",
-        "--world-height",
-        "4000",
-        "--spawn",
-        "spread",
-    ];
-    let owner = start(&db, &nats, &world, false, &big).await;
+    let owner = start(&db, &nats, &world, false, &SPREAD_4000).await;
     wait_status(owner.addr(), "/readyz", 200).await;
     let edge = start(&db, &nats, &world, true, &[]).await;
     wait_status(edge.addr(), "/readyz", 200).await;

@@ -1,26 +1,32 @@
-//! The edge's link to the owner: subscribe to every cell (the wildcard, through
-//! [`super::cells`]) and to the session notices, fetch a snapshot, then move the replica
-//! forward batch by batch and feed the edge's own hub from it, as the owner's feeder does
-//! from its game. A gap or another epoch fetches
-//! a snapshot again (open streams get it as a fresh `snapshot` event); a lost link ends
-//! every stream with `ended` `relay_lost` until NATS is back.
+//! The edge's link to the owner. Each round subscribes to the session notices and the
+//! beacons, fetches a snapshot, then moves the replica forward batch by batch and feeds
+//! the edge's own hub from it, as the owner's feeder does from its game. A round follows
+//! either the whole world (every cell, through the wildcard: while a whole-world stream
+//! is open, or when the areas need more cells than `--relay-max-cell-subscriptions`) or
+//! only the cells its areas need ([`super::follower`]), joining and leaving cells as they
+//! move. A gap, another epoch or a change of mode starts a new round (open streams get
+//! the world afresh as a `snapshot` event); a lost link ends every stream with `ended`
+//! `relay_lost` until NATS is back.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 use game_cache::fanout::{BatchChanges, Encoded, HEARTBEAT, SharedBatch, refresh_areas};
 use game_cache::relay::{
-    Beacon, CellMessage, Replica, SessionNotice, SnapshotPart, SnapshotRequest, Step, Subjects,
+    Applied, BatchIndex, Beacon, CellMessage, Replica, Resync, SessionNotice, Step, Subjects,
     Wanted,
 };
+use game_domain::repository::Repository;
 use game_domain::views::WorldView;
 use game_domain::world::WorldSnapshot;
-use tokio::sync::watch;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::sync::{mpsc, watch};
+use tokio::time::MissedTickBehavior;
 
 use super::cells::CellSubscriptions;
+use super::demand::{DEMAND_QUEUE, Demand};
+use super::fetch::{Ask, fetch};
+use super::follower::{CellFollower, Stop, Wire, areas_fit};
 use super::repo::EdgeRepo;
 use crate::app::App;
 use crate::relay::config::RelayConfig;
@@ -31,134 +37,383 @@ pub const RELAY_LOST: &str = "relay_lost";
 /// How long the edge waits before it asks again after a failed snapshot.
 const RETRY: Duration = Duration::from_millis(250);
 
-/// Follows the owner until the process stops (module docs).
+/// How long an edge keeps the whole world after a whole-world stream asked for it (a
+/// stream about to open must find it there).
+const WHOLE_HOLD_MS: i64 = 10_000;
+
+/// What a round follows.
+enum Following {
+    /// The whole world, through the wildcard.
+    Whole(Replica, CellSubscriptions),
+    /// Some cells.
+    Cells(CellFollower),
+}
+
+/// The link's state across rounds.
+struct Link {
+    app: Arc<App<EdgeRepo>>,
+    client: async_nats::Client,
+    subjects: Subjects,
+    config: RelayConfig,
+    demands: mpsc::Receiver<Demand>,
+    /// Until when the whole world is kept for streams that asked for it.
+    whole_until_ms: i64,
+    followed_before: bool,
+}
+
+/// Follows the owner until the process stops (module docs); `demands` are what streams
+/// about to open ask for.
 pub async fn follow(
     app: Arc<App<EdgeRepo>>,
     client: async_nats::Client,
     mut connected: watch::Receiver<bool>,
     subjects: Subjects,
     config: RelayConfig,
+    demands: mpsc::Receiver<Demand>,
 ) {
-    let hub = app.streams.clone();
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut ticks = tokio::time::interval(hub.tick());
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut followed_before = false;
+    let mut link = Link {
+        app,
+        client,
+        subjects,
+        config,
+        demands,
+        whole_until_ms: i64::MIN,
+        followed_before: false,
+    };
     loop {
         if connected.wait_for(|up| *up).await.is_err() {
             return;
         }
-        // Subscribed before the snapshot is asked for: what is published meanwhile waits
-        // in the subscription, and what the snapshot already holds is skipped. Every
-        // cell, through the wildcard (the replica is of the whole world); the
-        // subscriptions of the previous round are dropped with it.
-        let (mut subscriptions, mut cells) =
-            CellSubscriptions::new(client.clone(), subjects.clone(), 1, 0, config.relay_buffer);
-        let subscribed = match subscriptions.follow(&Wanted::All).await {
-            Ok(()) => match (
-                client.subscribe(subjects.sessions()).await,
-                client.subscribe(subjects.owner()).await,
-            ) {
-                (Ok(sessions), Ok(beacons)) => Ok((sessions, beacons)),
-                (Err(error), _) | (_, Err(error)) => Err(error),
-            },
-            Err(error) => Err(error),
-        };
-        let (mut sessions, mut beacons) = match subscribed {
-            Ok(both) => both,
+        match link.round(&mut connected).await {
+            Some(why) => tracing::warn!(why, "edge: fetching the world again"),
+            None => return,
+        }
+    }
+}
+
+/// The next message of a subscription the round may not hold (then never).
+async fn next_of(subscriber: &mut Option<async_nats::Subscriber>) -> Option<async_nats::Message> {
+    match subscriber {
+        Some(subscriber) => subscriber.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Link {
+    fn wire(&self) -> Wire<'_> {
+        Wire {
+            client: &self.client,
+            subjects: &self.subjects,
+            config: &self.config,
+        }
+    }
+
+    /// True when this round should hold the whole world.
+    fn wants_whole(&self, now_ms: i64) -> bool {
+        self.config.relay_max_cell_subscriptions == 0
+            || self.app.streams.world_streams() > 0
+            || now_ms < self.whole_until_ms
+    }
+
+    /// One round (module docs): why it ended, `None` when the process stops.
+    async fn round(&mut self, connected: &mut watch::Receiver<bool>) -> Option<String> {
+        let subscribed = tokio::try_join!(
+            self.client.subscribe(self.subjects.sessions()),
+            self.client.subscribe(self.subjects.owner()),
+            self.client.subscribe(self.subjects.batch()),
+        );
+        let (mut sessions, mut beacons, index) = match subscribed {
+            Ok(all) => all,
             Err(error) => {
-                tracing::warn!(%error, "edge: subscribing failed; retrying");
                 tokio::time::sleep(RETRY).await;
-                continue;
+                return Some(format!("subscribing failed: {error}"));
             }
         };
-        let mut replica = match snapshot(&client, &subjects, &config).await {
-            Ok(replica) => replica,
+        let (mut following, mut cells) = match self.start().await {
+            Ok(started) => started,
             Err(why) => {
-                tracing::warn!(why, "edge: no snapshot from the owner; asking again");
                 tokio::time::sleep(RETRY).await;
-                continue;
+                return Some(why);
             }
         };
-        app.game.repo().install(replica.world());
+        // The index matters to a round following some cells only.
+        let mut index = matches!(following, Following::Cells(_)).then_some(index);
+        let app = self.app.clone();
+        let hub = app.streams.clone();
+        self.install(&mut following);
+        let (whole, cell_subscriptions) = match &following {
+            Following::Whole(_, subscriptions) => {
+                (subscriptions.follows_all(), subscriptions.count())
+            }
+            Following::Cells(follower) => (false, follower.subscriptions()),
+        };
+        let world = self.world(&following);
         tracing::info!(
-            epoch = replica.epoch(),
-            version = replica.world().version(),
-            objects = replica.world().len(),
-            cell_subscriptions = subscriptions.count(),
-            all_cells = subscriptions.follows_all(),
+            version = world.version(),
+            objects = world.len(),
+            whole,
+            cell_subscriptions,
             "edge: following the owner"
         );
-        if followed_before {
-            // Streams that stayed open (a takeover, a gap) get the world afresh.
-            fresh_snapshot(&app, replica.world());
+        if self.followed_before {
+            // Streams that stayed open (a takeover, a gap, a change of mode) get the
+            // world afresh.
+            fresh_snapshot(&app, self.world(&following));
         }
-        followed_before = true;
-        let mut before = (replica.world().clone(), app.game.now_ms());
-        let why = loop {
-            tokio::select! {
+        self.followed_before = true;
+        let mut before = (self.world(&following).clone(), app.game.now_ms());
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut ticks = tokio::time::interval(hub.tick());
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let stepped: Result<Vec<Applied>, String> = tokio::select! {
                 message = cells.recv() => {
-                    let Some(message) = message else { break "the cells' subscription ended".to_owned() };
+                    let Some(message) = message else { return Some("the cells' subscription ended".into()) };
                     let Ok(message) = serde_json::from_slice::<CellMessage>(&message.payload) else {
                         tracing::warn!("edge: a cell message that is not one; ignored");
                         continue;
                     };
-                    match replica.receive(message) {
-                        Step::Applied(applied) => {
-                            app.game.repo().install(replica.world());
-                            let now_ms = app.game.now_ms();
-                            let batch = SharedBatch::new(
-                                applied.since,
-                                applied.version,
-                                now_ms,
-                                replica.world().size(),
-                                BatchChanges::Delta {
-                                    upserted: applied.delta.upserted.into_iter().map(Encoded::new).collect(),
-                                    removed: applied.delta.removed,
-                                },
-                            );
-                            let at = game_cache::fanout::Before { world: &before.0, at_ms: before.1 };
-                            hub.broadcast(&Arc::new(batch), replica.world(), now_ms, Some(at));
-                            before = (replica.world().clone(), now_ms);
-                        }
-                        Step::Resync(resync) => break format!("{resync:?}"),
-                        Step::Waiting | Step::Old | Step::Quiet => {}
+                    match &mut following {
+                        Following::Whole(replica, _) => match replica.receive(message) {
+                            Step::Applied(applied) => Ok(vec![applied]),
+                            Step::Resync(resync) => Err(format!("{resync:?}")),
+                            Step::Waiting | Step::Old | Step::Quiet => Ok(Vec::new()),
+                        },
+                        Following::Cells(follower) => follower.replica().receive(message).map_err(|r| format!("{r:?}")),
+                    }
+                }
+                message = next_of(&mut index) => {
+                    let Some(message) = message else { return Some("the index's subscription ended".into()) };
+                    let Ok(batch) = serde_json::from_slice::<BatchIndex>(&message.payload) else {
+                        tracing::warn!("edge: a batch index that is not one; ignored");
+                        continue;
+                    };
+                    hub.allow_speed(batch.speed);
+                    match &mut following {
+                        Following::Cells(follower) => follower.replica().index(batch).map_err(|r| format!("{r:?}")),
+                        Following::Whole(..) => Ok(Vec::new()),
                     }
                 }
                 beacon = beacons.next() => {
-                    let Some(beacon) = beacon else { break "the beacons' subscription ended".to_owned() };
-                    if let Ok(beacon) = serde_json::from_slice::<Beacon>(&beacon.payload)
-                        && let Some(resync) = replica.beacon(beacon)
-                    {
-                        break format!("{resync:?}");
+                    let Some(beacon) = beacon else { return Some("the beacons' subscription ended".into()) };
+                    let Ok(beacon) = serde_json::from_slice::<Beacon>(&beacon.payload) else { continue };
+                    let resync: Option<Resync> = match &mut following {
+                        Following::Whole(replica, _) => replica.beacon(beacon),
+                        Following::Cells(follower) => follower.replica().beacon(beacon),
+                    };
+                    match resync {
+                        Some(resync) => Err(format!("{resync:?}")),
+                        None => continue,
                     }
                 }
                 notice = sessions.next() => {
-                    let Some(notice) = notice else { break "the sessions' subscription ended".to_owned() };
+                    let Some(notice) = notice else { return Some("the sessions' subscription ended".into()) };
                     if let Ok(SessionNotice::Revoked { token_hash }) = serde_json::from_slice(&notice.payload) {
                         hub.close_session(&token_hash);
                     }
+                    continue;
                 }
                 changed = connected.changed() => {
-                    if changed.is_err() { return; }
+                    if changed.is_err() { return None; }
                     if !*connected.borrow() {
                         app.game.repo().lose_feed();
                         let ended = hub.end_all_because(RELAY_LOST);
-                        break format!("NATS link lost ({ended} streams ended)");
+                        return Some(format!("NATS link lost ({ended} streams ended)"));
+                    }
+                    continue;
+                }
+                demand = self.demands.recv() => {
+                    let demand = demand?;
+                    match self.demanded(&mut following, demand).await {
+                        Ok(()) => { self.install(&mut following); continue; }
+                        Err(why) => return Some(why),
                     }
                 }
-                _ = heartbeat.tick() => hub.heartbeat(app.game.now_ms()),
+                _ = heartbeat.tick() => { hub.heartbeat(app.game.now_ms()); continue; }
                 _ = ticks.tick() => {
+                    let now_ms = app.game.now_ms();
+                    match self.retarget(&mut following, now_ms).await {
+                        Ok(true) => self.install(&mut following),
+                        Ok(false) => {}
+                        Err(why) => return Some(why),
+                    }
                     if hub.has_areas()
-                        && let Some(used) = refresh_areas(&hub, replica.world().clone(), app.game.now_ms()).await
+                        && let Some(used) = refresh_areas(&hub, self.world(&following).clone(), now_ms).await
                     {
                         before = used;
                     }
+                    continue;
                 }
+            };
+            let applied = match stepped {
+                Ok(applied) => applied,
+                Err(why) => return Some(why),
+            };
+            if applied.is_empty() {
+                continue;
             }
+            self.install(&mut following);
+            let world = self.world(&following);
+            for applied in applied {
+                let now_ms = app.game.now_ms();
+                let batch = SharedBatch::new(
+                    applied.since,
+                    applied.version,
+                    now_ms,
+                    world.size(),
+                    BatchChanges::Delta {
+                        upserted: applied
+                            .delta
+                            .upserted
+                            .into_iter()
+                            .map(Encoded::new)
+                            .collect(),
+                        removed: applied.delta.removed,
+                    },
+                );
+                let at = game_cache::fanout::Before {
+                    world: &before.0,
+                    at_ms: before.1,
+                };
+                hub.broadcast(&Arc::new(batch), world, now_ms, Some(at));
+                before = (world.clone(), now_ms);
+            }
+        }
+    }
+
+    /// Starts a round: the cells the areas need, or the whole world (through the
+    /// wildcard) when it should hold the whole world or the areas need too many cells.
+    async fn start(&mut self) -> Result<(Following, mpsc::Receiver<async_nats::Message>), String> {
+        let now_ms = self.app.game.now_ms();
+        if !self.wants_whole(now_ms) {
+            let size = self.app.game.repo().world_size();
+            match CellFollower::start(&self.wire(), &self.app.streams, size, now_ms).await {
+                Ok((follower, receiver)) => {
+                    return Ok((Following::Cells(follower), receiver));
+                }
+                Err(Stop::TooMany) => self.whole_until_ms = now_ms + WHOLE_HOLD_MS,
+                Err(Stop::Failed(why)) => return Err(why),
+            }
+        }
+        // Every cell, through the wildcard, subscribed before the snapshot is asked for.
+        let (mut subscriptions, receiver) = CellSubscriptions::new(
+            self.client.clone(),
+            self.subjects.clone(),
+            1,
+            0,
+            self.config.relay_buffer,
+        );
+        subscriptions
+            .follow(&Wanted::All)
+            .await
+            .map_err(|e| e.to_string())?;
+        let parts = fetch(&self.client, &self.subjects, &self.config, Ask::World).await?;
+        let replica = Replica::from_parts(parts).map_err(|e| e.to_string())?;
+        Ok((Following::Whole(replica, subscriptions), receiver))
+    }
+
+    /// Makes the repository's world the round's.
+    fn install(&self, following: &mut Following) {
+        let repo = self.app.game.repo();
+        match following {
+            Following::Whole(replica, subscriptions) => {
+                repo.install(replica.world(), true);
+                repo.set_cell_subscriptions(subscriptions.count());
+            }
+            Following::Cells(follower) => {
+                repo.install(follower.world(), false);
+                repo.set_cell_subscriptions(follower.subscriptions());
+                repo.count_cells_joined(follower.take_joined());
+            }
+        }
+    }
+
+    /// The round's world.
+    fn world<'a>(&self, following: &'a Following) -> &'a WorldSnapshot {
+        match following {
+            Following::Whole(replica, _) => replica.world(),
+            Following::Cells(follower) => follower.world(),
+        }
+    }
+
+    /// Answers what a stream about to open asks for (with every ship asked for
+    /// meanwhile, in one request to the owner); an error ends the round.
+    async fn demanded(&mut self, following: &mut Following, demand: Demand) -> Result<(), String> {
+        let now_ms = self.app.game.now_ms();
+        let mut asked = Vec::new();
+        let mut next = Some(demand);
+        while let Some(demand) = next.take() {
+            match demand {
+                Demand::Whole => self.whole_until_ms = now_ms + WHOLE_HOLD_MS,
+                Demand::Ship { ship, radius, done } => asked.push((ship, radius, done)),
+            }
+            if asked.len() < DEMAND_QUEUE {
+                next = self.demands.try_recv().ok();
+            }
+        }
+        let Following::Cells(follower) = following else {
+            // The whole world is here: every ship the owner published is.
+            for (_, _, done) in asked {
+                let _ = done.send(());
+            }
+            return Ok(());
         };
-        tracing::warn!(why, "edge: fetching the world again");
+        if self.wants_whole(now_ms) {
+            // Unanswered ships ask again, and find the whole world.
+            return Err("a whole-world stream asked for the whole world".into());
+        }
+        if asked.is_empty() {
+            return Ok(());
+        }
+        let ships: Vec<_> = asked
+            .iter()
+            .map(|(ship, radius, _)| (*ship, *radius))
+            .collect();
+        let found = follower
+            .locate(&self.wire(), &self.app.streams, &ships, now_ms)
+            .await;
+        let found = self.stopped(found, now_ms)?;
+        for (ship, _, done) in asked {
+            if found.contains(&ship) {
+                let _ = done.send(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Every tick: a round following cells moves them with its areas; a round holding the
+    /// whole world ends when no stream needs it any more (and the areas need at most half
+    /// the cells allowed, so that it does not come straight back). True when the world
+    /// changed.
+    async fn retarget(&mut self, following: &mut Following, now_ms: i64) -> Result<bool, String> {
+        match following {
+            Following::Cells(follower) => {
+                let changed = follower
+                    .update(&self.wire(), &self.app.streams, now_ms)
+                    .await;
+                self.stopped(changed, now_ms)
+            }
+            Following::Whole(replica, _) => {
+                let half = self.config.relay_max_cell_subscriptions / 2;
+                let size = replica.world().size();
+                if !self.wants_whole(now_ms) && areas_fit(&self.app.streams, size, now_ms, half) {
+                    return Err("no stream needs the whole world: following cells".into());
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// A follower's outcome; too many cells keep the whole world for a while.
+    fn stopped<T>(&mut self, outcome: Result<T, Stop>, now_ms: i64) -> Result<T, String> {
+        outcome.map_err(|stop| match stop {
+            Stop::TooMany => {
+                self.whole_until_ms = now_ms + WHOLE_HOLD_MS;
+                "the areas need more cells than --relay-max-cell-subscriptions".into()
+            }
+            Stop::Failed(why) => why,
+        })
     }
 }
 
@@ -174,42 +429,4 @@ fn fresh_snapshot(app: &App<EdgeRepo>, world: &WorldSnapshot) {
         BatchChanges::Full(WorldView::of(world, now_ms)),
     );
     app.streams.broadcast(&Arc::new(batch), world, now_ms, None);
-}
-
-/// Asks the owner for its world and gathers the parts of its answer.
-async fn snapshot(
-    client: &async_nats::Client,
-    subjects: &Subjects,
-    config: &RelayConfig,
-) -> Result<Replica, String> {
-    let inbox = client.new_inbox();
-    let mut answers = client
-        .subscribe(inbox.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    let request = serde_json::to_vec(&SnapshotRequest {
-        part_size: config.relay_snapshot_part,
-        cells: None,
-    })
-    .map_err(|e| e.to_string())?;
-    client
-        .publish_with_reply(subjects.snapshot(), inbox, Bytes::from(request))
-        .await
-        .map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + config.snapshot_timeout();
-    let mut parts: Vec<SnapshotPart> = Vec::new();
-    loop {
-        let answer = tokio::time::timeout_at(deadline, answers.next())
-            .await
-            .map_err(|_| "no complete answer in time".to_owned())?
-            .ok_or("the answer's subscription ended")?;
-        let part: SnapshotPart =
-            serde_json::from_slice(&answer.payload).map_err(|e| e.to_string())?;
-        let count = usize::try_from(part.parts).unwrap_or(usize::MAX);
-        parts.push(part);
-        if parts.len() >= count {
-            let _ = answers.unsubscribe().await;
-            return Replica::from_parts(parts).map_err(|e| e.to_string());
-        }
-    }
 }

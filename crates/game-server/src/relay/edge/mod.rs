@@ -4,10 +4,16 @@
 //! to the owner).
 //!
 //! - [`repo`]: the repository over the replica and the database.
-//! - [`link`]: following the owner through NATS.
+//! - [`demand`]: what a stream about to open asks of the link, and the wait for it.
+//! - [`link`]: following the owner through NATS, round by round.
+//! - [`follower`]: following only the cells the open areas need.
 //! - [`cells`]: the link's cell subscriptions (per cell, or the wildcard).
+//! - [`fetch`]: asking the owner for a snapshot.
 
 pub mod cells;
+pub mod demand;
+pub mod fetch;
+pub mod follower;
 pub mod link;
 pub mod repo;
 
@@ -36,6 +42,7 @@ pub struct Edge {
     app: Arc<App<EdgeRepo>>,
     client: async_nats::Client,
     connected: tokio::sync::watch::Receiver<bool>,
+    demands: tokio::sync::mpsc::Receiver<demand::Demand>,
     config: Config,
 }
 
@@ -63,7 +70,8 @@ impl Edge {
             .map_err(RelayError::Database)?;
         let sessions = SessionKeys::new(session.as_bytes()).map_err(ServerError::SessionKey)?;
         let devices = KnownDevices::new(device.as_bytes()).map_err(ServerError::SessionKey)?;
-        let repo = EdgeRepo::new(db, config.world_size()?);
+        let (demanded, demands) = tokio::sync::mpsc::channel(demand::DEMAND_QUEUE);
+        let repo = EdgeRepo::new(db, config.world_size()?, demanded);
         let rng = deps
             .rng_seed
             .map_or_else(GameRng::from_os, GameRng::from_seed);
@@ -82,6 +90,7 @@ impl Edge {
             app: Arc::new(app),
             client,
             connected,
+            demands,
             config: config.clone(),
         })
     }
@@ -102,6 +111,7 @@ impl Edge {
             self.connected.clone(),
             subjects,
             relay,
+            self.demands,
         ));
         serve(listeners, self.app, shutdown, grace).await;
         link.abort();

@@ -2,7 +2,7 @@
 //! versions; users and sessions are read from the database (never written); every
 //! write is refused (the router sends those paths away before they get here).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
@@ -16,8 +16,9 @@ use game_domain::space_object::{ObjectId, SpaceObject};
 use game_domain::user::{User, UserId};
 use game_domain::world::{World, WorldSnapshot, WorldTx};
 use game_persistence::{Database, DbRepo, Store};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
+use super::demand::Demand;
 use crate::backend::Backend;
 use crate::metrics::Exposition;
 
@@ -35,6 +36,10 @@ pub enum EdgeRefusal {
     /// The owner's feed is not (or no longer) there.
     #[error("the edge has no feed from the world's owner (relay_lost)")]
     NoFeed,
+    /// What a stream needs (the whole world, or the cells around its ship) did not
+    /// arrive in time.
+    #[error("the edge could not fetch what the stream needs from the world's owner in time")]
+    NotReady,
 }
 
 /// A write that reached the edge (see [`EdgeRefusal::ReadOnly`]).
@@ -47,29 +52,65 @@ fn read_only<T>() -> Result<T, AppError> {
 
 /// The edge's repository (module docs).
 pub struct EdgeRepo {
-    db: DbRepo,
+    pub(super) db: DbRepo,
     world: RwLock<Arc<World>>,
-    versions: watch::Sender<u64>,
+    pub(super) versions: watch::Sender<u64>,
     live: AtomicBool,
+    /// True while the world installed is the owner's whole world (not some cells).
+    whole: AtomicBool,
+    /// What streams about to open ask of the link.
+    pub(super) demands: mpsc::Sender<Demand>,
+    /// The link's NATS subscriptions to cells (the wildcard counts one), for metrics.
+    cell_subscriptions: AtomicUsize,
+    /// Cells the link joined (fetched and subscribed to), for metrics.
+    cells_joined: AtomicU64,
 }
 
 impl EdgeRepo {
     /// A repository over `db` with an empty world of `size` (the flags' size, until the
-    /// owner's world is installed), not live until the link installs one.
-    pub fn new(db: Database, size: WorldSize) -> EdgeRepo {
+    /// owner's world is installed), not live until the link installs one; what streams
+    /// ask of the link goes to `demands`.
+    pub fn new(db: Database, size: WorldSize, demands: mpsc::Sender<Demand>) -> EdgeRepo {
         EdgeRepo {
             db: DbRepo::new(db, size),
             world: RwLock::new(Arc::new(World::versioned(size, [], 0, 0))),
             versions: watch::channel(0).0,
             live: AtomicBool::new(false),
+            whole: AtomicBool::new(false),
+            demands,
+            cell_subscriptions: AtomicUsize::new(0),
+            cells_joined: AtomicU64::new(0),
         }
     }
 
-    /// Installs the replica's world as of a batch (or a snapshot) and marks the edge live.
-    pub fn install(&self, world: &WorldSnapshot) {
+    /// Installs the replica's world as of a batch (or a snapshot) and marks the edge live;
+    /// `whole` when it is the owner's whole world, not the objects of some cells.
+    pub fn install(&self, world: &WorldSnapshot, whole: bool) {
         *self.world.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(world.to_world());
+        self.whole.store(whole, Ordering::Release);
         self.live.store(true, Ordering::Release);
         self.versions.send_replace(world.version());
+    }
+
+    /// True while the world installed is the owner's whole world.
+    pub fn is_whole(&self) -> bool {
+        self.whole.load(Ordering::Acquire)
+    }
+
+    /// Records how many NATS subscriptions to cells the link holds.
+    pub fn set_cell_subscriptions(&self, count: usize) {
+        self.cell_subscriptions.store(count, Ordering::Relaxed);
+    }
+
+    /// Counts `joined` more cells joined.
+    pub fn count_cells_joined(&self, joined: usize) {
+        let joined = u64::try_from(joined).unwrap_or(u64::MAX);
+        self.cells_joined.fetch_add(joined, Ordering::Relaxed);
+    }
+
+    /// True when the installed world holds object `id` (while the feed is live).
+    pub(super) fn holds(&self, id: ObjectId) -> bool {
+        self.world().is_ok_and(|world| world.get(id).is_some())
     }
 
     /// Marks the feed lost: no new stream opens and `/readyz` answers 503 until the next
@@ -198,7 +239,9 @@ impl Backing for EdgeRepo {
         size: WorldSize,
         _clock: Arc<dyn Clock>,
     ) -> Result<EdgeRepo, EngineError> {
-        Ok(EdgeRepo::new(db.clone(), size))
+        // Started this way (as an engine backing), nothing follows the owner: demands
+        // go nowhere, and the edge stays not live.
+        Ok(EdgeRepo::new(db.clone(), size, mpsc::channel(1).0))
     }
 
     async fn stop(&self, _spill: &SpillTarget) -> Result<(), ShutdownError> {
@@ -230,6 +273,25 @@ impl Backend for EdgeRepo {
             "The world version this edge's replica is at.",
             *self.versions.borrow(),
         );
+        out.gauge(
+            "spacewars_edge_whole_world",
+            "1 while this edge holds the owner's whole world (a whole-world stream is open, or its areas cover more cells than --relay-max-cell-subscriptions), 0 while it follows some cells.",
+            i64::from(self.is_whole()),
+        );
+        out.gauge(
+            "spacewars_edge_cell_subscriptions",
+            "NATS subscriptions this edge holds to the owner's cells (the every-cell wildcard counts one).",
+            u64::try_from(self.cell_subscriptions.load(Ordering::Relaxed)).unwrap_or(u64::MAX),
+        );
+        out.counter(
+            "spacewars_edge_cells_joined_total",
+            "Cells this edge joined (subscribed to and fetched) as its areas moved.",
+            self.cells_joined.load(Ordering::Relaxed),
+        );
+    }
+
+    async fn prepare_stream(&self, user_id: UserId, area: Option<f64>) -> Result<(), AppError> {
+        self.prepare(user_id, area).await
     }
 
     fn world_versions(&self) -> Option<watch::Receiver<u64>> {

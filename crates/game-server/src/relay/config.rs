@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use game_cache::relay::Subjects;
+use game_cache::relay::{MAX_SNAPSHOT_CELLS, Subjects};
 
 /// The relay's flags (docs/operations.md, "Edges").
 #[derive(Debug, Clone, PartialEq, Args)]
@@ -79,6 +79,14 @@ pub enum RelayConfigError {
     /// A world name NATS subjects cannot carry.
     #[error("--world must be letters, digits, '-' or '_' (got {0:?})")]
     World(String),
+    /// More cell subscriptions than one snapshot request may name.
+    #[error("--relay-max-cell-subscriptions must be at most {max} (got {got})")]
+    TooManyCells {
+        /// The flag's value.
+        got: usize,
+        /// The most a snapshot request names.
+        max: usize,
+    },
     /// A zero bound.
     #[error(
         "--relay-buffer, --relay-snapshot-part and --relay-snapshot-timeout-ms must be at least 1"
@@ -102,6 +110,13 @@ impl RelayConfig {
             || self.relay_snapshot_timeout_ms == 0
         {
             return Err(RelayConfigError::Zero);
+        }
+        // A round's first snapshot names every cell followed.
+        if self.relay_max_cell_subscriptions > MAX_SNAPSHOT_CELLS {
+            return Err(RelayConfigError::TooManyCells {
+                got: self.relay_max_cell_subscriptions,
+                max: MAX_SNAPSHOT_CELLS,
+            });
         }
         Ok(())
     }
@@ -151,6 +166,16 @@ mod tests {
             ..RelayConfig::default()
         };
         assert_eq!(zero.validate(), Err(RelayConfigError::Zero));
+        let cells = |n| RelayConfig {
+            relay_max_cell_subscriptions: n,
+            ..RelayConfig::default()
+        };
+        assert_eq!(cells(4_096).validate(), Ok(()));
+        assert_eq!(cells(0).validate(), Ok(()));
+        assert_eq!(
+            cells(4_097).validate().map_err(|e| e.to_string()),
+            Err("--relay-max-cell-subscriptions must be at most 4096 (got 4097)".into())
+        );
         assert_eq!(RelayConfig::default().validate(), Ok(()));
     }
 }

@@ -104,7 +104,7 @@ pub struct Relay {
 impl Relay {
     /// Starts the edges on the owner's database (`config`: the owner's settings), waits
     /// until each is ready (it has a snapshot from the owner), and starts counting the
-    /// world's cell messages.
+    /// world's messages.
     pub async fn start(
         dir: &Path,
         config: &GameServerConfig,

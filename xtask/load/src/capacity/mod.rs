@@ -11,7 +11,7 @@
 //! - [`report`]: step lines, the table per mode, the target verdicts.
 //! - [`cpu_targets`]: the stream's CPU per player-second against its targets.
 //! - [`edges`]: `--edges N`, the streams served by edge processes fed through NATS;
-//!   [`nats_tally`]: the owner's cell messages through NATS, counted.
+//!   [`nats_tally`]: the world's messages through NATS (cells, index, beacons), counted.
 //! - [`plot`]: the SVG of CPU and bytes per player against players (`--plot`).
 
 pub mod cpu_targets;

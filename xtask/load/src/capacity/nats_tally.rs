@@ -1,7 +1,9 @@
-//! Counts the owner's cell messages through NATS during a step with edges: the load
-//! tool subscribes to `spacewars.<world>.cell.>` like one more edge and counts messages
-//! and payload bytes (subjects and NATS's own framing left out), so the sizing in
-//! docs/operations.md can say what a player costs on the wire.
+//! Counts the world's messages through NATS during a step with edges: the load tool
+//! subscribes to `spacewars.<world>.>` (the cells' messages, the batch index, beacons,
+//! logouts and snapshot requests; snapshot answers go to inboxes and are not counted) like
+//! one more edge following everything, and counts messages and payload bytes (subjects and
+//! NATS's own framing left out), so the sizing in docs/operations.md can say what a player
+//! costs on the wire.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::Context;
 use futures_util::StreamExt;
 
-/// A running count of one world's cell messages.
+/// A running count of one world's messages.
 #[derive(Debug)]
 pub struct NatsTally {
     counts: Arc<Counts>,
@@ -23,15 +25,15 @@ struct Counts {
 }
 
 impl NatsTally {
-    /// Subscribes to `world`'s cell messages on `nats`.
+    /// Subscribes to `world`'s subjects on `nats`.
     pub async fn start(nats: &str, world: &str) -> anyhow::Result<NatsTally> {
         let client = async_nats::connect(nats)
             .await
             .with_context(|| format!("connecting to NATS at {nats} to count messages"))?;
         let mut subscriber = client
-            .subscribe(format!("spacewars.{world}.cell.>"))
+            .subscribe(format!("spacewars.{world}.>"))
             .await
-            .context("subscribing to the world's cells")?;
+            .context("subscribing to the world's subjects")?;
         let counts = Arc::new(Counts::default());
         let task = tokio::spawn({
             let counts = counts.clone();

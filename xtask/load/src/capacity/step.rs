@@ -66,7 +66,7 @@ pub struct StepRecord {
     /// A navigation's acknowledgement to its delta on the stream, p99, ms (`None`
     /// without streams or without such deltas).
     pub ack_p99_ms: Option<f64>,
-    /// With edges: the owner's cell messages and payload bytes through NATS per
+    /// With edges: the world's messages (cells, index, beacons) and payload bytes through NATS per
     /// player-second.
     pub nats_per_player_s: Option<(f64, f64)>,
     /// Snapshot and delta events (or world answers) read per player-second.

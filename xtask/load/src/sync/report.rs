@@ -30,7 +30,7 @@ pub struct SyncFigures {
     pub server_cpu_s: f64,
     /// Each edge's CPU seconds inside the window (empty without edges).
     pub edge_cpu_s: Vec<f64>,
-    /// With edges: the owner's cell messages and their payload bytes through NATS inside
+    /// With edges: the world's messages (cells, index, beacons) and their payload bytes through NATS inside
     /// the window.
     pub nats: Option<(u64, u64)>,
     /// Load generator (this process) CPU seconds inside the window.

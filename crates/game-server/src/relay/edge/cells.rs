@@ -1,10 +1,8 @@
 //! The edge's subscriptions to the owner's cells: one NATS subscription per cell it
 //! follows, or the wildcard `cell.>` when it follows every cell (a whole-world stream, or
 //! more cells than `max` subscriptions), each forwarding into one channel the link reads.
-//! Which cells to follow is [`game_cache::relay::follow`]'s; this module only holds the
-//! subscriptions. The link uses it for the wildcard only so far (its replica is of the
-//! whole world); per-cell subscriptions are the step towards following only the cells
-//! of its streams' areas (docs/world-sync.md, "Edges").
+//! Which cells to follow is [`super::follower`]'s (with [`game_cache::relay::wanted`]);
+//! this module only holds the subscriptions.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -13,7 +13,7 @@ use crate::nats::{shared, unique_world};
 use crate::relay::{SPREAD_4000, course, courses, navigate, register, ship_of, start};
 
 /// The value of an edge's metric (a gauge or counter without labels).
-async fn metric(edge: SocketAddr, name: &str) -> u64 {
+pub async fn metric(edge: SocketAddr, name: &str) -> u64 {
     let (status, _, text) = request(edge, "GET", "/metrics", None, "").await;
     assert_eq!(status, 200);
     text.lines()

@@ -1,27 +1,41 @@
 //! A takeover of the owner on PostgreSQL, after a clean stop (SIGTERM: the lease is
 //! released) or a crash (SIGKILL: the lease expires): the edge's streams stay open, get
-//! the new owner's world as a fresh `snapshot` event, and follow it.
+//! the new owner's world as a fresh `snapshot` event, and follow it, whether the edge
+//! holds the whole world (a whole-world stream is open) or follows some cells.
 
 use game_persistence::testing::TestDatabase;
 
+use crate::follow::metric;
 use crate::http::{Stream, events, wait_status, world_of};
 use crate::nats::{shared, unique_world};
-use crate::relay::{course, navigate, register, ship_of, start};
+use crate::relay::{SPREAD_4000, course, navigate, register, ship_of, start};
 
 const FLAGS: [&str; 4] = ["--lease-ttl-ms", "1500", "--persist-interval-ms", "100"];
 
+/// Both kinds of stream, in the default world: the edge holds the whole world.
+const BOTH: [&str; 2] = [
+    "/api/world/events?area=world",
+    "/api/world/events?radius=300",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_takeover_keeps_the_edges_streams_open_and_correct() {
-    takeover_after("TERM").await;
+    takeover_after("TERM", &[], &BOTH).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_takeover_after_a_crash_keeps_the_edges_streams_open_and_correct() {
-    takeover_after("KILL").await;
+    takeover_after("KILL", &[], &BOTH).await;
 }
 
-/// The owner gets `signal`; the standby takes over; the edge's streams carry on.
-async fn takeover_after(signal: &str) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_after_a_crash_keeps_an_edge_following_cells_open_and_correct() {
+    takeover_after("KILL", &SPREAD_4000, &["/api/world/events?radius=300"]).await;
+}
+
+/// The owner (with `world_flags`) gets `signal`; the standby takes over; the edge's
+/// streams of `paths` carry on.
+async fn takeover_after(signal: &str, world_flags: &[&str], paths: &[&str]) {
     let Some(nats) = shared() else { return };
     let Some(db) = TestDatabase::postgres() else {
         game_persistence::testing::environment::missing(
@@ -30,19 +44,21 @@ async fn takeover_after(signal: &str) {
         );
         return;
     };
-    let world = unique_world(&format!("takeover-{signal}"));
-    let mut owner = start(&db, &nats, &world, false, &FLAGS).await;
+    let world = unique_world(&format!("takeover-{signal}-{}", paths.len()));
+    let owner_flags = [FLAGS.as_slice(), world_flags].concat();
+    let mut owner = start(&db, &nats, &world, false, &owner_flags).await;
     wait_status(owner.addr(), "/readyz", 200).await;
-    let standby_flags = [FLAGS.as_slice(), &["--standby"]].concat();
+    let standby_flags = [owner_flags.as_slice(), &["--standby"]].concat();
     let standby = start(&db, &nats, &world, false, &standby_flags).await;
     let edge = start(&db, &nats, &world, true, &[]).await;
     wait_status(edge.addr(), "/readyz", 200).await;
     let cookie = register(owner.addr(), "handover").await;
     let ship = ship_of(owner.addr(), &cookie).await;
-    let streams = [
-        Stream::open(edge.addr(), "/api/world/events?area=world", &cookie).await,
-        Stream::open(edge.addr(), "/api/world/events?radius=300", &cookie).await,
-    ];
+    let mut streams = Vec::new();
+    for path in paths {
+        streams.push(Stream::open(edge.addr(), path, &cookie).await);
+    }
+    let whole = u64::from(paths.iter().any(|p| p.ends_with("area=world")));
     navigate(owner.addr(), &cookie, 1.0, 5.0).await;
     for stream in &streams {
         stream
@@ -80,4 +96,8 @@ async fn takeover_after(signal: &str) {
             .count();
         assert_eq!(snapshots, 2, "the opening and the new owner's world");
     }
+    assert_eq!(
+        metric(edge.addr(), "spacewars_edge_whole_world").await,
+        whole
+    );
 }

@@ -242,3 +242,71 @@ pub fn areas_fit(hub: &FanoutHub, size: WorldSize, now_ms: i64, max: usize) -> b
     let grid = CellGrid::new(size, ROUTE_CELL);
     areas_cells(&grid, hub, size, now_ms, max).is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use game_cache::fanout::{Follow, HubLimits};
+    use game_domain::space_object::{ObjectKind, SpaceObject};
+    use game_domain::world::World;
+
+    use super::*;
+
+    const SIZE: WorldSize = WorldSize {
+        width: 4_000.0,
+        height: 4_000.0,
+    };
+
+    #[test]
+    fn an_area_needs_the_cells_of_its_reach_and_a_faster_world_needs_more() {
+        let ship = SpaceObject {
+            id: 1,
+            kind: ObjectKind::PlayerShip,
+            x: 2_000.0,
+            y: 2_000.0,
+            speed: 0.0,
+            angle: 0.0,
+            last_position_update_ms: 0,
+        };
+        let world = World::versioned(SIZE, [ship], 0, 1).snapshot();
+        let hub = FanoutHub::new(
+            HubLimits {
+                max_streams: 4,
+                buffer: 4,
+            },
+            Duration::from_millis(250),
+        );
+        let grid = CellGrid::new(SIZE, ROUTE_CELL);
+        assert!(areas_cells(&grid, &hub, SIZE, 0, 0).is_ok_and(|c| c.is_empty()));
+        let area = hub
+            .subscribe(
+                "s".into(),
+                i64::MAX,
+                Follow::Area {
+                    ship: 1,
+                    radius: 300.0,
+                },
+            )
+            .expect("an area");
+        assert!(hub.open_area(area.id, &world, 0));
+        // Nothing moves: reach 300 + a margin of 1 + 1, cells of 4,000 / 15 units: x and
+        // y from 1,697 to 2,303 span cells 6 to 8, 3 × 3 of them.
+        let cells = areas_cells(&grid, &hub, SIZE, 0, 9).expect("9 cells fit");
+        let expected: BTreeSet<CellId> = (6..=8)
+            .flat_map(|row| (6..=8).map(move |column| row * 15 + column))
+            .collect();
+        assert_eq!(cells, expected);
+        assert!(areas_fit(&hub, SIZE, 0, 9));
+        assert!(!areas_fit(&hub, SIZE, 0, 8));
+        assert!(matches!(
+            areas_cells(&grid, &hub, SIZE, 0, 8),
+            Err(Stop::TooMany)
+        ));
+        // Something at 600 units a minute (500 a second): a margin of 251, 250 of travel
+        // in two ticks and 500 of lead: 1,303 around the ship, 11 × 11 cells.
+        hub.allow_speed(600.0);
+        let cells = areas_cells(&grid, &hub, SIZE, 0, 225).expect("fits");
+        assert_eq!(cells.len(), 121);
+    }
+}

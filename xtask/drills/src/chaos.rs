@@ -134,6 +134,11 @@ pub struct ChaosArgs {
     /// Edge drill: the radius of the players' area streams.
     #[arg(long, default_value_t = 300.0)]
     pub edge_radius: f64,
+    /// Edge drill: the side of the square world, its ships spread over it (`--spawn
+    /// spread`), so that the edges follow some cells and move them with the ships; 0: the
+    /// default 500-unit world, where one area covers nearly all of it.
+    #[arg(long, default_value_t = 3_000)]
+    pub edge_world_side: u32,
     /// Edge drill: a player whose stream is not back and correct this many seconds after a
     /// fault is lost.
     #[arg(long, default_value_t = 30)]

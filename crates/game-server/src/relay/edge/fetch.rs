@@ -55,6 +55,11 @@ pub async fn fetch(
             .await
             .map_err(|_| "no complete answer in time".to_owned())?
             .ok_or("the answer's subscription ended")?;
+        if answer.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+            // NATS's own answer, with an empty body: nobody is subscribed to the
+            // requests (between an owner's end and its successor's start).
+            return Err("no owner answers snapshot requests".to_owned());
+        }
         let part: SnapshotPart =
             serde_json::from_slice(&answer.payload).map_err(|e| e.to_string())?;
         let count = usize::try_from(part.parts).unwrap_or(usize::MAX);
@@ -63,5 +68,30 @@ pub async fn fetch(
             let _ = answers.unsubscribe().await;
             return Ok(parts);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn with_no_owner_running_nats_answers_at_once_and_the_edge_says_so() {
+        let Some(url) =
+            game_persistence::testing::environment::required_var("SPACEWARS_TEST_NATS_URL", "NATS")
+        else {
+            return;
+        };
+        let client = async_nats::connect(url).await.expect("NATS");
+        let world = format!("fetch-{}", std::process::id());
+        let subjects = Subjects::new(&world).expect("a valid name");
+        let config = RelayConfig {
+            relay_snapshot_timeout_ms: 60_000,
+            ..RelayConfig::default()
+        };
+        // NATS itself says nobody listens (a timeout would say "no complete answer in
+        // time", after 60 s).
+        let answer = fetch(&client, &subjects, &config, Ask::World).await;
+        assert_eq!(answer, Err("no owner answers snapshot requests".to_owned()));
     }
 }

@@ -130,6 +130,19 @@ async fn drill(
         dir.display().to_string(),
     ];
     game_extra.extend(relay.iter().cloned());
+    if args.edge_world_side > 0 {
+        let side = args.edge_world_side.to_string();
+        for flag in [
+            "--world-width",
+            &side,
+            "--world-height",
+            &side,
+            "--spawn",
+            "spread",
+        ] {
+            game_extra.push(flag.to_owned());
+        }
+    }
     let mut rig = Rig {
         game: Fleet::new(config.clone(), game_extra, dir, 2)?,
         edges: Fleet::new(config, relay.to_vec(), dir, 2)?.as_edges(),
@@ -150,12 +163,17 @@ async fn drill(
     println!(
         "edges: owner + standby (lease TTL {} ms, persist interval {} ms) on PostgreSQL, 2 \
          edges, own nats-server at {}, HAProxy on {listen} (config from \
-         deploy/haproxy-edges.cfg); {} players with area streams of radius {}; logs in {}",
+         deploy/haproxy-edges.cfg); {} players with area streams of radius {} in a world {}; \
+         logs in {}",
         args.lease_ttl_ms,
         args.persist_interval_ms,
         rig.nats.url(),
         args.players,
         args.edge_radius,
+        match args.edge_world_side {
+            0 => "of the default size".to_owned(),
+            side => format!("{side} units wide, ships spread"),
+        },
         dir.display()
     );
     let players = player::register_many(listen, "edges", args.players).await?;

@@ -53,8 +53,15 @@ impl EdgeRepo {
         let deadline = Instant::now() + PREPARE_WAIT;
         let mut followed = false;
         loop {
+            if !self.is_live() {
+                // No feed (NATS away): nothing to wait for; the balancer picks another edge.
+                return Err(AppError::storage(
+                    StorageKind::Unavailable,
+                    EdgeRefusal::NoFeed,
+                ));
+            }
             let ready = match ship {
-                None => self.is_live() && self.is_whole(),
+                None => self.is_whole(),
                 Some((id, _)) => (followed || self.is_whole()) && self.holds(id),
             };
             if ready {

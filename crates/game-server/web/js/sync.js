@@ -10,8 +10,13 @@ import { applyTechTree, applyUserStats, applyWorld, observeServerTime, state } f
 
 /** How often the server is polled. */
 export const POLL_INTERVAL_MS = 3000;
-/** How long to wait before trying the stream again after the server refused it. */
-const STREAM_RETRY_MS = 30000;
+/**
+ * How long to wait before trying the stream again after the server refused it: 2 s,
+ * doubling after each refusal up to 30 s, back to 2 s once events flow (a refusal
+ * while no edge is ready lasts seconds; a server without streams refuses for good).
+ */
+const STREAM_RETRY_FIRST_MS = 2000;
+const STREAM_RETRY_MAX_MS = 30000;
 
 /**
  * A synchroniser. `onSignedOut` runs when the server no longer knows the session;
@@ -24,6 +29,7 @@ export function createSync({ onSignedOut, onChange, viewRadius }) {
   let current = null;
   let source = null;
   let streamRetry = null;
+  let streamRetryMs = STREAM_RETRY_FIRST_MS;
 
   function onWorldEvent(event) {
     const world = JSON.parse(event.data);
@@ -31,6 +37,7 @@ export function createSync({ onSignedOut, onChange, viewRadius }) {
     observeServerTime(world.currentTime, now, now);
     applyWorld(world);
     state.syncMode = 'stream';
+    streamRetryMs = STREAM_RETRY_FIRST_MS;
     state.connected = true;
     state.syncCount += 1;
     onChange();
@@ -52,7 +59,8 @@ export function createSync({ onSignedOut, onChange, viewRadius }) {
       state.syncMode = 'poll';
       if (source && source.readyState === EventSource.CLOSED) {
         closeStream();
-        streamRetry = setTimeout(openStream, STREAM_RETRY_MS);
+        streamRetry = setTimeout(openStream, streamRetryMs);
+        streamRetryMs = Math.min(streamRetryMs * 2, STREAM_RETRY_MAX_MS);
       }
     };
   }

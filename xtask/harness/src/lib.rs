@@ -24,6 +24,7 @@ pub mod aim;
 pub mod api;
 pub mod binary;
 pub mod event_stream;
+pub mod haproxy_config;
 pub mod http_client;
 pub mod machine;
 pub mod metrics;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use game_persistence::testing::environment;
+use spacewars_harness::haproxy_config::{Unnamed, with_addresses};
 use spacewars_harness::server_process::{ServerProcess, free_local_addr};
 use tokio::process::Command;
 
@@ -19,38 +20,18 @@ const SHIPPED: &str = include_str!("../../../../deploy/haproxy-edges.cfg");
 /// container may allow; the test needs a handful.
 const MAXCONN: &str = "256";
 
-/// `shipped` listening on `listen`, with each `server <name> <address> <options…>` line
-/// whose name is in `servers` pointed at that address, and the other server lines left
-/// out. Panics if the file no longer has one `bind` line or lacks a named server.
+/// `shipped` with the test's addresses (`servers`; the lines of servers it does not run
+/// are left out). Panics if the file no longer has one `bind` line or lacks a named
+/// server.
 pub fn config(shipped: &str, listen: SocketAddr, servers: &BTreeMap<&str, SocketAddr>) -> String {
-    let mut out = Vec::new();
-    let (mut binds, mut placed) = (0, 0);
-    for line in shipped.lines() {
-        let indent = &line[..line.len() - line.trim_start().len()];
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["bind", ..] => {
-                binds += 1;
-                out.push(format!("{indent}bind {listen}"));
-            }
-            ["server", name, _address, options @ ..] => {
-                if let Some(address) = servers.get(name) {
-                    placed += 1;
-                    out.push(format!(
-                        "{indent}server {name} {address} {}",
-                        options.join(" ")
-                    ));
-                }
-            }
-            _ => out.push(line.to_owned()),
-        }
-    }
-    assert_eq!(
-        (binds, placed),
-        (1, servers.len()),
-        "deploy/haproxy-edges.cfg: one bind line and the servers {servers:?}"
-    );
-    out.join("\n") + "\n"
+    with_addresses(
+        "deploy/haproxy-edges.cfg",
+        shipped,
+        listen,
+        servers,
+        Unnamed::Omit,
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Runs HAProxy (`-db`, in the foreground, as a child) on `dir` in front of `owner` and

@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
+use spacewars_harness::haproxy_config::{Unnamed, with_addresses};
 use spacewars_harness::server_process::ServerProcess;
 
 use crate::chaos::failover::haproxy::{check_config, ensure_installed, routes_to_owner_only};
@@ -30,47 +31,19 @@ const DRILL_MAXCONN: &str = "4096";
 /// How long HAProxy may take until it routes `/readyz` to the owner.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `shipped` listening on `listen`, with each `server <name> <address> <options…>` line
-/// pointed at `servers[name]`. Fails unless the file has one `bind` line and every named
-/// server exactly once.
+/// `shipped` with the drill's addresses (`servers`: every server it names).
 pub fn config(
     shipped: &str,
     listen: SocketAddr,
     servers: &BTreeMap<&str, SocketAddr>,
 ) -> anyhow::Result<String> {
-    let mut out = Vec::new();
-    let (mut binds, mut placed) = (0, 0);
-    for line in shipped.lines() {
-        let indent = &line[..line.len() - line.trim_start().len()];
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["bind", ..] => {
-                binds += 1;
-                out.push(format!("{indent}bind {listen}"));
-            }
-            ["server", name, _address, options @ ..] => match servers.get(name) {
-                Some(address) => {
-                    placed += 1;
-                    out.push(format!(
-                        "{indent}server {name} {address} {}",
-                        options.join(" ")
-                    ));
-                }
-                None => {
-                    bail!("deploy/haproxy-edges.cfg has a server {name} the drill does not run")
-                }
-            },
-            _ => out.push(line.to_owned()),
-        }
-    }
-    if (binds, placed) != (1, servers.len()) {
-        bail!(
-            "deploy/haproxy-edges.cfg has {binds} bind lines and {placed} of the servers {:?} \
-             (want 1 and all)",
-            servers.keys().collect::<Vec<_>>()
-        );
-    }
-    Ok(out.join("\n") + "\n")
+    with_addresses(
+        "deploy/haproxy-edges.cfg",
+        shipped,
+        listen,
+        servers,
+        Unnamed::Refuse,
+    )
 }
 
 /// Writes the configuration for `game` (owner, standby) and `edges` to `dir`, has HAProxy
@@ -154,7 +127,7 @@ mod tests {
         let error = config(SHIPPED, addr(5000), &only_a).expect_err("edge1 has no address");
         assert_eq!(
             error.to_string(),
-            "deploy/haproxy-edges.cfg has a server edge1 the drill does not run"
+            "deploy/haproxy-edges.cfg has a server edge1 that is not run here"
         );
         let error = config("backend x\n", addr(5000), &only_a).expect_err("no bind");
         assert_eq!(

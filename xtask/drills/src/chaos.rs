@@ -157,6 +157,25 @@ pub struct ChaosArgs {
     pub postgres: String,
 }
 
+impl ChaosArgs {
+    /// The drills' server: `binary` on the cached repository over `database_url`, with
+    /// these flags' persist interval and demo user, logging at `info`.
+    pub fn server_config(
+        &self,
+        binary: &std::path::Path,
+        database_url: String,
+    ) -> spacewars_harness::server_process::GameServerConfig {
+        spacewars_harness::server_process::GameServerConfig {
+            binary: binary.to_owned(),
+            database_url,
+            repo: spacewars_harness::server_process::flag_value(&game_server::RepoKind::Cached),
+            persist_interval_ms: self.persist_interval_ms,
+            demo_user: self.demo_user == Switch::On,
+            log_level: "info".to_owned(),
+        }
+    }
+}
+
 /// The signal a drill sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {

@@ -13,12 +13,10 @@ use crate::chaos::ledger::PlayerLedger;
 use crate::chaos::observe::observe;
 use crate::chaos::restart::restart;
 use crate::chaos::{ChaosArgs, DEMO_OBJECTS, DrillSummary, EXIT_TIMEOUT, Signal, loss_bound};
-use game_server::{RepoKind, Switch};
+use game_server::Switch;
 use spacewars_harness::api::Answer;
 use spacewars_harness::player;
 use spacewars_harness::progress::Progress;
-use spacewars_harness::server_process::GameServerConfig;
-use spacewars_harness::server_process::flag_value;
 
 /// One drill on a fresh database: setup, then `args.cycles` signal/restart/check cycles.
 pub async fn drill(
@@ -30,14 +28,7 @@ pub async fn drill(
 ) -> anyhow::Result<DrillSummary> {
     let dir = tempfile::tempdir().context("creating a temp dir")?;
     let log = dir.path().join("server.log");
-    let config = GameServerConfig {
-        binary: binary.to_owned(),
-        database_url: dir.path().join("chaos.db").display().to_string(),
-        repo: flag_value(&RepoKind::Cached),
-        persist_interval_ms: args.persist_interval_ms,
-        demo_user: args.demo_user == Switch::On,
-        log_level: "info".to_owned(),
-    };
+    let config = args.server_config(binary, dir.path().join("chaos.db").display().to_string());
     let mut rng = StdRng::seed_from_u64(seed ^ signal as u64);
     let (mut server, _) = restart(&config, &log).await?;
     let players = player::register_many(server.addr(), "chaos", args.players).await?;

@@ -37,12 +37,11 @@ use tokio::task::JoinHandle;
 use crate::chaos::ChaosArgs;
 use crate::chaos::failover::fleet::Fleet;
 use fault::{Rig, wait_status};
-use game_server::{RepoKind, Switch};
 use measure::{Watch, Watched};
 use report::{Fault, Totals};
 use spacewars_harness::player;
 use spacewars_harness::postgres::Schema;
-use spacewars_harness::server_process::{GameServerConfig, flag_value, free_local_addr};
+use spacewars_harness::server_process::free_local_addr;
 use steer::{Quiet, Writes};
 
 /// How long the first owner and the edges may take to become ready.
@@ -114,14 +113,7 @@ async fn drill(
 ) -> anyhow::Result<Outcome> {
     let nats = nats::OwnNats::start(dir).await?;
     let world = format!("edges-drill-{}", std::process::id());
-    let config = GameServerConfig {
-        binary: binary.to_owned(),
-        database_url: schema.url(),
-        repo: flag_value(&RepoKind::Cached),
-        persist_interval_ms: args.persist_interval_ms,
-        demo_user: args.demo_user == Switch::On,
-        log_level: "info".to_owned(),
-    };
+    let config = args.server_config(binary, schema.url());
     let relay = ["--nats".to_owned(), nats.url(), "--world".to_owned(), world];
     let mut game_extra = vec![
         "--lease-ttl-ms".to_owned(),

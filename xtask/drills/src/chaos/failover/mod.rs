@@ -34,14 +34,13 @@ use crate::chaos::observe::observe;
 use crate::chaos::{ChaosArgs, DEMO_OBJECTS, EXIT_TIMEOUT, Signal};
 use cut_cycle::CycleKind;
 use fleet::Fleet;
-use game_server::{RepoKind, Switch};
+use game_server::Switch;
 use report::Kind;
 use spacewars_harness::api::Answer;
 use spacewars_harness::player::{self, Player};
 use spacewars_harness::postgres::Schema;
 use spacewars_harness::progress::Progress;
 use spacewars_harness::proxy::{Proxy, upstream_of, url_through};
-use spacewars_harness::server_process::flag_value;
 use spacewars_harness::server_process::{GameServerConfig, free_local_addr};
 use takeover::Plan;
 use watch::Watcher;
@@ -69,14 +68,7 @@ pub async fn run(
     let schema_name = format!("xtask_failover_{}", std::process::id());
     let schema = Schema::create(&args.postgres, &schema_name)?;
     let dir = tempfile::tempdir().context("creating a temp dir")?;
-    let config = GameServerConfig {
-        binary: binary.to_owned(),
-        database_url: schema.url(),
-        repo: flag_value(&RepoKind::Cached),
-        persist_interval_ms: args.persist_interval_ms,
-        demo_user: args.demo_user == Switch::On,
-        log_level: "info".to_owned(),
-    };
+    let config = args.server_config(binary, schema.url());
     let extra = vec![
         "--lease-ttl-ms".to_owned(),
         args.lease_ttl_ms.to_string(),

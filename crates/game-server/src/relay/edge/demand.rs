@@ -1,6 +1,7 @@
-//! What a stream about to open asks of the edge's link, and the wait until the
-//! repository holds it: the whole world for a whole-world stream, the cells around the
-//! player's ship for an area stream (an edge following some cells may hold neither).
+//! What a stream about to open asks of the edge's link, the wait until the repository
+//! holds it (the whole world for a whole-world stream, the cells around the player's ship
+//! for an area stream: an edge following some cells may hold neither), and the link's
+//! answer.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use game_domain::user::UserId;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::link::{Following, Link, WHOLE_HOLD_MS};
 use super::repo::{EdgeRefusal, EdgeRepo};
 
 /// How many demands may wait for the link; past it a stream waits and asks again.
@@ -93,5 +95,56 @@ impl EdgeRepo {
                 ));
             }
         }
+    }
+}
+
+impl Link {
+    /// Answers what a stream about to open asks for (with every ship asked for
+    /// meanwhile, in one request to the owner); an error ends the round.
+    pub(super) async fn demanded(
+        &mut self,
+        following: &mut Following,
+        demand: Demand,
+    ) -> Result<(), String> {
+        let now_ms = self.app.game.now_ms();
+        let mut asked = Vec::new();
+        let mut next = Some(demand);
+        while let Some(demand) = next.take() {
+            match demand {
+                Demand::Whole => self.whole_until_ms = now_ms + WHOLE_HOLD_MS,
+                Demand::Ship { ship, radius, done } => asked.push((ship, radius, done)),
+            }
+            if asked.len() < DEMAND_QUEUE {
+                next = self.demands.try_recv().ok();
+            }
+        }
+        let Following::Cells(follower) = following else {
+            // The whole world is here: every ship the owner published is.
+            for (_, _, done) in asked {
+                let _ = done.send(());
+            }
+            return Ok(());
+        };
+        if self.wants_whole(now_ms) {
+            // Unanswered ships ask again, and find the whole world.
+            return Err("a whole-world stream asked for the whole world".into());
+        }
+        if asked.is_empty() {
+            return Ok(());
+        }
+        let ships: Vec<_> = asked
+            .iter()
+            .map(|(ship, radius, _)| (*ship, *radius))
+            .collect();
+        let found = follower
+            .locate(&self.wire(), &self.app.streams, &ships, now_ms)
+            .await;
+        let found = self.stopped(found, now_ms)?;
+        for (ship, _, done) in asked {
+            if found.contains(&ship) {
+                let _ = done.send(());
+            }
+        }
+        Ok(())
     }
 }

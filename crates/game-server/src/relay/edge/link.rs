@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
 use super::cells::CellSubscriptions;
-use super::demand::{DEMAND_QUEUE, Demand};
+use super::demand::Demand;
 use super::fetch::{Ask, fetch};
 use super::follower::{CellFollower, Stop, Wire, areas_fit};
 use super::repo::EdgeRepo;
@@ -39,10 +39,10 @@ const RETRY: Duration = Duration::from_millis(250);
 
 /// How long an edge keeps the whole world after a whole-world stream asked for it (a
 /// stream about to open must find it there).
-const WHOLE_HOLD_MS: i64 = 10_000;
+pub(super) const WHOLE_HOLD_MS: i64 = 10_000;
 
 /// What a round follows.
-enum Following {
+pub(super) enum Following {
     /// The whole world, through the wildcard.
     Whole(Replica, CellSubscriptions),
     /// Some cells.
@@ -50,14 +50,14 @@ enum Following {
 }
 
 /// The link's state across rounds.
-struct Link {
-    app: Arc<App<EdgeRepo>>,
+pub(super) struct Link {
+    pub(super) app: Arc<App<EdgeRepo>>,
     client: async_nats::Client,
     subjects: Subjects,
     config: RelayConfig,
-    demands: mpsc::Receiver<Demand>,
+    pub(super) demands: mpsc::Receiver<Demand>,
     /// Until when the whole world is kept for streams that asked for it.
-    whole_until_ms: i64,
+    pub(super) whole_until_ms: i64,
     followed_before: bool,
 }
 
@@ -100,7 +100,7 @@ async fn next_of(subscriber: &mut Option<async_nats::Subscriber>) -> Option<asyn
 }
 
 impl Link {
-    fn wire(&self) -> Wire<'_> {
+    pub(super) fn wire(&self) -> Wire<'_> {
         Wire {
             client: &self.client,
             subjects: &self.subjects,
@@ -109,7 +109,7 @@ impl Link {
     }
 
     /// True when this round should hold the whole world.
-    fn wants_whole(&self, now_ms: i64) -> bool {
+    pub(super) fn wants_whole(&self, now_ms: i64) -> bool {
         self.config.relay_max_cell_subscriptions == 0
             || self.app.streams.world_streams() > 0
             || now_ms < self.whole_until_ms
@@ -337,51 +337,6 @@ impl Link {
         }
     }
 
-    /// Answers what a stream about to open asks for (with every ship asked for
-    /// meanwhile, in one request to the owner); an error ends the round.
-    async fn demanded(&mut self, following: &mut Following, demand: Demand) -> Result<(), String> {
-        let now_ms = self.app.game.now_ms();
-        let mut asked = Vec::new();
-        let mut next = Some(demand);
-        while let Some(demand) = next.take() {
-            match demand {
-                Demand::Whole => self.whole_until_ms = now_ms + WHOLE_HOLD_MS,
-                Demand::Ship { ship, radius, done } => asked.push((ship, radius, done)),
-            }
-            if asked.len() < DEMAND_QUEUE {
-                next = self.demands.try_recv().ok();
-            }
-        }
-        let Following::Cells(follower) = following else {
-            // The whole world is here: every ship the owner published is.
-            for (_, _, done) in asked {
-                let _ = done.send(());
-            }
-            return Ok(());
-        };
-        if self.wants_whole(now_ms) {
-            // Unanswered ships ask again, and find the whole world.
-            return Err("a whole-world stream asked for the whole world".into());
-        }
-        if asked.is_empty() {
-            return Ok(());
-        }
-        let ships: Vec<_> = asked
-            .iter()
-            .map(|(ship, radius, _)| (*ship, *radius))
-            .collect();
-        let found = follower
-            .locate(&self.wire(), &self.app.streams, &ships, now_ms)
-            .await;
-        let found = self.stopped(found, now_ms)?;
-        for (ship, _, done) in asked {
-            if found.contains(&ship) {
-                let _ = done.send(());
-            }
-        }
-        Ok(())
-    }
-
     /// Every tick: a round following cells moves them with its areas; a round holding the
     /// whole world ends when no stream needs it any more (and the areas need at most half
     /// the cells allowed, so that it does not come straight back). True when the world
@@ -406,7 +361,11 @@ impl Link {
     }
 
     /// A follower's outcome; too many cells keep the whole world for a while.
-    fn stopped<T>(&mut self, outcome: Result<T, Stop>, now_ms: i64) -> Result<T, String> {
+    pub(super) fn stopped<T>(
+        &mut self,
+        outcome: Result<T, Stop>,
+        now_ms: i64,
+    ) -> Result<T, String> {
         outcome.map_err(|stop| match stop {
             Stop::TooMany => {
                 self.whole_until_ms = now_ms + WHOLE_HOLD_MS;

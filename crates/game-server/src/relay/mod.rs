@@ -1,7 +1,8 @@
 //! The NATS relay (docs/world-sync.md, "Edges"): an owner started with `--nats URL`
 //! publishes its world's batches by cell and answers snapshot requests ([`owner`]); a
 //! server started with `--edge` holds no lease, writes nothing, and serves the event
-//! streams from a replica it keeps at the owner's versions ([`edge`]). The messages and
+//! streams from a replica it keeps at the owner's versions: of the cells its area
+//! streams need, or of the whole world while it must ([`edge`]). The messages and
 //! both ends' bookkeeping are the engine's ([`game_cache::relay`]); this module only
 //! carries them over NATS with the official client, `async-nats`.
 //!

@@ -1,10 +1,11 @@
 //! An edge server (`--edge --nats URL`): no lease, no writes; the event streams served
-//! from a replica of the owner's world ([`link`]), sessions checked against the database
+//! from a replica of the owner's world, of the cells its area streams need or of all of
+//! it ([`link`]), sessions checked against the database
 //! ([`repo`]); every other path answers 421 `edge_only_streams` (the balancer sends those
 //! to the owner).
 //!
 //! - [`repo`]: the repository over the replica and the database.
-//! - [`demand`]: what a stream about to open asks of the link, and the wait for it.
+//! - [`demand`]: what a stream about to open asks of the link, the wait, the answer.
 //! - [`link`]: following the owner through NATS, round by round.
 //! - [`follower`]: following only the cells the open areas need.
 //! - [`cells`]: the link's cell subscriptions (per cell, or the wildcard).

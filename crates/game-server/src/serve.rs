@@ -87,9 +87,12 @@ pub async fn serve<R: Backend>(
             () = &mut shutdown => break,
         }
     }
+    // Refusing starts before the listener closes: a client that sees the port closed
+    // must find its open keep-alive connections refusing too (the accept loop has ended,
+    // so nothing new is taken meanwhile).
+    app.lifecycle.start_shutdown();
     drop(ops);
     drop(listener);
-    app.lifecycle.start_shutdown();
     // Event streams never finish on their own: end them now, so their connections close
     // with the others instead of holding the drain.
     app.streams.close_all();

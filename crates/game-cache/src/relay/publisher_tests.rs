@@ -149,3 +149,24 @@ fn the_index_carries_the_fastest_speed_published_and_a_ship_can_be_located() {
     let many: Vec<ObjectId> = vec![1; 5_000];
     assert_eq!(publisher.locate(&many).objects.len(), MAX_SNAPSHOT_CELLS);
 }
+
+#[test]
+fn a_removal_reaches_every_cell_within_two_units_of_where_the_still_object_was() {
+    // Cell borders at x = 256. Still rocks travel nothing: the removal's reach is one
+    // unit of drift and the grid's one unit for rounding. 3 is 1.5 from the border (both
+    // cells hear of its removal), 4 is 3 from it (only its own cell).
+    let start = world(5, &[rock(3, 254.5, 10.0), rock(4, 253.0, 300.0)]);
+    let mut publisher = Publisher::new(77, start, 0);
+    assert_eq!(
+        (publisher.epoch(), publisher.seq(), publisher.columns()),
+        (77, 0, 2)
+    );
+    let batch = publisher.next(world(6, &[]), 1_000).expect("both removed");
+    let removals: Vec<(u32, Vec<ObjectId>)> = batch
+        .messages
+        .iter()
+        .map(|m| (m.cell, m.removed.clone()))
+        .collect();
+    assert_eq!(removals, vec![(0, vec![3]), (1, vec![3]), (2, vec![4])]);
+    assert_eq!((publisher.seq(), publisher.version()), (1, 6));
+}

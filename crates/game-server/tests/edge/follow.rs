@@ -22,7 +22,7 @@ pub async fn metric(edge: SocketAddr, name: &str) -> u64 {
 }
 
 /// Waits until `name` on `edge` satisfies `done`; its value then.
-async fn wait_metric(edge: SocketAddr, name: &str, done: impl Fn(u64) -> bool) -> u64 {
+pub async fn wait_metric(edge: SocketAddr, name: &str, done: impl Fn(u64) -> bool) -> u64 {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let value = metric(edge, name).await;

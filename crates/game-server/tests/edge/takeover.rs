@@ -5,7 +5,7 @@
 
 use game_persistence::testing::TestDatabase;
 
-use crate::follow::metric;
+use crate::follow::{metric, wait_metric};
 use crate::http::{Stream, events, wait_status, world_of};
 use crate::nats::{shared, unique_world};
 use crate::relay::{SPREAD_4000, course, navigate, register, ship_of, start};
@@ -54,11 +54,16 @@ async fn takeover_after(signal: &str, world_flags: &[&str], paths: &[&str]) {
     wait_status(edge.addr(), "/readyz", 200).await;
     let cookie = register(owner.addr(), "handover").await;
     let ship = ship_of(owner.addr(), &cookie).await;
+    let whole = u64::from(paths.iter().any(|p| p.ends_with("area=world")));
     let mut streams = Vec::new();
     for path in paths {
         streams.push(Stream::open(edge.addr(), path, &cookie).await);
     }
-    let whole = u64::from(paths.iter().any(|p| p.ends_with("area=world")));
+    // The streams open at once, so the edge may first follow cells for the area and
+    // then, when the whole-world stream's demand arrives, switch to the whole world
+    // (its streams then get the world afresh). Counted from its settled mode
+    // on: a fresh snapshot of the switch is queued before the first course's delta.
+    wait_metric(edge.addr(), "spacewars_edge_whole_world", |n| n == whole).await;
     navigate(owner.addr(), &cookie, 1.0, 5.0).await;
     for stream in &streams {
         stream
@@ -67,6 +72,7 @@ async fn takeover_after(signal: &str, world_flags: &[&str], paths: &[&str]) {
             })
             .await;
     }
+    let opened: Vec<usize> = streams.iter().map(|s| snapshots(&s.text())).collect();
 
     owner.signal(signal).expect("the signal to the owner");
     owner
@@ -75,29 +81,36 @@ async fn takeover_after(signal: &str, world_flags: &[&str], paths: &[&str]) {
         .expect("the owner stops");
     wait_status(standby.addr(), "/readyz", 200).await;
     // Nothing changed yet: the new owner's beacon alone brings its world to the edge.
-    for stream in &streams {
+    for (stream, before) in streams.iter().zip(&opened) {
         stream
-            .wait_for("the new owner's snapshot", |t| {
-                t.matches("event: snapshot").count() == 2
-            })
+            .wait_for("the new owner's snapshot", |t| snapshots(t) == before + 1)
             .await;
     }
     navigate(standby.addr(), &cookie, 2.0, 9.0).await;
-    for stream in &streams {
+    for (stream, before) in streams.iter().zip(&opened) {
         stream
             .wait_for("the new owner's course", |t| {
                 course(&world_of(t).0, ship) == Some((9.0, 2.0))
             })
             .await;
         assert!(!stream.has_ended(), "{}", stream.text());
-        let snapshots = events(&stream.text())
-            .iter()
-            .filter(|(_, name, _)| name == "snapshot")
-            .count();
-        assert_eq!(snapshots, 2, "the opening and the new owner's world");
+        assert_eq!(
+            snapshots(&stream.text()),
+            before + 1,
+            "the new owner's world, once"
+        );
     }
     assert_eq!(
         metric(edge.addr(), "spacewars_edge_whole_world").await,
         whole
     );
+}
+
+/// How many `snapshot` events a stream's text holds (its opening, and each time the edge
+/// sent the world afresh).
+fn snapshots(text: &str) -> usize {
+    events(text)
+        .iter()
+        .filter(|(_, name, _)| name == "snapshot")
+        .count()
 }

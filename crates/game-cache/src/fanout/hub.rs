@@ -56,7 +56,7 @@ pub struct FanoutHub {
     closed: AtomicBool,
     next_id: AtomicU64,
     open: AtomicUsize,
-    areas: AtomicUsize,
+    pub(crate) areas: AtomicUsize,
     /// Wakes the feeder when the hub closes.
     pub closing: Notify,
     opened: AtomicU64,
@@ -111,12 +111,6 @@ impl FanoutHub {
     /// True when none is open.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Whole-world subscriptions open now.
-    pub fn world_streams(&self) -> usize {
-        self.len()
-            .saturating_sub(self.areas.load(Ordering::Relaxed))
     }
 
     /// True when some subscription follows an area (the feeder then refreshes areas).

@@ -2,6 +2,8 @@
 //! know of the hub: the speed to allow for, learnt from whoever holds the whole world,
 //! and how far each open area reaches, to keep the objects there at hand.
 
+use std::sync::atomic::Ordering;
+
 use game_domain::geometry::WorldSize;
 use game_domain::interest::{margin, registration_radius};
 
@@ -17,6 +19,13 @@ impl FanoutHub {
         if speed.is_finite() && speed > routing.speed {
             routing.speed = speed;
         }
+    }
+
+    /// Whole-world subscriptions open now (a feeder holding part of the world must hold
+    /// all of it while there is one).
+    pub fn world_streams(&self) -> usize {
+        self.len()
+            .saturating_sub(self.areas.load(Ordering::Relaxed))
     }
 
     /// The fastest speed the hub allows for.

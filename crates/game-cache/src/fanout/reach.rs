@@ -33,14 +33,23 @@ impl FanoutHub {
         lock(&self.routing).speed
     }
 
+    /// How far from its ship an area of `radius` may reach before two refreshes have
+    /// passed, with things as fast as `speed`: its radius, the margin, and the travel.
+    pub fn reach_of(&self, radius: f64, speed: f64) -> f64 {
+        registration_radius(
+            radius,
+            margin(speed, self.tick_ms()),
+            speed,
+            self.horizon_ms(),
+        )
+    }
+
     /// Every opened area whose ship is known: where its ship is at `now_ms` in a world of
     /// `size`, and how far from there the area may reach before two refreshes have passed
     /// (its radius, margin and travel at the hub's speed). Every object within that
     /// distance must be in the world the hub is given.
     pub fn area_reaches(&self, size: WorldSize, now_ms: i64) -> Vec<((f64, f64), f64)> {
         let speed = self.speed();
-        let margin_units = margin(speed, self.tick_ms());
-        let horizon = self.horizon_ms();
         self.area_subscribers
             .collect(|_| true)
             .iter()
@@ -48,8 +57,7 @@ impl FanoutHub {
                 let state = lock(&subscriber.state);
                 let area = state.area.as_ref().filter(|a| !a.is_pending())?;
                 let center = area.center_at(now_ms, size)?;
-                let reach = registration_radius(area.radius(), margin_units, speed, horizon);
-                Some((center, reach))
+                Some((center, self.reach_of(area.radius(), speed)))
             })
             .collect()
     }

@@ -3,12 +3,12 @@
 //! cells as areas move. The link drives it; the bookkeeping is the engine's
 //! ([`game_cache::relay::PartialReplica`], [`game_cache::relay::FollowSet`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use game_cache::fanout::{FanoutHub, ROUTE_CELL};
 use game_cache::relay::{FollowSet, PartialReplica, Subjects, Wanted, wanted};
 use game_domain::geometry::WorldSize;
-use game_domain::interest::{CellGrid, CellId, margin, registration_radius, travel};
+use game_domain::interest::{CellGrid, CellId, travel};
 use game_domain::space_object::ObjectId;
 use game_domain::world::WorldSnapshot;
 use tokio::sync::mpsc;
@@ -52,7 +52,9 @@ pub struct CellFollower {
     replica: PartialReplica,
     grid: CellGrid,
     follow: FollowSet,
-    located: Vec<(BTreeSet<CellId>, i64)>,
+    /// Cells around ships located for areas about to open, each until when (at most one
+    /// entry per cell of the grid).
+    located: BTreeMap<CellId, i64>,
     subscriptions: CellSubscriptions,
     max: usize,
     /// Cells joined since [`CellFollower::take_joined`] last looked.
@@ -104,7 +106,7 @@ impl CellFollower {
                 replica,
                 grid,
                 follow,
-                located: Vec::new(),
+                located: BTreeMap::new(),
                 subscriptions,
                 max,
                 joined: cells.len(),
@@ -145,10 +147,8 @@ impl CellFollower {
     ) -> Result<bool, Stop> {
         let size = self.replica.world().size();
         let mut cells = areas_cells(&self.grid, hub, size, now_ms, self.max)?;
-        self.located.retain(|(_, until)| *until > now_ms);
-        for (around, _) in &self.located {
-            cells.extend(around.iter().copied());
-        }
+        self.located.retain(|_, until| *until > now_ms);
+        cells.extend(self.located.keys().copied());
         if cells.len() > self.max {
             return Err(Stop::TooMany);
         }
@@ -193,22 +193,18 @@ impl CellFollower {
             .await
             .map_err(Stop::Failed)?;
         let size = self.replica.world().size();
-        let tick_ms = i64::try_from(hub.tick().as_millis()).unwrap_or(i64::MAX);
         let mut found = Vec::new();
         for object in parts.iter().flat_map(|p| &p.objects) {
             let Some((_, radius)) = ships.iter().find(|(id, _)| *id == object.id) else {
                 continue;
             };
             let speed = hub.speed().max(object.speed);
-            let reach = registration_radius(
-                *radius,
-                margin(speed, tick_ms),
-                speed,
-                tick_ms.saturating_mul(2),
-            ) + travel(speed, LEAD_MS);
+            let reach = hub.reach_of(*radius, speed) + travel(speed, LEAD_MS);
             let center = object.position_at(now_ms, size);
-            let around = self.grid.cover(center, reach).cells().collect();
-            self.located.push((around, now_ms + LOCATE_HOLD_MS));
+            let until = now_ms + LOCATE_HOLD_MS;
+            for cell in self.grid.cover(center, reach).cells() {
+                self.located.insert(cell, until);
+            }
             found.push(object.id);
         }
         self.update(wire, hub, now_ms).await?;

@@ -12,7 +12,8 @@ use game_domain::user::UserId;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::link::{Following, Link, WHOLE_HOLD_MS};
+use super::following::Following;
+use super::link::{Link, WHOLE_HOLD_MS};
 use super::repo::{EdgeRefusal, EdgeRepo};
 
 /// How many demands may wait for the link; past it a stream waits and asks again.

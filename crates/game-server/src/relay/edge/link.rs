@@ -14,8 +14,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use game_cache::fanout::{BatchChanges, Encoded, HEARTBEAT, SharedBatch, refresh_areas};
 use game_cache::relay::{
-    Applied, BatchIndex, Beacon, CellMessage, Replica, Resync, SessionNotice, Step, Subjects,
-    Wanted,
+    Applied, BatchIndex, Beacon, CellMessage, Replica, SessionNotice, Subjects, Wanted,
 };
 use game_domain::repository::Repository;
 use game_domain::views::WorldView;
@@ -27,6 +26,7 @@ use super::cells::CellSubscriptions;
 use super::demand::Demand;
 use super::fetch::{Ask, fetch};
 use super::follower::{CellFollower, Stop, Wire, areas_fit};
+use super::following::Following;
 use super::repo::EdgeRepo;
 use crate::app::App;
 use crate::relay::config::RelayConfig;
@@ -40,14 +40,6 @@ const RETRY: Duration = Duration::from_millis(250);
 /// How long an edge keeps the whole world after a whole-world stream asked for it (a
 /// stream about to open must find it there).
 pub(super) const WHOLE_HOLD_MS: i64 = 10_000;
-
-/// What a round follows.
-pub(super) enum Following {
-    /// The whole world, through the wildcard.
-    Whole(Replica, CellSubscriptions),
-    /// Some cells.
-    Cells(CellFollower),
-}
 
 /// The link's state across rounds.
 pub(super) struct Link {
@@ -147,7 +139,7 @@ impl Link {
             }
             Following::Cells(follower) => (false, follower.subscriptions()),
         };
-        let world = self.world(&following);
+        let world = following.world();
         tracing::info!(
             version = world.version(),
             objects = world.len(),
@@ -158,10 +150,10 @@ impl Link {
         if self.followed_before {
             // Streams that stayed open (a takeover, a gap, a change of mode) get the
             // world afresh.
-            fresh_snapshot(&app, self.world(&following));
+            fresh_snapshot(&app, following.world());
         }
         self.followed_before = true;
-        let mut before = (self.world(&following).clone(), app.game.now_ms());
+        let mut before = (following.world().clone(), app.game.now_ms());
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut ticks = tokio::time::interval(hub.tick());
@@ -174,14 +166,7 @@ impl Link {
                         tracing::warn!("edge: a cell message that is not one; ignored");
                         continue;
                     };
-                    match &mut following {
-                        Following::Whole(replica, _) => match replica.receive(message) {
-                            Step::Applied(applied) => Ok(vec![applied]),
-                            Step::Resync(resync) => Err(format!("{resync:?}")),
-                            Step::Waiting | Step::Old | Step::Quiet => Ok(Vec::new()),
-                        },
-                        Following::Cells(follower) => follower.replica().receive(message).map_err(|r| format!("{r:?}")),
-                    }
+                    following.receive(message)
                 }
                 message = next_of(&mut index) => {
                     let Some(message) = message else { return Some("the index's subscription ended".into()) };
@@ -190,20 +175,13 @@ impl Link {
                         continue;
                     };
                     hub.allow_speed(batch.speed);
-                    match &mut following {
-                        Following::Cells(follower) => follower.replica().index(batch).map_err(|r| format!("{r:?}")),
-                        Following::Whole(..) => Ok(Vec::new()),
-                    }
+                    following.index(batch)
                 }
                 beacon = beacons.next() => {
                     let Some(beacon) = beacon else { return Some("the beacons' subscription ended".into()) };
                     let Ok(beacon) = serde_json::from_slice::<Beacon>(&beacon.payload) else { continue };
-                    let resync: Option<Resync> = match &mut following {
-                        Following::Whole(replica, _) => replica.beacon(beacon),
-                        Following::Cells(follower) => follower.replica().beacon(beacon),
-                    };
-                    match resync {
-                        Some(resync) => Err(format!("{resync:?}")),
+                    match following.beacon(beacon) {
+                        Some(why) => Err(why),
                         None => continue,
                     }
                 }
@@ -239,7 +217,7 @@ impl Link {
                         Err(why) => return Some(why),
                     }
                     if hub.has_areas()
-                        && let Some(used) = refresh_areas(&hub, self.world(&following).clone(), now_ms).await
+                        && let Some(used) = refresh_areas(&hub, following.world().clone(), now_ms).await
                     {
                         before = used;
                     }
@@ -254,7 +232,7 @@ impl Link {
                 continue;
             }
             self.install(&mut following);
-            let world = self.world(&following);
+            let world = following.world();
             for applied in applied {
                 let now_ms = app.game.now_ms();
                 let batch = SharedBatch::new(
@@ -326,14 +304,6 @@ impl Link {
                 repo.set_cell_subscriptions(follower.subscriptions());
                 repo.count_cells_joined(follower.take_joined());
             }
-        }
-    }
-
-    /// The round's world.
-    fn world<'a>(&self, following: &'a Following) -> &'a WorldSnapshot {
-        match following {
-            Following::Whole(replica, _) => replica.world(),
-            Following::Cells(follower) => follower.world(),
         }
     }
 

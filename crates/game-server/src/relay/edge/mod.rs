@@ -8,6 +8,7 @@
 //! - [`demand`]: what a stream about to open asks of the link, the wait, the answer.
 //! - [`link`]: following the owner through NATS, round by round.
 //! - [`follower`]: following only the cells the open areas need.
+//! - [`following`]: what a round follows, the whole world or some cells.
 //! - [`cells`]: the link's cell subscriptions (per cell, or the wildcard).
 //! - [`fetch`]: asking the owner for a snapshot.
 
@@ -15,6 +16,7 @@ pub mod cells;
 pub mod demand;
 pub mod fetch;
 pub mod follower;
+pub mod following;
 pub mod link;
 pub mod repo;
 

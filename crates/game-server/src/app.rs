@@ -43,6 +43,8 @@ pub struct App<R> {
     pub sessions: SessionKeys,
     /// Issues and recognises known-device cookies (login rate limits).
     pub devices: KnownDevices,
+    /// The least time between two writes to one event stream.
+    pub stream_write_interval: std::time::Duration,
     /// Streams open per session and per player, and the caps on them.
     pub stream_quota: StreamQuota,
     /// An edge (`--edge`): only the event streams and the operations paths are served.
@@ -79,6 +81,7 @@ impl<R: Backend> App<R> {
             ),
             sessions,
             devices,
+            stream_write_interval: config.sync.stream_write_interval(),
             stream_quota: StreamQuota::new(
                 config.limits.max_streams_per_session,
                 config.limits.max_streams_per_user,

@@ -8,6 +8,11 @@ use thiserror::Error;
 
 use game_cache::fanout::HubLimits;
 
+/// The longest write interval: a stream receives about 24 events a second at most (a
+/// batch every 50 ms and an area refresh every 250 ms), so a second's worth stays well
+/// within the default 64-event queue.
+const MAX_WRITE_INTERVAL_MS: u64 = 1_000;
+
 /// World sync and cache sizes; every flag also reads `SPACEWARS_<FLAG>`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct SyncConfig {
@@ -39,6 +44,13 @@ pub struct SyncConfig {
     #[arg(long, env = "SPACEWARS_INTEREST_TICK_MS", default_value_t = 250)]
     pub interest_tick_ms: u64,
 
+    /// The least time between two writes to one event stream, in milliseconds (at most
+    /// 1,000): events queued meanwhile go out together in the next write. 0 writes each
+    /// batch as soon as it is queued; more saves the server a write and a wake-up per
+    /// batch per stream, at the price of up to this much delay.
+    #[arg(long, env = "SPACEWARS_STREAM_WRITE_INTERVAL_MS", default_value_t = 0)]
+    pub stream_write_interval_ms: u64,
+
     /// Sessions the cache keeps in memory (`--repo cached`); past it the least recently
     /// used are dropped (and read from the database again when next used). Set it above
     /// the players active at once, or every request of the others costs a query.
@@ -56,6 +68,7 @@ impl Default for SyncConfig {
             interest_radius: 600,
             max_interest_radius: 2_000,
             interest_tick_ms: 250,
+            stream_write_interval_ms: 0,
         }
     }
 }
@@ -69,6 +82,9 @@ pub enum SyncConfigError {
     /// The default radius is over the largest allowed.
     #[error("--interest-radius must not exceed --max-interest-radius")]
     RadiusOverMax,
+    /// The write interval is over a second (a stream's queue could not hold its events).
+    #[error("--stream-write-interval-ms must not exceed 1000")]
+    WriteIntervalOverMax,
 }
 
 impl SyncConfig {
@@ -90,12 +106,20 @@ impl SyncConfig {
         if self.interest_radius > self.max_interest_radius {
             return Err(SyncConfigError::RadiusOverMax);
         }
+        if self.stream_write_interval_ms > MAX_WRITE_INTERVAL_MS {
+            return Err(SyncConfigError::WriteIntervalOverMax);
+        }
         Ok(())
     }
 
     /// How often areas are recomputed.
     pub fn interest_tick(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.interest_tick_ms)
+    }
+
+    /// The least time between two writes to one event stream.
+    pub fn stream_write_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.stream_write_interval_ms)
     }
 
     /// The event streams' bounds.
@@ -112,14 +136,16 @@ impl fmt::Display for SyncConfig {
         write!(
             f,
             "max_streams={} stream_buffer={} world_log_capacity={} max_cached_sessions={} \
-             interest_radius={} max_interest_radius={} interest_tick_ms={}",
+             interest_radius={} max_interest_radius={} interest_tick_ms={} \
+             stream_write_interval_ms={}",
             self.max_streams,
             self.stream_buffer,
             self.world_log_capacity,
             self.max_cached_sessions,
             self.interest_radius,
             self.max_interest_radius,
-            self.interest_tick_ms
+            self.interest_tick_ms,
+            self.stream_write_interval_ms
         )
     }
 }
@@ -141,6 +167,16 @@ mod tests {
             ..SyncConfig::default()
         };
         assert_eq!(wide.validate(), Err(SyncConfigError::RadiusOverMax));
+        let second = SyncConfig {
+            stream_write_interval_ms: 1_000,
+            ..SyncConfig::default()
+        };
+        assert_eq!(second.validate(), Ok(()));
+        let slow = SyncConfig {
+            stream_write_interval_ms: 1_001,
+            ..SyncConfig::default()
+        };
+        assert_eq!(slow.validate(), Err(SyncConfigError::WriteIntervalOverMax));
         assert_eq!(
             SyncConfigError::Zero("max-streams").to_string(),
             "--max-streams must be at least 1"

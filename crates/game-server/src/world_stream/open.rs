@@ -137,7 +137,12 @@ pub async fn open<R: Backend>(
         .stream_quota
         .open(&hash_token(token.unwrap_or_default()), session.user_id);
     let body = Capped::new(
-        EventBody::new(opening.into(), known, subscription.events),
+        EventBody::new(
+            opening.into(),
+            known,
+            subscription.events,
+            app.stream_write_interval,
+        ),
         ticket,
     );
     let mut response = Response::new(Either::Right(body));

@@ -191,8 +191,50 @@ async fn an_area_holding_the_whole_world_is_the_whole_world_stream(setup: Setup)
     assert_eq!(area.data["radius"], json!(300));
 }
 
+/// With `--stream-write-interval-ms 1000` a change right after a write waits for the
+/// interval, and no event is lost: the second delta follows on from the first.
+async fn a_write_interval_holds_the_next_write_back_and_loses_nothing(setup: Setup) {
+    let server = setup
+        .start_with(|config| {
+            config.world_width = 4_000.0;
+            config.world_height = 4_000.0;
+            config.sync.stream_write_interval_ms = 1_000;
+        })
+        .await;
+    let mut demo = server.demo().await;
+    let query = format!("radius={RADIUS}");
+    let (_, _, stream) = events::open(server.addr, &query, demo.session.as_deref(), None).await;
+    let mut stream = stream.expect("stream");
+    let opening = stream.next().await.expect("opening");
+    assert_eq!(opening.name, "snapshot");
+
+    // The opening does not start the interval; the first delta's write does. It comes
+    // after this instant, so the next write comes at least a second after it.
+    let sent = Instant::now();
+    let mut deltas = Vec::new();
+    for angle in [90, 180] {
+        let steered = demo
+            .post_json("/api/navigate", json!({"speed": 5, "angle": angle}))
+            .await;
+        assert_eq!(steered.status, 200);
+        let delta = stream.next().await.expect("a delta");
+        assert_eq!(
+            (delta.name.as_str(), &delta.data["upserted"][0]["angle"]),
+            ("delta", &json!(angle))
+        );
+        deltas.push(delta);
+    }
+    assert!(
+        sent.elapsed() >= std::time::Duration::from_secs(1),
+        "the second write waited for the interval"
+    );
+    assert_eq!(deltas[0].data["since"], json!(opening.id));
+    assert_eq!(deltas[1].data["since"], json!(deltas[0].id));
+}
+
 // The database repository has no stream (world_sync.rs checks its 404).
 each_setup!(
     cached: a_stream_follows_the_area_around_the_ship,
     an_area_holding_the_whole_world_is_the_whole_world_stream,
+    a_write_interval_holds_the_next_write_back_and_loses_nothing,
 );

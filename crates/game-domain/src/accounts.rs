@@ -193,6 +193,7 @@ b"
     fn passwords_are_bounded() {
         assert!(validate_password("a").is_ok());
         assert!(validate_password("").is_err());
+        assert!(validate_password(&"p".repeat(1024)).is_ok());
         assert!(validate_password(&"p".repeat(1025)).is_err());
     }
 

@@ -245,6 +245,8 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(42);
         let draws = 100_000;
         let mut counts = [0usize; 3];
+        // The slowest and fastest speed drawn, as a share of the kind's base speed.
+        let (mut slowest, mut fastest) = (f64::MAX, 0.0f64);
         for _ in 0..draws {
             let spawned = spawn_object(&mut rng, WorldSize::DEFAULT, 9);
             let (index, base) = match spawned.kind {
@@ -255,10 +257,14 @@ mod tests {
             };
             counts[index] += 1;
             assert!(spawned.speed >= base * 0.75 && spawned.speed <= base * 1.25);
+            slowest = slowest.min(spawned.speed / base);
+            fastest = fastest.max(spawned.speed / base);
             assert!((0.0..500.0).contains(&spawned.x) && (0.0..500.0).contains(&spawned.y));
             assert!((0.0..360.0).contains(&spawned.angle));
             assert_eq!(spawned.last_position_update_ms, 9);
         }
+        // A quarter either way, reached at both ends (within 1 % of it).
+        assert!(slowest < 0.76 && fastest > 1.24, "{slowest}..{fastest}");
         let percent = counts.map(|c| c as f64 * 100.0 / draws as f64);
         for (got, want) in percent.iter().zip([60.0, 30.0, 10.0]) {
             assert!((got - want).abs() <= 1.0, "spawn mix {percent:?}");

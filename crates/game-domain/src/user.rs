@@ -178,6 +178,23 @@ mod tests {
     }
 
     #[test]
+    fn the_next_level_costs_and_lasts_its_own_amount_and_exact_iron_is_enough() {
+        // Iron harvesting at level 2: level 3 costs 100 · 2² / 2 = 200 iron and 20 s.
+        let mut user = player(200.0);
+        user.tech_tree.iron_harvesting = 2;
+        user.trigger_research(ResearchType::IronHarvesting)
+            .expect("exactly enough iron");
+        assert_eq!(user.iron, 0.0);
+        assert_eq!(
+            user.tech_tree.active_research,
+            Some(ActiveResearch {
+                kind: ResearchType::IronHarvesting,
+                remaining_duration: 20.0
+            })
+        );
+    }
+
+    #[test]
     fn trigger_refuses_when_iron_is_short() {
         let mut user = player(499.0);
         assert_eq!(

@@ -205,3 +205,44 @@ impl TechTreeView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space_object::fixtures::asteroid;
+
+    #[test]
+    fn a_delta_view_gives_back_its_changes() {
+        let view = WorldDeltaView {
+            world_size: WorldSize::DEFAULT,
+            version: 7,
+            since: 5,
+            upserted: vec![asteroid(3, 10.0, 20.0)],
+            removed: vec![4],
+            current_time: 1_000,
+        };
+        assert_eq!(
+            view.changes(),
+            Delta {
+                upserted: vec![asteroid(3, 10.0, 20.0)],
+                removed: vec![4],
+            }
+        );
+    }
+
+    #[test]
+    fn a_research_view_shows_this_level_and_the_next() {
+        // Iron harvesting at level 2: 1.1 iron/s now, 1.21 at level 3, which costs 200
+        // iron and takes 20 s (base 100 and 10 s, doubling per level past the first).
+        let mut tree = TechTree::default();
+        tree.iron_harvesting = 2;
+        let view = TechTreeView::of(&tree).researches.iron_harvesting;
+        assert_eq!(view.level, 2);
+        assert_eq!(
+            (view.next_upgrade_cost, view.next_upgrade_duration),
+            (200.0, 20.0)
+        );
+        assert!((view.current_effect - 1.1).abs() < 1e-12, "{view:?}");
+        assert!((view.next_effect - 1.21).abs() < 1e-12, "{view:?}");
+    }
+}

@@ -151,6 +151,17 @@ mod tests {
     }
 
     #[test]
+    fn a_cover_reaches_one_unit_past_the_radius() {
+        let grid = CellGrid::new(SIZE, 100.0);
+        // Radius 49.5 around (50, 50) ends 0.5 short of the cell's borders; with the
+        // rounding unit it reaches past them, into the 3 × 3 cells around.
+        let rect = grid.cover((50.0, 50.0), 49.5);
+        assert_eq!(sorted(&rect), vec![0, 1, 9, 10, 11, 19, 50, 51, 59]);
+        assert_eq!(rect.len(), 9);
+        assert!(!rect.is_empty());
+    }
+
+    #[test]
     fn a_disc_covers_the_cells_around_it_across_the_seams() {
         let grid = CellGrid::new(SIZE, 100.0);
         // Around (50, 50) with radius 30 (31 with the rounding unit): x from 19 to 81,

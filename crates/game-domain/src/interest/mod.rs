@@ -236,6 +236,37 @@ mod tests {
             7.5
         );
         assert_eq!(travel(30.0, 60_000), 1_500.0);
+        // Radius 100, margin 10, and 1 s at speed 12 (10 units) plus the rounding unit.
+        assert_eq!(registration_radius(100.0, 10.0, 12.0, 1_000), 121.0);
+    }
+
+    #[test]
+    fn a_refresh_walks_known_and_inside_ids_that_interleave() {
+        // Known 1 and 3; inside now 2 and 3: 1 leaves, 2 enters, 3 stays unmentioned.
+        let world = World::new(
+            WorldSize::DEFAULT,
+            [
+                at(1, 300.0, 300.0),
+                at(2, 100.0, 100.0),
+                at(3, 110.0, 100.0),
+            ],
+        );
+        let snapshot = world.snapshot();
+        let grid = SpatialGrid::build(snapshot.objects(), WorldSize::DEFAULT, 50.0, 0);
+        let mut interest = Interest::new(50.0);
+        for id in [1, 3] {
+            assert!(interest.admits(
+                &at(id, 100.0, 100.0),
+                WorldSize::DEFAULT,
+                (100.0, 100.0),
+                0.0,
+                0
+            ));
+        }
+        let moved = interest.refresh(&grid, &snapshot, (100.0, 100.0), 0.0);
+        assert_eq!(moved.upserted, vec![at(2, 100.0, 100.0)]);
+        assert_eq!(moved.removed, vec![1]);
+        assert!(interest.knows(2) && interest.knows(3) && !interest.knows(1));
     }
 
     #[test]

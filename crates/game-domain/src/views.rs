@@ -234,8 +234,10 @@ mod tests {
     fn a_research_view_shows_this_level_and_the_next() {
         // Iron harvesting at level 2: 1.1 iron/s now, 1.21 at level 3, which costs 200
         // iron and takes 20 s (base 100 and 10 s, doubling per level past the first).
-        let mut tree = TechTree::default();
-        tree.iron_harvesting = 2;
+        let tree = TechTree {
+            iron_harvesting: 2,
+            ..TechTree::default()
+        };
         let view = TechTreeView::of(&tree).researches.iron_harvesting;
         assert_eq!(view.level, 2);
         assert_eq!(

@@ -15,6 +15,7 @@ use game_domain::navigate::{NavigateOutcome, NavigateRequest};
 use game_domain::rng::GameRng;
 use game_domain::seed::{demo_objects, demo_user};
 use game_domain::space_object::{ObjectKind, SpaceObject};
+use game_domain::spawn::Spawn;
 use game_domain::tech_tree::{ActiveResearch, ResearchType, TechTree};
 use game_domain::user::UserStats;
 use game_domain::views::ShipStats;
@@ -203,6 +204,9 @@ async fn the_use_cases_run_on_the_database() {
                 ship_id: 12,
             }
         );
+        assert_eq!(game.ship_of(2).await.unwrap(), 12);
+        assert_eq!(game.ship_of(DEMO).await.unwrap(), DEMO);
+        assert_eq!(game.now_ms(), T0 + 26_000);
         let bob_token = bob.token;
         assert_eq!(
             game.session(Some(&bob_token)).await.unwrap(),
@@ -234,6 +238,33 @@ async fn the_use_cases_run_on_the_database() {
         let ids: Vec<_> = view.space_objects.iter().map(|o| o.id).collect();
         assert_eq!(ids, vec![1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12]);
         assert_eq!(view.current_time, now);
+    })
+    .await;
+}
+
+/// With spread spawning a new ship starts at its user id's point of the Halton sequence:
+/// user 2 at (¼, ⅔) of the 500 × 500 world (docs/operations.md, `--spawn spread`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spread_spawn_places_the_new_ship_at_its_point() {
+    on_each_backend(async |t| {
+        t.db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0)
+            .await
+            .unwrap();
+        let game = Game::new(
+            DbRepo::new(t.db.clone(), SIZE),
+            Arc::new(ManualClock::new(T0)),
+            GameRng::from_seed(7),
+            Arc::new(PlainHasher),
+        )
+        .with_spawn(Spawn::Spread);
+        let bob = game.register("bob", "pw").await.unwrap();
+        assert_eq!((bob.user_id, bob.ship_id), (2, 11));
+        let world = t.db.load_world().await.unwrap();
+        let ship = world.iter().find(|o| o.id == 11).expect("bob's ship");
+        assert_eq!(ship.x, 125.0);
+        assert!((ship.y - 1_000.0 / 3.0).abs() < 1e-9, "{ship:?}");
+        // The demo ship stays at the spawn point.
+        assert_eq!((world[0].x, world[0].y), (250.0, 250.0));
     })
     .await;
 }

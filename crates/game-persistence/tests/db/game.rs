@@ -19,7 +19,7 @@ use game_domain::spawn::Spawn;
 use game_domain::tech_tree::{ActiveResearch, ResearchType, TechTree};
 use game_domain::user::UserStats;
 use game_domain::views::ShipStats;
-use game_persistence::{DbRepo, Store};
+use game_persistence::{Database, DbRepo, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -32,20 +32,24 @@ const T0_S: i64 = T0 / 1000;
 const SIZE: WorldSize = WorldSize::DEFAULT;
 const DEMO: i64 = 1;
 
+/// The demo world on `db`, and a game over it on `clock` with the RNG seeded with 7.
+async fn seeded_game(db: &Database, clock: &ManualClock) -> Game<DbRepo> {
+    db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0)
+        .await
+        .unwrap();
+    Game::new(
+        DbRepo::new(db.clone(), SIZE),
+        Arc::new(clock.clone()),
+        GameRng::from_seed(7),
+        Arc::new(PlainHasher),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_use_cases_run_on_the_database() {
     on_each_backend(async |t| {
-        t.db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0)
-            .await
-            .unwrap();
         let clock = ManualClock::new(T0);
-        let repo = DbRepo::new(t.db.clone(), SIZE);
-        let game = Game::new(
-            repo,
-            Arc::new(clock.clone()),
-            GameRng::from_seed(7),
-            Arc::new(PlainHasher),
-        );
+        let game = seeded_game(&t.db, &clock).await;
         let mut mirror = StdRng::seed_from_u64(7);
 
         // Login brings the stats up to date: 5 s at 1 iron/s.
@@ -247,16 +251,9 @@ async fn the_use_cases_run_on_the_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spread_spawn_places_the_new_ship_at_its_point() {
     on_each_backend(async |t| {
-        t.db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0)
+        let game = seeded_game(&t.db, &ManualClock::new(T0))
             .await
-            .unwrap();
-        let game = Game::new(
-            DbRepo::new(t.db.clone(), SIZE),
-            Arc::new(ManualClock::new(T0)),
-            GameRng::from_seed(7),
-            Arc::new(PlainHasher),
-        )
-        .with_spawn(Spawn::Spread);
+            .with_spawn(Spawn::Spread);
         let bob = game.register("bob", "pw").await.unwrap();
         assert_eq!((bob.user_id, bob.ship_id), (2, 11));
         let world = t.db.load_world().await.unwrap();

@@ -36,7 +36,7 @@ const DEMO: i64 = 1;
 async fn seeded_game(db: &Database, clock: &ManualClock) -> Game<DbRepo> {
     db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0)
         .await
-        .unwrap();
+        .expect("seeded");
     Game::new(
         DbRepo::new(db.clone(), SIZE),
         Arc::new(clock.clone()),

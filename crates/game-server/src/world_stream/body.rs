@@ -35,6 +35,7 @@ pub struct EventBody {
     /// not looked at, so batches arriving meanwhile neither wake the connection's task
     /// (the queue's waker was used by the first of them) nor cost a write of their own.
     hold: Option<Pin<Box<Sleep>>>,
+    /// True from a write until `hold` fires (the timer itself is kept for reuse).
     holding: bool,
 }
 

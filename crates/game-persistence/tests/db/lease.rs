@@ -7,7 +7,7 @@ use game_domain::geometry::WorldSize;
 use game_domain::repository::Repository;
 use game_domain::space_object::{ObjectKind, SpaceObject};
 use game_persistence::testing::TestDatabase;
-use game_persistence::{Batch, Database, DbRepo, Deadlines, Store, StoreError};
+use game_persistence::{Batch, Database, DbRepo, Deadlines, LeaseStatus, Store, StoreError};
 
 use crate::common::{on_each_backend, storage_error};
 
@@ -250,4 +250,26 @@ async fn takeover_follows_the_database_clock() {
         other.acquire_lease("second", LONG).await.unwrap();
     })
     .await;
+}
+
+/// An edge holds no lease: its status is never lost and never past a deadline (its
+/// deadline lies a century ahead), so it never stops serving for want of a lease.
+#[tokio::test]
+async fn an_unleased_status_is_never_lost_or_expired() {
+    let status = LeaseStatus::unleased();
+    assert!(status.check().is_ok());
+    assert!(!status.is_lost());
+    let fifty_years = Duration::from_secs(50 * 365 * 24 * 3_600);
+    assert!(status.valid_until() > std::time::Instant::now() + fifty_years);
+    // Neither future resolves (they would end an edge's streams).
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), status.lost())
+            .await
+            .is_err()
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), status.expired())
+            .await
+            .is_err()
+    );
 }

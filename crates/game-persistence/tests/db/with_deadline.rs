@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use game_domain::accounts::{NewUser, Session};
 use game_persistence::{Store, StoreError, WithDeadline};
 
 use crate::common::on_each_backend;
@@ -31,6 +32,39 @@ async fn the_wrapper_cuts_and_counts_a_call_that_does_not_return() {
         // Once the database answers again, calls through the wrapper go through.
         assert_eq!(store.load_world().await.unwrap(), vec![]);
         assert_eq!(store.timeouts(), 1);
+    })
+    .await;
+}
+
+/// Sessions pass through the wrapper both ways: stored, found, revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_pass_through_the_wrapper() {
+    on_each_backend(async |t| {
+        let store = WithDeadline::new(Arc::new(t.db.clone()), Duration::from_secs(60));
+        let ship_id = store.reserve_object_ids(1).await.unwrap();
+        let user = NewUser::register("p".into(), "h".into(), 1_000);
+        let user = store.create_user(user, ship_id).await.unwrap();
+        let session = Session {
+            token_hash: "cd".repeat(32),
+            user_id: user.id,
+            created_ms: 1_000,
+            expires_ms: 86_401_000,
+            revoked: false,
+        };
+        store.insert_session(session.clone()).await.unwrap();
+        assert_eq!(
+            store.find_session(&session.token_hash).await.unwrap(),
+            Some(session.clone())
+        );
+        store.revoke_session(&session.token_hash).await.unwrap();
+        // Revoked in the database itself, not only as the wrapper reports it.
+        assert_eq!(
+            t.db.find_session(&session.token_hash).await.unwrap(),
+            Some(Session {
+                revoked: true,
+                ..session
+            })
+        );
     })
     .await;
 }

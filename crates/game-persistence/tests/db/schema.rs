@@ -235,3 +235,26 @@ async fn the_server_key_is_made_once_and_kept() {
     })
     .await;
 }
+
+/// Players are never seeded over, even where no object is left (their ships deleted by
+/// hand): any user, or any object, means the database is in use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_with_players_and_no_objects_is_not_seeded() {
+    on_each_backend(async |t| {
+        assert!(
+            t.db.seed_if_empty(Some(demo_user("plain$a".into(), T0)), T0)
+                .await
+                .unwrap()
+        );
+        t.test_db.execute("DELETE FROM space_objects");
+        assert_eq!(t.test_db.count("users"), 1);
+        assert!(!t.db.seed_if_empty(None, T0).await.unwrap());
+        assert_eq!(
+            t.test_db.count("space_objects"),
+            0,
+            "on {}",
+            t.test_db.backend()
+        );
+    })
+    .await;
+}

@@ -9,6 +9,10 @@
 use game_domain::game::PasswordHasher;
 use game_persistence::testing::{PlainHasher, TestBackend};
 
+use game_persistence::Store;
+
+use crate::common::on_each_backend;
+
 #[test]
 fn a_sqlite_test_database_is_always_made() {
     let test_db = TestBackend::Sqlite
@@ -90,4 +94,19 @@ fn ci_values_decide_require_all() {
              require_all() == {expected}"
         );
     }
+}
+
+/// `break_now` breaks a PostgreSQL test database (every later call fails) and says it
+/// cannot break a SQLite one (the tests that need a broken database run on PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_now_breaks_postgres_and_refuses_sqlite() {
+    on_each_backend(async |t| {
+        let broke = t.test_db.break_now();
+        let load = t.db.load_world().await;
+        match t.test_db.backend() {
+            TestBackend::Sqlite => assert!(!broke && load.is_ok(), "{load:?}"),
+            TestBackend::Postgres => assert!(broke && load.is_err(), "{load:?}"),
+        }
+    })
+    .await;
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use game_domain::accounts::{NewUser, Session};
-use game_persistence::{Store, StoreError, WithDeadline};
+use game_domain::space_object::SpaceObject;
+use game_persistence::{Batch, Store, StoreError, WithDeadline};
 
 use crate::common::on_each_backend;
 
@@ -32,6 +33,31 @@ async fn the_wrapper_cuts_and_counts_a_call_that_does_not_return() {
         // Once the database answers again, calls through the wrapper go through.
         assert_eq!(store.load_world().await.unwrap(), vec![]);
         assert_eq!(store.timeouts(), 1);
+    })
+    .await;
+}
+
+/// Reads and writes pass through the wrapper: a user read back, a batch written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_batches_pass_through_the_wrapper() {
+    on_each_backend(async |t| {
+        let store = WithDeadline::new(Arc::new(t.db.clone()), Duration::from_secs(60));
+        let ship_id = store.reserve_object_ids(1).await.unwrap();
+        let user = NewUser::register("p".into(), "h".into(), 1_000);
+        let user = store.create_user(user, ship_id).await.unwrap();
+        assert_eq!(store.load_user(user.id).await.unwrap(), Some(user.clone()));
+        let moved = SpaceObject {
+            x: 40.0,
+            ..t.db.load_world().await.unwrap()[0]
+        };
+        store
+            .apply_batch(Batch {
+                upserted_objects: vec![moved],
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(t.db.load_world().await.unwrap(), vec![moved]);
     })
     .await;
 }

@@ -252,6 +252,25 @@ async fn takeover_follows_the_database_clock() {
     .await;
 }
 
+/// A lease row deleted by hand is recreated by the next owner, and holds as any other:
+/// a second owner is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_lease_row_is_recreated_by_its_next_owner() {
+    on_each_backend(async |t| {
+        t.test_db.execute("DELETE FROM lease");
+        assert_eq!(t.test_db.count("lease"), 0);
+        let _guard = t.db.acquire_lease("server-a@host1", LONG).await.unwrap();
+        assert_eq!(t.test_db.count("lease"), 1, "on {}", t.test_db.backend());
+        let other = Database::connect(t.test_db.url()).await.unwrap();
+        let refused = other.acquire_lease("server-b@host2", LONG).await;
+        assert!(
+            matches!(&refused, Err(StoreError::LeaseHeld { owner, .. }) if owner == "server-a@host1"),
+            "{refused:?}"
+        );
+    })
+    .await;
+}
+
 /// An edge holds no lease: its status is never lost and never past a deadline (its
 /// deadline lies a century ahead), so it never stops serving for want of a lease.
 #[tokio::test]

@@ -107,6 +107,11 @@ async fn break_now_breaks_postgres_and_refuses_sqlite() {
             TestBackend::Sqlite => assert!(!broke && load.is_ok(), "{load:?}"),
             TestBackend::Postgres => assert!(broke && load.is_err(), "{load:?}"),
         }
+        // How failure messages name the backend.
+        assert_eq!(
+            [TestBackend::Sqlite, TestBackend::Postgres].map(|b| b.to_string()),
+            ["sqlite", "postgres"]
+        );
     })
     .await;
 }

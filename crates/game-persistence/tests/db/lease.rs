@@ -271,6 +271,33 @@ async fn a_deleted_lease_row_is_recreated_by_its_next_owner() {
     .await;
 }
 
+/// A guard dropped without `release` stops renewing: the lease runs out after its TTL and
+/// the next owner takes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_guard_stops_renewing_so_the_lease_runs_out() {
+    on_each_backend(async |t| {
+        drop(t.db.acquire_lease("gone", SHORT).await.unwrap());
+        let other = Database::connect(t.test_db.url()).await.unwrap();
+        let started = std::time::Instant::now();
+        loop {
+            match other.acquire_lease("next", LONG).await {
+                Ok(guard) => break assert_eq!(guard.owner(), "next"),
+                Err(StoreError::LeaseHeld { .. }) => {
+                    // Renewed every 100 ms while renewing: 10 s is far past any TTL.
+                    assert!(
+                        started.elapsed() < Duration::from_secs(10),
+                        "still renewed on {}",
+                        t.test_db.backend()
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("{error:?}"),
+            }
+        }
+    })
+    .await;
+}
+
 /// An edge holds no lease: its status is never lost and never past a deadline (its
 /// deadline lies a century ahead), so it never stops serving for want of a lease.
 #[tokio::test]

@@ -258,3 +258,20 @@ async fn a_database_with_players_and_no_objects_is_not_seeded() {
     })
     .await;
 }
+
+/// A database's identity (named by spill files) is made once and kept: the same through
+/// every handle, and another database has another one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_identity_is_made_once_and_kept() {
+    on_each_backend(async |t| {
+        let identity = t.db.identity().await.unwrap();
+        assert!(identity.len() >= 16, "{identity:?}");
+        assert_eq!(t.db.identity().await.unwrap(), identity);
+        let again = Database::connect(t.test_db.url()).await.unwrap();
+        assert_eq!(again.identity().await.unwrap(), identity);
+        let other = game_persistence::testing::TestDatabase::sqlite();
+        let other = Database::connect(other.url()).await.unwrap();
+        assert_ne!(other.identity().await.unwrap(), identity);
+    })
+    .await;
+}

@@ -115,3 +115,12 @@ async fn break_now_breaks_postgres_and_refuses_sqlite() {
     })
     .await;
 }
+
+/// A variable that is set is handed back as it is (`PATH` is set wherever tests run).
+#[test]
+fn a_required_variable_that_is_set_is_returned() {
+    assert_eq!(
+        game_persistence::testing::environment::required_var("PATH", "the PATH"),
+        std::env::var("PATH").ok()
+    );
+}

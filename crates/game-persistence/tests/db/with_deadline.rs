@@ -46,6 +46,13 @@ async fn users_and_batches_pass_through_the_wrapper() {
         let user = NewUser::register("p".into(), "h".into(), 1_000);
         let user = store.create_user(user, ship_id).await.unwrap();
         assert_eq!(store.load_user(user.id).await.unwrap(), Some(user.clone()));
+        assert_eq!(
+            store.find_user_by_name("p").await.unwrap(),
+            Some(user.clone())
+        );
+        // The wrapper reports the inner store's statements, which these calls made.
+        assert!(store.round_trips() > 0);
+        assert_eq!(store.round_trips(), t.db.round_trips());
         let moved = SpaceObject {
             x: 40.0,
             ..t.db.load_world().await.unwrap()[0]

@@ -179,7 +179,8 @@ mod tests {
 
     #[test]
     fn the_next_level_costs_and_lasts_its_own_amount_and_exact_iron_is_enough() {
-        // Iron harvesting at level 2: level 3 costs 100 · 2² / 2 = 200 iron and 20 s.
+        // Iron harvesting at level 2 (it starts at 1): level 3 costs 100 · 2^(3 − 1 − 1) =
+        // 200 iron and lasts 10 · 2 = 20 s (docs/rules.md: cost(L) = base · factor^(L − S − 1)).
         let mut user = player(200.0);
         user.tech_tree.iron_harvesting = 2;
         user.trigger_research(ResearchType::IronHarvesting)

@@ -13,6 +13,9 @@ use game_cache::fanout::HubLimits;
 /// within the default 64-event queue.
 const MAX_WRITE_INTERVAL_MS: u64 = 1_000;
 
+/// The most events a stream receives in a second (see [`MAX_WRITE_INTERVAL_MS`]).
+const MAX_EVENTS_PER_SECOND: u64 = 24;
+
 /// World sync and cache sizes; every flag also reads `SPACEWARS_<FLAG>`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct SyncConfig {
@@ -85,6 +88,12 @@ pub enum SyncConfigError {
     /// The write interval is over a second (a stream's queue could not hold its events).
     #[error("--stream-write-interval-ms must not exceed 1000")]
     WriteIntervalOverMax,
+    /// The queue of a stream cannot hold what one write interval brings: every stream
+    /// would be cut off as slow.
+    #[error(
+        "--stream-buffer must be at least {0} for --stream-write-interval-ms (one interval's events, and one more)"
+    )]
+    BufferUnderInterval(u64),
 }
 
 impl SyncConfig {
@@ -108,6 +117,10 @@ impl SyncConfig {
         }
         if self.stream_write_interval_ms > MAX_WRITE_INTERVAL_MS {
             return Err(SyncConfigError::WriteIntervalOverMax);
+        }
+        let needed = (self.stream_write_interval_ms * MAX_EVENTS_PER_SECOND).div_ceil(1_000) + 1;
+        if (self.stream_buffer as u64) < needed {
+            return Err(SyncConfigError::BufferUnderInterval(needed));
         }
         Ok(())
     }
@@ -177,6 +190,24 @@ mod tests {
             ..SyncConfig::default()
         };
         assert_eq!(slow.validate(), Err(SyncConfigError::WriteIntervalOverMax));
+        // 500 ms brings up to 12 events: the queue must hold 13.
+        let small = SyncConfig {
+            stream_write_interval_ms: 500,
+            stream_buffer: 12,
+            ..SyncConfig::default()
+        };
+        assert_eq!(
+            small.validate(),
+            Err(SyncConfigError::BufferUnderInterval(13))
+        );
+        assert_eq!(
+            SyncConfig {
+                stream_buffer: 13,
+                ..small
+            }
+            .validate(),
+            Ok(())
+        );
         assert_eq!(
             SyncConfigError::Zero("max-streams").to_string(),
             "--max-streams must be at least 1"

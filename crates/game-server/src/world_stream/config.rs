@@ -6,15 +6,11 @@ use std::fmt;
 use clap::Args;
 use thiserror::Error;
 
-use game_cache::fanout::HubLimits;
+use game_cache::fanout::{BATCH_WINDOW, HubLimits};
 
-/// The longest write interval: a stream receives about 24 events a second at most (a
-/// batch every 50 ms and an area refresh every 250 ms), so a second's worth stays well
-/// within the default 64-event queue.
+/// The longest write interval: with the default area refresh a stream receives at most
+/// 24 events a second, so a second's worth stays well within the default 64-event queue.
 const MAX_WRITE_INTERVAL_MS: u64 = 1_000;
-
-/// The most events a stream receives in a second (see [`MAX_WRITE_INTERVAL_MS`]).
-const MAX_EVENTS_PER_SECOND: u64 = 24;
 
 /// World sync and cache sizes; every flag also reads `SPACEWARS_<FLAG>`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -118,7 +114,7 @@ impl SyncConfig {
         if self.stream_write_interval_ms > MAX_WRITE_INTERVAL_MS {
             return Err(SyncConfigError::WriteIntervalOverMax);
         }
-        let needed = (self.stream_write_interval_ms * MAX_EVENTS_PER_SECOND).div_ceil(1_000) + 1;
+        let needed = self.events_within(self.stream_write_interval_ms) + 1;
         if (self.stream_buffer as u64) < needed {
             return Err(SyncConfigError::BufferUnderInterval(needed));
         }
@@ -128,6 +124,15 @@ impl SyncConfig {
     /// How often areas are recomputed.
     pub fn interest_tick(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.interest_tick_ms)
+    }
+
+    /// The most events a stream may be given within `ms`: a batch per batch window and
+    /// an area refresh per interest tick.
+    fn events_within(&self, ms: u64) -> u64 {
+        let batch_ms = u64::try_from(BATCH_WINDOW.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        ms.div_ceil(batch_ms) + ms.div_ceil(self.interest_tick_ms.max(1))
     }
 
     /// The least time between two writes to one event stream.
@@ -207,6 +212,16 @@ mod tests {
             }
             .validate(),
             Ok(())
+        );
+        // Areas refreshed every 50 ms bring 10 more events in 500 ms.
+        let busy = SyncConfig {
+            stream_buffer: 13,
+            interest_tick_ms: 50,
+            ..small
+        };
+        assert_eq!(
+            busy.validate(),
+            Err(SyncConfigError::BufferUnderInterval(21))
         );
         assert_eq!(
             SyncConfigError::Zero("max-streams").to_string(),

@@ -34,9 +34,9 @@ pub struct EventBody {
     /// Armed after a write while `interval` has not passed: until it fires the queue is
     /// not looked at, so batches arriving meanwhile neither wake the connection's task
     /// (the queue's waker was used by the first of them) nor cost a write of their own.
+    /// The timer is kept once it fired and reset at the next write, so a stream
+    /// allocates it once.
     hold: Option<Pin<Box<Sleep>>>,
-    /// True from a write until `hold` fires (the timer itself is kept for reuse).
-    holding: bool,
 }
 
 impl EventBody {
@@ -54,25 +54,18 @@ impl EventBody {
             queue,
             interval,
             hold: None,
-            holding: false,
         }
     }
 
     /// `Pending` while the write interval since the last write has not passed.
     fn held(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.holding {
-            return Poll::Ready(());
+        match self.hold.as_mut() {
+            Some(hold) if !hold.is_elapsed() => hold.as_mut().poll(cx),
+            _ => Poll::Ready(()),
         }
-        if let Some(hold) = self.hold.as_mut()
-            && hold.as_mut().poll(cx).is_pending()
-        {
-            return Poll::Pending;
-        }
-        self.holding = false;
-        Poll::Ready(())
     }
 
-    /// Starts the write interval after a write (the timer is allocated once per body).
+    /// Starts the write interval after a write.
     fn wrote(&mut self, bytes: Bytes) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         if !self.interval.is_zero() {
             let deadline = Instant::now() + self.interval;
@@ -80,7 +73,6 @@ impl EventBody {
                 Some(hold) => hold.as_mut().reset(deadline),
                 None => self.hold = Some(Box::pin(tokio::time::sleep_until(deadline))),
             }
-            self.holding = true;
         }
         Poll::Ready(Some(Ok(Frame::data(bytes))))
     }

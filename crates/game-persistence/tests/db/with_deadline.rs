@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use game_domain::accounts::{NewUser, Session};
 use game_domain::space_object::SpaceObject;
-use game_persistence::{Batch, Store, StoreError, WithDeadline};
+use game_domain::user::User;
+use game_persistence::{Batch, Database, Store, StoreError, WithDeadline};
 
 use crate::common::on_each_backend;
 
@@ -37,14 +38,21 @@ async fn the_wrapper_cuts_and_counts_a_call_that_does_not_return() {
     .await;
 }
 
+/// `db` behind a wrapper whose deadline (a minute) never cuts a call here, and a player
+/// `p` made through it.
+async fn wrapper_with_player(db: &Database) -> (WithDeadline, User) {
+    let store = WithDeadline::new(Arc::new(db.clone()), Duration::from_secs(60));
+    let ship_id = store.reserve_object_ids(1).await.expect("an id");
+    let user = NewUser::register("p".into(), "h".into(), 1_000);
+    let user = store.create_user(user, ship_id).await.expect("a player");
+    (store, user)
+}
+
 /// Reads and writes pass through the wrapper: a user read back, a batch written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_and_batches_pass_through_the_wrapper() {
     on_each_backend(async |t| {
-        let store = WithDeadline::new(Arc::new(t.db.clone()), Duration::from_secs(60));
-        let ship_id = store.reserve_object_ids(1).await.unwrap();
-        let user = NewUser::register("p".into(), "h".into(), 1_000);
-        let user = store.create_user(user, ship_id).await.unwrap();
+        let (store, user) = wrapper_with_player(&t.db).await;
         assert_eq!(store.load_user(user.id).await.unwrap(), Some(user.clone()));
         assert_eq!(
             store.find_user_by_name("p").await.unwrap(),
@@ -73,10 +81,7 @@ async fn users_and_batches_pass_through_the_wrapper() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_pass_through_the_wrapper() {
     on_each_backend(async |t| {
-        let store = WithDeadline::new(Arc::new(t.db.clone()), Duration::from_secs(60));
-        let ship_id = store.reserve_object_ids(1).await.unwrap();
-        let user = NewUser::register("p".into(), "h".into(), 1_000);
-        let user = store.create_user(user, ship_id).await.unwrap();
+        let (store, user) = wrapper_with_player(&t.db).await;
         let session = Session {
             token_hash: "cd".repeat(32),
             user_id: user.id,

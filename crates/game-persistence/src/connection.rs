@@ -6,7 +6,7 @@
 //! [`StoreError::BackendDisabled`].
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
@@ -14,6 +14,7 @@ use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
+use diesel::result::DatabaseErrorKind;
 #[cfg(feature = "sqlite")]
 use diesel::sqlite::SqliteConnection;
 
@@ -152,7 +153,7 @@ impl Manager {
         // A second past the call deadline: the client-side deadline, which is counted,
         // fires first; the database then gives up on the abandoned statement too.
         let call_ms = self.deadlines.call.as_millis().max(1) + 1_000;
-        let mut conn = match &self.target {
+        Ok(match &self.target {
             #[cfg(feature = "postgres")]
             Target::Postgres(url) => {
                 let url = pg_url_with_settings(url, &self.deadlines);
@@ -182,41 +183,89 @@ impl Manager {
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 AnyConnection::Sqlite(conn)
             }
-        };
-        // Installed after the settings above, so the counter sees only the store's own work.
-        conn.set_instrumentation(RoundTripCounter(self.round_trips.clone()));
-        Ok(conn)
+        })
     }
 }
 
 impl ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<AnyConnection, Self::Error> {
-        self.establish()
-            .map_err(diesel::r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        let mut conn = self
+            .establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)?;
+        let dead = Arc::new(AtomicBool::new(false));
+        // Installed after the settings, so the counter sees only the store's own work.
+        conn.set_instrumentation(ConnectionWatch {
+            round_trips: self.round_trips.clone(),
+            dead: dead.clone(),
+        });
+        Ok(Pooled { conn, dead })
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
+        pooled.conn.ping().map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        // Also true while a transaction is open, e.g. after a panic inside one.
-        conn.is_broken()
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        // diesel's `is_broken` is true while a transaction is open (e.g. after a panic
+        // inside one), but not always for a connection whose server hung up: `dead`
+        // covers that.
+        pooled.dead.load(Ordering::Relaxed) || pooled.conn.is_broken()
     }
 }
 
-/// Counts every statement sent: one per `StartQuery`, BEGIN and COMMIT included.
-struct RoundTripCounter(Arc<AtomicU64>);
+/// A connection in the pool, and whether it was found dead.
+pub(crate) struct Pooled {
+    conn: AnyConnection,
+    /// Set by its [`ConnectionWatch`] when a statement failed because the connection is
+    /// gone (the server restarted or ended it, the network was cut). The pool then drops
+    /// it instead of handing it out again, where it would fail every later call.
+    dead: Arc<AtomicBool>,
+}
 
-impl Instrumentation for RoundTripCounter {
+impl Pooled {
+    /// Runs `f` on the connection.
+    pub(crate) fn run<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        f(&mut self.conn)
+    }
+}
+
+/// Watches a connection's statements: counts every one sent (one per `StartQuery`,
+/// BEGIN and COMMIT included) and notes when one failed because the connection is gone.
+struct ConnectionWatch {
+    round_trips: Arc<AtomicU64>,
+    dead: Arc<AtomicBool>,
+}
+
+impl Instrumentation for ConnectionWatch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.round_trips.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery {
+                error: Some(error), ..
+            } if is_connection_lost(error) => self.dead.store(true, Ordering::Relaxed),
+            _ => {}
         }
     }
+}
+
+/// True for the errors of a connection that can no longer be used (libpq's "server closed
+/// the connection", "no connection to the server"), as opposed to a refused statement.
+fn is_connection_lost(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
 }
 
 /// A pool of at most `size` connections to `target` whose statements are counted in
@@ -232,7 +281,8 @@ pub(crate) fn pool(
         // Open connections on demand, but prove at start that one can be opened.
         .min_idle(Some(1))
         // No validation query on every checkout: it would be a round trip per operation.
-        // Broken connections are dropped by `has_broken` when they come back instead.
+        // Broken and dead connections are dropped by `has_broken` when they come back
+        // instead (a `ConnectionWatch` finds the dead ones).
         .test_on_check_out(false)
         // Waiting for a connection is part of a call: bounded by the same deadline.
         .connection_timeout(deadlines.call.max(Duration::from_millis(1)))

@@ -60,12 +60,12 @@ impl Database {
         let (pool, lease_pool) = run_blocking(move || {
             let size = target.pool_size();
             let pool = connection::pool(target.clone(), size, deadlines, counter.clone())?;
-            let mut conn = pool.get()?;
-            migrations::run_pending_locked(&mut conn)?;
-            // Row by row, tolerating a key another row took (which would abort a
-            // PostgreSQL transaction): so outside the migration's.
-            crate::queries::users::backfill_keys(&mut conn)?;
-            drop(conn);
+            pool.get()?.run(|conn| {
+                migrations::run_pending_locked(conn)?;
+                // Row by row, tolerating a key another row took (which would abort a
+                // PostgreSQL transaction): so outside the migration's.
+                crate::queries::users::backfill_keys(conn)
+            })?;
             let lease_pool = connection::pool(target, 1, deadlines, counter)?;
             Ok::<_, StoreError>((pool, lease_pool))
         })
@@ -221,7 +221,7 @@ impl Database {
         let pool = pool.clone();
         let call = run_blocking(move || {
             let mut conn = pool.get().map_err(StoreError::from)?;
-            f(&mut conn)
+            conn.run(f)
         });
         deadline::within(limit, &self.inner.timeouts, call).await
     }

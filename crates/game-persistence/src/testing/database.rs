@@ -126,7 +126,9 @@ impl TestDatabase {
             .batch_execute(&format!("CREATE SCHEMA {schema}"))
             .expect("create the test schema");
         let separator = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+        let url = format!(
+            "{admin_url}{separator}options=-csearch_path%3D{schema}%20-capplication_name%3D{schema}"
+        );
         Some(TestDatabase {
             url,
             place: Place::Postgres { admin_url, schema },
@@ -204,6 +206,24 @@ impl TestDatabase {
             }
         };
         LockHeld(conn)
+    }
+
+    /// Ends every PostgreSQL connection to this database (its handles' pools included)
+    /// from the server's side, as a database restart or a network cut would; returns how
+    /// many it ended. `None` on SQLite, whose connections are files.
+    pub fn end_connections(&self) -> Option<i64> {
+        let Place::Postgres { admin_url, schema } = &self.place else {
+            return None;
+        };
+        let query = diesel::select(diesel::dsl::sql::<BigInt>(&format!(
+            "(SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = '{schema}')"
+        )));
+        Some(
+            query
+                .get_result(&mut pg(admin_url))
+                .expect("end the test database's connections"),
+        )
     }
 
     /// Makes every later statement on this database fail by dropping its schema now

@@ -10,6 +10,7 @@ mod deadline;
 mod fencing;
 mod game;
 mod lease;
+mod reconnect;
 mod round_trips;
 mod schema;
 mod spill;

@@ -137,3 +137,24 @@ async fn reserved_id_blocks_never_overlap_even_across_restarts() {
     })
     .await;
 }
+
+/// Only a clash of names is `UsernameTaken`: another unique column (two players given
+/// the same ship id) is a database error, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clash_on_another_unique_column_is_not_a_taken_name() {
+    on_each_backend(async |t| {
+        let ship_id = t.db.reserve_object_ids(1).await.unwrap();
+        let alice = NewUser::register("alice".into(), "h1".into(), NOW);
+        t.db.create_user(alice, ship_id).await.unwrap();
+        let bob = NewUser::register("bob".into(), "h2".into(), NOW);
+        let clash = t.db.create_user(bob, ship_id).await;
+        assert!(
+            matches!(clash, Err(StoreError::Database(_))),
+            "{clash:?} on {}",
+            t.test_db.backend()
+        );
+        assert_eq!(t.db.find_user_by_name("bob").await.unwrap(), None);
+        assert_eq!(t.test_db.count("users"), 1);
+    })
+    .await;
+}

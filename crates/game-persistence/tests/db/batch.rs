@@ -245,3 +245,59 @@ async fn a_batch_failing_midway_writes_nothing() {
     })
     .await;
 }
+
+/// A batch refused before its COMMIT certainly did not commit: it is not in doubt. One
+/// whose COMMIT was sent and failed may have committed (the answer could have been
+/// lost): it stays in doubt, so that a spill file may follow it. PostgreSQL only: a
+/// deferred constraint trigger is the one way to make a COMMIT itself fail on demand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_at_its_commit_stays_in_doubt_and_one_refused_before_does_not() {
+    let Some(test_db) = TestDatabase::postgres() else {
+        return;
+    };
+    let db = test_db.connect().await;
+    let written = Batch {
+        users: vec![user(1), user(2)],
+        ..Batch::default()
+    };
+    db.apply_batch(written).await.unwrap();
+    let committed = db.write_position();
+    assert_eq!(committed.in_doubt, Vec::<String>::new());
+
+    // Refused by its second statement (user 3 takes user 1's ship): before the COMMIT.
+    let clash = Batch {
+        users: vec![User {
+            ship_id: user(1).ship_id,
+            ..user(3)
+        }],
+        ..Batch::default()
+    };
+    let refused = db.apply_batch(clash).await;
+    assert!(
+        matches!(refused, Err(StoreError::Database(_))),
+        "{refused:?}"
+    );
+    assert_eq!(db.write_position(), committed);
+
+    // Refused by the COMMIT itself.
+    test_db.execute(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$; \
+         CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT OR UPDATE ON users \
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
+    let at_commit = db
+        .apply_batch(Batch {
+            users: vec![user(4)],
+            ..Batch::default()
+        })
+        .await;
+    assert!(
+        matches!(at_commit, Err(StoreError::Database(_))),
+        "{at_commit:?}"
+    );
+    let position = db.write_position();
+    assert_eq!(position.id, committed.id);
+    assert_eq!(position.in_doubt.len(), 1, "{position:?}");
+    assert_eq!(test_db.count("users"), 2);
+}

@@ -106,12 +106,18 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_stops_writing() {
 async fn the_guard_notices_when_its_lease_is_taken() {
     on_each_backend(async |t| {
         let guard = t.db.acquire_lease("victim", SHORT).await.unwrap();
+        let status = guard.status();
+        assert!(!status.is_lost());
         t.test_db
             .execute("UPDATE lease SET owner = 'thief', token = 'stolen', expires_ms = 9e15");
         tokio::time::timeout(Duration::from_secs(5), guard.lost())
             .await
             .expect("the renewal task should notice within ttl/3");
         assert!(guard.is_lost());
+        // A status handed out before the loss sees it too (the engine and the streams
+        // hold statuses, not the guard).
+        assert!(status.is_lost());
+        assert!(matches!(status.check(), Err(StoreError::LeaseLost)));
         assert!(matches!(
             t.db.apply_batch(one_object_batch()).await,
             Err(StoreError::LeaseLost)

@@ -1,4 +1,5 @@
-//! A spill file that is not text at all is refused as corrupt, naming why, and stays.
+//! A spill file that is not text at all, or whose MAC line is not hex, is refused as
+//! corrupt, naming why, and stays.
 //!
 //! Added for the mutation run (docs/test-strength.md): the corrupt-file tests wrote text,
 //! so reading binary junk as a plain I/O error (not "corrupt") passed.
@@ -16,4 +17,22 @@ fn a_spill_file_that_is_not_utf8_is_corrupt() {
         "{error:?}"
     );
     assert!(path.exists(), "never dropped");
+}
+
+/// A MAC line of odd length (or of non-ASCII text) is refused before it is decoded: read
+/// two characters at a time, it would run past its end.
+#[test]
+fn a_mac_line_of_odd_length_or_not_ascii_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spill::path_in(dir.path());
+    for tag in ["abc", "ab\u{e9}"] {
+        std::fs::write(&path, format!("spacewars-spill v2\n{tag}\n{{}}\n")).unwrap();
+        let error = spill::read(&path, "any-database", b"any key").unwrap_err();
+        assert!(
+            matches!(&error, SpillError::Corrupt { reason, .. }
+                if reason == "the MAC line is not 32 bytes of hex"),
+            "{tag:?}: {error:?}"
+        );
+        assert!(path.exists(), "never dropped");
+    }
 }

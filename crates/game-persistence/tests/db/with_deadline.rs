@@ -10,7 +10,7 @@ use std::time::Duration;
 use game_domain::accounts::{NewUser, Session};
 use game_domain::space_object::SpaceObject;
 use game_domain::user::User;
-use game_persistence::{Batch, Database, Store, StoreError, WithDeadline};
+use game_persistence::{Batch, Database, Deadlines, Store, StoreError, WithDeadline};
 
 use crate::common::on_each_backend;
 
@@ -34,6 +34,28 @@ async fn the_wrapper_cuts_and_counts_a_call_that_does_not_return() {
         // Once the database answers again, calls through the wrapper go through.
         assert_eq!(store.load_world().await.unwrap(), vec![]);
         assert_eq!(store.timeouts(), 1);
+    })
+    .await;
+}
+
+/// The wrapper's count adds the inner store's: a call cut by the inner handle's own
+/// deadline counts there, and the wrapper reports it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wrapper_adds_the_inner_stores_timeouts_to_its_own() {
+    on_each_backend(async |t| {
+        let deadlines = Deadlines {
+            call: Duration::from_millis(300),
+            ..Deadlines::default()
+        };
+        let inner = Database::connect_with(t.test_db.url(), deadlines)
+            .await
+            .unwrap();
+        let store = WithDeadline::new(Arc::new(inner.clone()), Duration::from_secs(60));
+        let lock = t.test_db.block_writes();
+        let cut = store.reserve_object_ids(1).await;
+        assert!(matches!(cut, Err(StoreError::Timeout { .. })), "{cut:?}");
+        drop(lock);
+        assert_eq!((inner.timeouts(), store.timeouts()), (1, 1));
     })
     .await;
 }

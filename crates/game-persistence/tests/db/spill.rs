@@ -265,7 +265,11 @@ async fn a_stale_spill_file_is_refused_once_another_process_wrote_after_it() {
         let back = Database::connect(t.test_db.url()).await.unwrap();
         let _lease = back.acquire_lease("back", LONG).await.unwrap();
         let error = spill::replay(&back, &path).await.unwrap_err();
-        assert!(matches!(error, SpillError::Stale { .. }), "{error:?}");
+        // Two batches in all: the old owner's one before it spilled, the other's one.
+        assert!(
+            matches!(error, SpillError::Stale { batches: 2, .. }),
+            "{error:?}"
+        );
         assert!(error.to_string().contains("is stale"), "{error}");
         assert!(path.exists());
         let (_, user) = state(&back, user_id).await;

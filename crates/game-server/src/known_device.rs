@@ -126,6 +126,11 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_shows_no_key_material() {
+        assert_eq!(format!("{:?}", devices()), "KnownDevices { .. }");
+    }
+
+    #[test]
     fn a_device_is_known_to_its_account_only() {
         let devices = devices();
         let set = devices.set_cookie(7, "alice", false);

@@ -1,7 +1,8 @@
 //! docs/persistence.md, "A failing database" and "Deadlines", over the running server:
 //! while the database is down, `/readyz` answers `503 not_ready` and what needs the
 //! database fails with 503 while the cached game goes on; a call cut at its deadline is
-//! answered `503 outcome_unknown`.
+//! answered `503 outcome_unknown`; a database that ends every connection (a restart)
+//! costs each pooled connection at most one failed call, and the owner keeps its lease.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,10 @@ use crate::proxy::{Proxy, target_of};
 
 each_setup!(a_call_cut_at_its_deadline_is_503_outcome_unknown);
 // Only a database behind a network connection can go down under a running server.
-each_setup!(postgres: readyz_is_503_not_ready_while_the_database_is_down);
+each_setup!(postgres:
+    readyz_is_503_not_ready_while_the_database_is_down,
+    the_game_goes_on_after_the_database_ends_every_connection,
+);
 
 /// Polls `/readyz` until it answers `status` (up to 30 s, a bound on hanging).
 async fn until_ready_is(server: &TestServer, status: u16) -> Reply {
@@ -115,4 +119,46 @@ async fn a_call_cut_at_its_deadline_is_503_outcome_unknown(setup: Setup) {
     );
     drop(lock);
     server.client().register("after").await;
+}
+
+async fn the_game_goes_on_after_the_database_ends_every_connection(setup: Setup) {
+    let ttl = Duration::from_millis(1_500);
+    let server = setup
+        .start_with(|config| {
+            config.storage.lease_ttl_ms = u64::try_from(ttl.as_millis()).expect("ms");
+        })
+        .await;
+    let mut demo = server.demo().await;
+    let ended = server.database().end_connections().expect("PostgreSQL");
+    assert!(
+        ended >= 2,
+        "the pool's and the lease's connections: {ended}"
+    );
+
+    // Registrations are written through: each ended pooled connection (8 at most) fails
+    // one call with 503; then new connections serve every one.
+    let mut statuses = Vec::new();
+    for i in 0..16 {
+        let reply = server
+            .client()
+            .post_json(
+                "/api/register",
+                json!({"username": format!("p{i}"), "password": "pw"}),
+            )
+            .await;
+        statuses.push(reply.status);
+    }
+    let failed = statuses.iter().take_while(|status| **status == 503).count();
+    assert!(failed <= 8, "{statuses:?}");
+    assert!(
+        statuses[failed..].iter().all(|status| *status == 200),
+        "{statuses:?}"
+    );
+
+    // The lease's connection fails one renewal and is replaced at the next, well within
+    // the TTL: two TTLs later the owner still answers.
+    tokio::time::sleep(2 * ttl).await;
+    let navigated = demo.post_json("/api/navigate", json!({"speed": 1})).await;
+    assert_eq!(navigated.status, 200, "{:?}", navigated.body);
+    assert_eq!(server.client().get("/readyz").await.status, 200);
 }

@@ -1,5 +1,5 @@
-//! A spill file that is not text at all, or whose MAC line is not hex, is refused as
-//! corrupt, naming why, and stays.
+//! No spill file is none; a spill file that is not text at all, or whose MAC line is not
+//! hex, is refused as corrupt, naming why, and stays.
 //!
 //! Added for the mutation run (docs/test-strength.md): the corrupt-file tests wrote text,
 //! so reading binary junk as a plain I/O error (not "corrupt") passed.
@@ -35,4 +35,15 @@ fn a_mac_line_of_odd_length_or_not_ascii_is_corrupt() {
         );
         assert!(path.exists(), "never dropped");
     }
+}
+
+/// No spill file is no spill: `None`, not an error.
+#[test]
+fn a_missing_spill_file_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spill::path_in(dir.path());
+    assert!(matches!(
+        spill::read(&path, "any-database", b"any key"),
+        Ok(None)
+    ));
 }

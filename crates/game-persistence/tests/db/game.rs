@@ -265,3 +265,12 @@ async fn a_spread_spawn_places_the_new_ship_at_its_point() {
     })
     .await;
 }
+
+/// A database repository answers with the world size it was made with, not the default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_repository_reports_its_own_world_size() {
+    use game_domain::repository::Repository;
+    let t = crate::common::sqlite().await;
+    let size = WorldSize::new(1_000.0, 800.0).expect("a valid size");
+    assert_eq!(DbRepo::new(t.db.clone(), size).world_size(), size);
+}

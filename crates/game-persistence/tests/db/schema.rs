@@ -275,3 +275,44 @@ async fn a_database_identity_is_made_once_and_kept() {
     })
     .await;
 }
+
+/// Two servers starting at once on an empty PostgreSQL database seed it once: the second
+/// waits for the first's lock on the id counter *before* it looks whether the database is
+/// empty, then sees the first one's rows and seeds nothing. Here the "first server" is a
+/// transaction of the test's, holding the counter and adding one object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeder_waits_for_another_seeders_lock_before_it_counts() {
+    use std::time::{Duration, Instant};
+
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+
+    let Some(test_db) = game_persistence::testing::TestDatabase::postgres() else {
+        return;
+    };
+    let db = test_db.connect().await;
+    let mut first = PgConnection::establish(test_db.url()).expect("a connection");
+    first
+        .batch_execute(
+            "BEGIN; SELECT next_id FROM id_counters WHERE name = 'space_objects' FOR UPDATE",
+        )
+        .expect("lock the counter");
+    let seeding = tokio::spawn({
+        let db = db.clone();
+        async move { db.seed_if_empty(None, T0).await }
+    });
+    // Until the seeder waits on a lock (every connection of this test database carries
+    // its schema's name as application_name, the one `scalar` uses too).
+    let waiting = "(SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                   AND application_name = current_setting('application_name'))";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while test_db.scalar(waiting) < 1 {
+        assert!(Instant::now() < deadline, "the seeder never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first
+        .batch_execute("INSERT INTO space_objects VALUES (500, 'asteroid', 1, 2, 0, 0, 0); COMMIT")
+        .expect("the first seeder's object");
+    assert!(!seeding.await.expect("task").expect("seeded or not"));
+    assert_eq!(test_db.count("space_objects"), 1);
+}

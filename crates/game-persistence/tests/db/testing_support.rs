@@ -124,3 +124,36 @@ fn a_required_variable_that_is_set_is_returned() {
         std::env::var("PATH").ok()
     );
 }
+
+/// Run only by `postgres_is_skipped_loudly_without_its_variable`, in a child process
+/// without `SPACEWARS_TEST_PG_URL`, `CI` and `SPACEWARS_TEST_REQUIRE_ALL`.
+#[test]
+#[ignore = "run in a child process by postgres_is_skipped_loudly_without_its_variable"]
+fn availability_in_child() {
+    assert!(TestBackend::Sqlite.available());
+    assert!(!TestBackend::Postgres.available());
+    assert!(TestBackend::Postgres.fresh_database().is_none());
+}
+
+/// Without the PostgreSQL variable (and outside CI) PostgreSQL is not available, SQLite
+/// is, and the binary says on stderr that it skips the PostgreSQL tests.
+#[test]
+fn postgres_is_skipped_loudly_without_its_variable() {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let child = std::process::Command::new(&exe)
+        .args([
+            "--ignored",
+            "--exact",
+            "testing_support::availability_in_child",
+        ])
+        .args(["--quiet", "--test-threads=1"])
+        .env_remove("CI")
+        .env_remove("SPACEWARS_TEST_REQUIRE_ALL")
+        .env_remove(game_persistence::testing::PG_URL_VAR)
+        .stdout(std::process::Stdio::null())
+        .output()
+        .expect("the test binary runs");
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{stderr}");
+    assert!(stderr.contains("SKIPPING PostgreSQL tests in "), "{stderr}");
+}

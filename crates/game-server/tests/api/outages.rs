@@ -122,7 +122,7 @@ async fn a_call_cut_at_its_deadline_is_503_outcome_unknown(setup: Setup) {
 }
 
 async fn the_game_goes_on_after_the_database_ends_every_connection(setup: Setup) {
-    let ttl = Duration::from_millis(1_500);
+    let ttl = Duration::from_secs(3);
     let server = setup
         .start_with(|config| {
             config.storage.lease_ttl_ms = u64::try_from(ttl.as_millis()).expect("ms");

@@ -106,3 +106,38 @@ async fn a_busy_pool_does_not_starve_the_lease_renewal() {
         call.await.unwrap().unwrap();
     }
 }
+
+/// The database gives up on a statement too, one second past the call deadline, so a call
+/// the client abandoned does not go on waiting for locks (PostgreSQL's
+/// `statement_timeout`; docs/persistence.md, Deadlines).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_abandons_a_cut_statement_soon_after_the_deadline() {
+    let Some(test_db) = TestDatabase::postgres() else {
+        return;
+    };
+    let deadlines = Deadlines {
+        call: Duration::from_millis(300),
+        ..Deadlines::default()
+    };
+    let db = Database::connect_with(test_db.url(), deadlines)
+        .await
+        .unwrap();
+    let _blocked = test_db.block_writes();
+    let cut = db.reserve_object_ids(1).await;
+    assert!(matches!(cut, Err(StoreError::Timeout { .. })), "{cut:?}");
+    // The lock is still held: only the statement's own timeout (1.3 s) ends its wait.
+    let waiting = || {
+        test_db.scalar(
+            "(SELECT count(*) FROM pg_locks WHERE relation = 'id_counters'::regclass \
+             AND NOT granted)",
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while waiting() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned statement still waits 10 s later"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

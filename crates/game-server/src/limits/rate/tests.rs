@@ -129,3 +129,19 @@ fn off_lets_everything_through() {
     }
     assert_eq!(limits.keys(), [0; 5]);
 }
+
+/// What logs show of the limiter: only whether it is on (its keys are hashes of names
+/// and addresses, which logs must not carry).
+#[test]
+fn debug_output_says_only_whether_it_is_on() {
+    let off = RateLimits::new(&LimitsConfig {
+        rate_limits: crate::switch::Switch::Off,
+        ..LimitsConfig::default()
+    })
+    .expect("limits");
+    assert_eq!(format!("{off:?}"), "RateLimits { enabled: false, .. }");
+    assert_eq!(
+        format!("{:?}", limits(1)),
+        "RateLimits { enabled: true, .. }"
+    );
+}

@@ -1,5 +1,6 @@
 //! The one-owner lease: refusal, takeover after expiry, loss, release.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use game_domain::accounts::NewUser;
@@ -7,7 +8,9 @@ use game_domain::geometry::WorldSize;
 use game_domain::repository::Repository;
 use game_domain::space_object::{ObjectKind, SpaceObject};
 use game_persistence::testing::TestDatabase;
-use game_persistence::{Batch, Database, DbRepo, Deadlines, LeaseStatus, Store, StoreError};
+use game_persistence::{
+    Batch, Database, DbRepo, Deadlines, LeaseStatus, Store, StoreError, WithDeadline,
+};
 
 use crate::common::{on_each_backend, storage_error};
 
@@ -118,6 +121,9 @@ async fn the_guard_notices_when_its_lease_is_taken() {
         // hold statuses, not the guard).
         assert!(status.is_lost());
         assert!(matches!(status.check(), Err(StoreError::LeaseLost)));
+        // A store wrapped in a deadline says so too.
+        let wrapped = WithDeadline::new(Arc::new(t.db.clone()), Duration::from_secs(60));
+        assert!(matches!(wrapped.lease_check(), Err(StoreError::LeaseLost)));
         assert!(matches!(
             t.db.apply_batch(one_object_batch()).await,
             Err(StoreError::LeaseLost)

@@ -95,6 +95,7 @@ async fn users_and_batches_pass_through_the_wrapper() {
             .await
             .unwrap();
         assert_eq!(t.db.load_world().await.unwrap(), vec![moved]);
+        assert_eq!(store.load_world().await.unwrap(), vec![moved]);
     })
     .await;
 }

@@ -331,3 +331,23 @@ async fn an_unleased_status_is_never_lost_or_expired() {
             .is_err()
     );
 }
+
+/// A process that takes the lease learns where the write-behind history stands: the id
+/// of the last batch the previous owner wrote, with nothing of its own in doubt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_the_lease_learns_the_last_batch_written() {
+    on_each_backend(async |t| {
+        let guard = t.db.acquire_lease("first", SHORT).await.unwrap();
+        t.db.apply_batch(one_object_batch()).await.unwrap();
+        let written = t.db.write_position();
+        assert_eq!(written.in_doubt, Vec::<String>::new());
+        assert_eq!(written.id.len(), 32, "{written:?}");
+        guard.release().await.unwrap();
+
+        let next = Database::connect(t.test_db.url()).await.unwrap();
+        assert_eq!(next.write_position().id, "");
+        let _guard = next.acquire_lease("next", SHORT).await.unwrap();
+        assert_eq!(next.write_position(), written);
+    })
+    .await;
+}

@@ -60,6 +60,14 @@ fn until_above(value: impl Fn() -> i64, than: i64, what: &str) -> i64 {
     }
 }
 
+/// Statements waiting for a lock on the id counters (PostgreSQL).
+fn waiting_on_the_counters(test_db: &TestDatabase) -> i64 {
+    test_db.scalar(
+        "(SELECT count(*) FROM pg_locks WHERE relation = 'id_counters'::regclass \
+         AND NOT granted)",
+    )
+}
+
 /// The lease is renewed on a connection of its own: with every pooled connection stuck in
 /// a call that does not return, renewals go on. (PostgreSQL only: SQLite has one writer,
 /// and a lock that blocks every write blocks the renewal too.)
@@ -89,12 +97,7 @@ async fn a_busy_pool_does_not_starve_the_lease_renewal() {
         })
         .collect();
     // The pool is busy once all eight wait on the lock inside the database.
-    let waiting = || {
-        test_db.scalar(
-            "(SELECT count(*) FROM pg_locks WHERE relation = 'id_counters'::regclass \
-             AND NOT granted)",
-        )
-    };
+    let waiting = || waiting_on_the_counters(&test_db);
     until_above(waiting, 7, "calls waiting on the lock");
     let expiry = || test_db.scalar("(SELECT expires_ms FROM lease)");
     let before = expiry();
@@ -126,12 +129,7 @@ async fn the_database_abandons_a_cut_statement_soon_after_the_deadline() {
     let cut = db.reserve_object_ids(1).await;
     assert!(matches!(cut, Err(StoreError::Timeout { .. })), "{cut:?}");
     // The lock is still held: only the statement's own timeout (1.3 s) ends its wait.
-    let waiting = || {
-        test_db.scalar(
-            "(SELECT count(*) FROM pg_locks WHERE relation = 'id_counters'::regclass \
-             AND NOT granted)",
-        )
-    };
+    let waiting = || waiting_on_the_counters(&test_db);
     let deadline = Instant::now() + Duration::from_secs(10);
     while waiting() > 0 {
         assert!(

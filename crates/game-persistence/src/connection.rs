@@ -1,5 +1,6 @@
 //! Connections: which backend a URL names, the connection type covering both, and the
-//! pool that hands them out with their settings and round-trip counting in place.
+//! pool that hands them out with their settings and round-trip counting in place, and
+//! drops those the database ended instead of handing them out again.
 //!
 //! Each backend is a cargo feature (`sqlite`, `postgres`, both by default): a build
 //! without one has no variant for it here, and refuses its URLs with
@@ -226,7 +227,7 @@ pub(crate) struct Pooled {
 }
 
 impl Pooled {
-    /// Runs `f` on the connection.
+    /// Runs `f` on the connection (the flag stays out of the callers' way).
     pub(crate) fn run<T, E>(
         &mut self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,

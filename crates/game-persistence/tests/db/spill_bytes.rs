@@ -6,34 +6,36 @@
 
 use game_persistence::spill::{self, SpillError};
 
-#[test]
-fn a_spill_file_that_is_not_utf8_is_corrupt() {
-    let dir = tempfile::tempdir().unwrap();
+/// Writes `contents` as a spill file, and asserts that reading it is refused as corrupt
+/// for `reason` and that the file stays.
+fn assert_corrupt(contents: &[u8], reason: &str) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let path = spill::path_in(dir.path());
-    std::fs::write(&path, [0xff, 0xfe, 0x00, 0x80]).unwrap();
-    let error = spill::read(&path, "any-database", b"any key").unwrap_err();
+    std::fs::write(&path, contents).expect("the spill file written");
+    let Err(error) = spill::read(&path, "any-database", b"any key") else {
+        panic!("{contents:?} was read as a spill file");
+    };
     assert!(
-        matches!(&error, SpillError::Corrupt { reason, .. } if reason == "not UTF-8 text"),
-        "{error:?}"
+        matches!(&error, SpillError::Corrupt { reason: said, .. } if said == reason),
+        "{contents:?}: {error:?}"
     );
     assert!(path.exists(), "never dropped");
+}
+
+#[test]
+fn a_spill_file_that_is_not_utf8_is_corrupt() {
+    assert_corrupt(&[0xff, 0xfe, 0x00, 0x80], "not UTF-8 text");
 }
 
 /// A MAC line of odd length (or of non-ASCII text) is refused before it is decoded: read
 /// two characters at a time, it would run past its end.
 #[test]
 fn a_mac_line_of_odd_length_or_not_ascii_is_corrupt() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = spill::path_in(dir.path());
     for tag in ["abc", "ab\u{e9}"] {
-        std::fs::write(&path, format!("spacewars-spill v2\n{tag}\n{{}}\n")).unwrap();
-        let error = spill::read(&path, "any-database", b"any key").unwrap_err();
-        assert!(
-            matches!(&error, SpillError::Corrupt { reason, .. }
-                if reason == "the MAC line is not 32 bytes of hex"),
-            "{tag:?}: {error:?}"
+        assert_corrupt(
+            format!("spacewars-spill v2\n{tag}\n{{}}\n").as_bytes(),
+            "the MAC line is not 32 bytes of hex",
         );
-        assert!(path.exists(), "never dropped");
     }
 }
 
